@@ -21,8 +21,8 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code is replayed deterministically in a sandbox: no Node built-ins, no I/O.
-    files: ['workflows/**/*.ts'],
+    // Workflow code (and the pure domain code it runs) is replayed deterministically: no Node built-ins, no I/O.
+    files: ['workflows/**/*.ts', 'domain/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import { USER_CUSTOM_FIELDS, type AdminTask } from '../adapters/storeganise';
+import { ZendeskClient, ZendeskGrantRefused, ZendeskUnauthorized } from '../adapters/zendesk';
+import { sealGrant } from '../lib/grants';
+import type { SettingsResult } from '../domain/settings';
+import type { AccountRef, SealedGrant } from '../workflows/definitions';
+import { zendeskWebhookSubscriptions } from '../domain/events';
+import type { SyncServices } from './services';
+
+export const AUTHORIZE_TASK_TITLE = 'zendesk: Authorize Zendesk OAuth connection';
+export const INVALID_SETTINGS_TASK_TITLE = 'zendesk: Invalid settings';
+
+export function zendeskWebhookEndpoint(services: SyncServices, subdomain: string): string {
+  return `${services.config.publicUrl}/addon/zendesk/${encodeURIComponent(subdomain)}`;
+}
+
+/** Activities of the per-account workflow: activation, tasks, the grant's life cycle, the webhook. */
+export function accountActivities(services: SyncServices) {
+  const settingsOrThrow = async (account: AccountRef) => {
+    const result = await services.settings(account);
+    if (!result.ok) throw new Error(`settings are invalid: ${result.problems.join('; ')}`);
+    return result.settings;
+  };
+
+  return {
+    /** Creates the three read-only user fields the sync keeps its pointers and extra contacts in. */
+    async ensureUserCustomFields(account: AccountRef): Promise<string[]> {
+      const sg = services.storeganise(account);
+      const existing = new Set(await sg.listUserCustomFieldCodes());
+      const created: string[] = [];
+      for (const field of USER_CUSTOM_FIELDS) {
+        if (existing.has(field.code)) continue;
+        await sg.createUserCustomField(field);
+        created.push(field.code);
+      }
+      return created;
+    },
+
+    async checkSettings(account: AccountRef): Promise<SettingsResult> {
+      return services.settings(account, { fresh: true });
+    },
+
+    async createAdminTask(account: AccountRef, task: AdminTask): Promise<string> {
+      return services.storeganise(account).createTask(task);
+    },
+
+    async raiseAuthorizeTask(account: AccountRef): Promise<string> {
+      const link = `${services.config.publicUrl}/oauth/zendesk/authorize?account=${encodeURIComponent(account.subdomain)}`;
+      return services.storeganise(account).createTask({
+        targetType: 'addon',
+        targetId: account.addonId,
+        title: AUTHORIZE_TASK_TITLE,
+        desc: [
+          'The Zendesk sync needs access to your Zendesk account before it can keep customers in sync.',
+          `Open this link and approve the request in Zendesk: ${link}`,
+          'Changes made meanwhile are kept and applied once access is granted.',
+        ].join('\n\n'),
+      });
+    },
+
+    async raiseInvalidSettingsTask(account: AccountRef, problems: string[]): Promise<string> {
+      return services.storeganise(account).createTask({
+        targetType: 'addon',
+        targetId: account.addonId,
+        title: INVALID_SETTINGS_TASK_TITLE,
+        desc: [
+          'The Zendesk sync is paused for this account because of its add-on settings:',
+          ...problems.map((p) => `- ${p}`),
+          'Fix the settings of the add-on; syncing resumes by itself, and changes made meanwhile are kept.',
+        ].join('\n'),
+      });
+    },
+
+    /** Uses the refresh token once; the rotated pair is returned sealed and must be stored before any further refresh. */
+    async refreshZendeskGrant(account: AccountRef, sealedRefreshToken: string): Promise<{ status: 'ok'; grant: SealedGrant } | { status: 'refused'; reason: string }> {
+      const settings = await settingsOrThrow(account);
+      const issuedAt = Date.now();
+      try {
+        const tokens = await services.oauth(settings.zendeskInstance).refresh(services.config.keyring.unseal(sealedRefreshToken), issuedAt);
+        return { status: 'ok', grant: sealGrant(services.config.keyring, tokens, issuedAt) };
+      } catch (err) {
+        if (err instanceof ZendeskGrantRefused) return { status: 'refused', reason: err.message };
+        throw err;
+      }
+    },
+
+    /** Registers (or reuses) the Zendesk webhook pointing at this service and returns its sealed signing secret. */
+    async registerZendeskWebhook(account: AccountRef, sealedAccessToken: string): Promise<{ webhookId: string; sealedSecret: string }> {
+      const settings = await settingsOrThrow(account);
+      const zendesk = new ZendeskClient(services.zendeskBaseUrl(settings.zendeskInstance), services.config.keyring.unseal(sealedAccessToken), services.rateGate);
+      const endpoint = zendeskWebhookEndpoint(services, account.subdomain);
+      const subscriptions = zendeskWebhookSubscriptions();
+      let webhook = (await zendesk.listWebhooks()).find((w) => w.endpoint === endpoint);
+      if (webhook) {
+        const current = new Set(webhook.subscriptions ?? []);
+        if (webhook.status !== 'active' || subscriptions.some((s) => !current.has(s))) await zendesk.updateWebhookSubscriptions(webhook, subscriptions);
+      } else {
+        webhook = await zendesk.createWebhook({
+          name: `Storeganise sync (${account.subdomain})`,
+          endpoint,
+          subscriptions,
+          description: 'Sends user changes to the Storeganise sync service. Managed by the service: removed when the account disconnects.',
+        });
+      }
+      const secret = await zendesk.webhookSigningSecret(webhook.id);
+      return { webhookId: webhook.id, sealedSecret: services.config.keyring.seal(secret) };
+    },
+
+    /** Removes the webhook and revokes the token; both are best effort once Zendesk says they are gone. */
+    async disconnectZendesk(account: AccountRef, sealedAccessToken: string | null, webhookId: string | null): Promise<void> {
+      if (sealedAccessToken === null) return;
+      const settings = await settingsOrThrow(account);
+      const zendesk = new ZendeskClient(services.zendeskBaseUrl(settings.zendeskInstance), services.config.keyring.unseal(sealedAccessToken), services.rateGate);
+      try {
+        if (webhookId !== null) await zendesk.deleteWebhook(webhookId);
+        await zendesk.revokeCurrentToken();
+      } catch (err) {
+        // Access already revoked in Zendesk: there is nothing left this token could remove.
+        if (!(err instanceof ZendeskUnauthorized)) throw err;
+      }
+    },
+  };
+}
+
+/** A short, stable key for de-duplicating tasks without keeping personal data in clear. */
+export function taskKey(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('base64url').slice(0, 22);
+}

@@ -1,0 +1,194 @@
+import { z } from 'zod';
+import type { StoreganiseUserChanges } from '../domain/plan';
+import type { StoreganiseCustomer } from '../domain/records';
+import { parseJson, send, type HttpResponse } from './http';
+
+/*
+ * Assumptions about the Storeganise admin API that public documentation does not confirm
+ * (contract.md). They live here, and only here, so they can be corrected against the live API:
+ * - a disabled user carries `disabled: true` (absent = enabled);
+ * - users are found by email with `GET /v1/admin/users?search={email}` plus exact filtering;
+ * - a user's rentals: `GET /v1/admin/unit-rentals?ownerId={id}`; states reserved/occupied/ended;
+ * - custom fields: `GET /v1/admin/custom-fields?model=user`, created with
+ *   `POST /v1/admin/custom-fields { model, code, type, title, ownerAcl: 'read' }`;
+ * - a user write whose email another user holds answers 409 or 422 (both mean conflict);
+ * - job events carry `unitRentalId` (starter template) or only `jobId` (seen in production code).
+ */
+
+export const ZENDESK_USER_ID_FIELD = 'zendesk_userId';
+export const OTHER_EMAILS_FIELD = 'zendesk_otherEmails';
+export const OTHER_PHONES_FIELD = 'zendesk_otherPhones';
+
+export const USER_CUSTOM_FIELDS = [
+  { code: ZENDESK_USER_ID_FIELD, type: 'string', title: 'Zendesk user ID' },
+  { code: OTHER_EMAILS_FIELD, type: 'array', title: 'Zendesk other emails' },
+  { code: OTHER_PHONES_FIELD, type: 'array', title: 'Zendesk other phone numbers' },
+] as const;
+
+export class StoreganiseApiError extends Error {
+  constructor(
+    readonly status: number | null,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+/** 409/422 on a user write: the email belongs to another user. */
+export class StoreganiseConflict extends StoreganiseApiError {}
+/** 401/403: the add-on key is wrong or the add-on is disabled. */
+export class StoreganiseUnauthorized extends StoreganiseApiError {}
+/** Another 4xx a person must look at. */
+export class StoreganiseRejected extends StoreganiseApiError {}
+/** 5xx, 429, timeouts, network: worth retrying. */
+export class StoreganiseUnavailable extends StoreganiseApiError {}
+
+const stringList = z.preprocess((v) => (Array.isArray(v) ? v.filter((x) => typeof x === 'string') : []), z.array(z.string()));
+
+const UserSchema = z.looseObject({
+  id: z.string(),
+  email: z.string().nullish(),
+  firstName: z.string().nullish(),
+  lastName: z.string().nullish(),
+  phone: z.string().nullish(),
+  disabled: z.boolean().nullish(),
+  customFields: z.record(z.string(), z.unknown()).nullish(),
+});
+const RentalSchema = z.looseObject({ id: z.string(), ownerId: z.string().nullish(), state: z.string() });
+const JobSchema = z.looseObject({
+  id: z.string(),
+  type: z.string(),
+  ownerId: z.string().nullish(),
+  data: z.record(z.string(), z.unknown()).nullish(),
+  result: z.record(z.string(), z.unknown()).nullish(),
+});
+const CustomFieldSchema = z.looseObject({ code: z.string(), model: z.string().optional() });
+const AddonSchema = z.looseObject({ id: z.string(), customFields: z.record(z.string(), z.unknown()).nullish() });
+
+export type StoreganiseRental = z.infer<typeof RentalSchema>;
+export type StoreganiseJob = z.infer<typeof JobSchema>;
+
+export interface AdminTask {
+  targetType: 'user' | 'addon';
+  targetId: string;
+  title: string;
+  desc: string;
+}
+
+function toCustomer(user: z.infer<typeof UserSchema>): StoreganiseCustomer {
+  const fields = user.customFields ?? {};
+  const pointer = fields[ZENDESK_USER_ID_FIELD];
+  return {
+    id: user.id,
+    email: user.email ?? null,
+    firstName: user.firstName ?? null,
+    lastName: user.lastName ?? null,
+    phone: user.phone ?? null,
+    disabled: user.disabled === true,
+    zendeskUserId: typeof pointer === 'string' && pointer.trim() !== '' ? pointer.trim() : typeof pointer === 'number' ? String(pointer) : null,
+    otherEmails: stringList.parse(fields[OTHER_EMAILS_FIELD]),
+    otherPhones: stringList.parse(fields[OTHER_PHONES_FIELD]),
+  };
+}
+
+function describeError(res: HttpResponse): string {
+  const body = parseJson(res.text) as { error?: { message?: unknown } | string; message?: unknown } | null;
+  const message = typeof body?.error === 'string' ? body.error : (body?.error?.message ?? body?.message);
+  return typeof message === 'string' && message !== '' ? message : res.text.slice(0, 300) || `HTTP ${res.status}`;
+}
+
+export class StoreganiseClient {
+  constructor(
+    /** The account's API root, e.g. `https://acme.storeganise.com/api`. */
+    private readonly apiUrl: string,
+    private readonly addonId: string,
+    private readonly apiKey: string,
+  ) {}
+
+  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    let res: HttpResponse;
+    try {
+      res = await send(`${this.apiUrl}/v1/admin${path}`, {
+        method,
+        headers: {
+          authorization: `Addon ${this.addonId}|${this.apiKey}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new StoreganiseUnavailable(null, err instanceof Error ? err.message : String(err));
+    }
+    if (res.status >= 200 && res.status < 300) return res.text === '' ? null : parseJson(res.text);
+    if (res.status === 404) return undefined;
+    const what = `${method} ${path.split('?')[0]} → ${res.status} ${describeError(res)}`;
+    if (res.status === 401 || res.status === 403) throw new StoreganiseUnauthorized(res.status, what);
+    if (res.status === 409 || res.status === 422) throw new StoreganiseConflict(res.status, what);
+    if (res.status >= 500 || res.status === 429 || res.status === 408) throw new StoreganiseUnavailable(res.status, what);
+    throw new StoreganiseRejected(res.status, what);
+  }
+
+  private async expect<T>(schema: z.ZodType<T>, method: string, path: string, body?: unknown): Promise<T> {
+    const raw = await this.call(method, path, body);
+    if (raw === undefined) throw new StoreganiseRejected(404, `${method} ${path.split('?')[0]} → 404 not found`);
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) throw new StoreganiseUnavailable(null, `unexpected Storeganise answer to ${method} ${path.split('?')[0]}: ${parsed.error.message}`);
+    return parsed.data;
+  }
+
+  async getUser(id: string): Promise<StoreganiseCustomer | null> {
+    const raw = await this.call('GET', `/users/${encodeURIComponent(id)}?include=customFields`);
+    return raw === undefined ? null : toCustomer(UserSchema.parse(raw));
+  }
+
+  async findUsersByEmail(email: string): Promise<StoreganiseCustomer[]> {
+    const wanted = email.trim().toLowerCase();
+    const users = await this.expect(z.array(UserSchema), 'GET', `/users?search=${encodeURIComponent(email.trim())}&include=customFields&limit=100`);
+    return users.filter((u) => (u.email ?? '').trim().toLowerCase() === wanted).map(toCustomer);
+  }
+
+  /** One `PUT`: custom fields merge on the Storeganise side, so only the given codes change. */
+  async updateUser(id: string, changes: StoreganiseUserChanges): Promise<void> {
+    await this.expect(z.unknown(), 'PUT', `/users/${encodeURIComponent(id)}`, changes);
+  }
+
+  async getRental(id: string): Promise<StoreganiseRental | null> {
+    const raw = await this.call('GET', `/unit-rentals/${encodeURIComponent(id)}`);
+    return raw === undefined ? null : RentalSchema.parse(raw);
+  }
+
+  async listRentalsOf(ownerId: string): Promise<StoreganiseRental[]> {
+    const rentals: StoreganiseRental[] = [];
+    for (let offset = 0; ; offset += 100) {
+      const page = await this.expect(z.array(RentalSchema), 'GET', `/unit-rentals?ownerId=${encodeURIComponent(ownerId)}&limit=100&offset=${offset}`);
+      rentals.push(...page);
+      if (page.length < 100) return rentals;
+    }
+  }
+
+  async getJob(id: string): Promise<StoreganiseJob | null> {
+    const raw = await this.call('GET', `/jobs/${encodeURIComponent(id)}`);
+    return raw === undefined ? null : JobSchema.parse(raw);
+  }
+
+  async createTask(task: AdminTask): Promise<string> {
+    const job = await this.expect(z.looseObject({ id: z.string() }), 'POST', '/jobs', { type: 'task', ownerId: null, data: task });
+    return job.id;
+  }
+
+  async listUserCustomFieldCodes(): Promise<string[]> {
+    const fields = await this.expect(z.array(CustomFieldSchema), 'GET', '/custom-fields?model=user');
+    return fields.filter((f) => f.model === undefined || f.model === 'user').map((f) => f.code);
+  }
+
+  async createUserCustomField(field: (typeof USER_CUSTOM_FIELDS)[number]): Promise<void> {
+    await this.expect(z.unknown(), 'POST', '/custom-fields', { model: 'user', code: field.code, type: field.type, title: { en: field.title }, ownerAcl: 'read' });
+  }
+
+  /** The add-on's settings (its `customFields`); null when the add-on does not exist for this key. */
+  async getAddonSettings(): Promise<Record<string, unknown> | null> {
+    const raw = await this.call('GET', `/addons/${encodeURIComponent(this.addonId)}`);
+    return raw === undefined ? null : (AddonSchema.parse(raw).customFields ?? {});
+  }
+}

@@ -1,0 +1,354 @@
+import { z } from 'zod';
+import type { NewZendeskUser, ZendeskUserChanges } from '../domain/plan';
+import type { ZendeskContacts, ZendeskCustomer } from '../domain/records';
+import { parseJson, send, type HttpResponse } from './http';
+
+export class ZendeskApiError extends Error {
+  constructor(
+    readonly status: number | null,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+/** 401: the grant is revoked or expired beyond refresh; the sync pauses for a new authorization. */
+export class ZendeskUnauthorized extends ZendeskApiError {}
+/** 429: the budget is per Zendesk account, so every caller waits `retryAfterSeconds`. */
+export class ZendeskRateLimited extends ZendeskApiError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(429, `Zendesk rate limit reached; retry after ${retryAfterSeconds}s`);
+  }
+}
+/** 422 DuplicateValue: the value (an email, an external id) belongs to another user. */
+export class ZendeskDuplicateValue extends ZendeskApiError {
+  constructor(
+    readonly field: string,
+    description: string,
+  ) {
+    super(422, description);
+  }
+}
+/** A 4xx a person has to look at (validation, permissions). */
+export class ZendeskRejected extends ZendeskApiError {}
+/** 5xx, timeouts, network: worth retrying. */
+export class ZendeskUnavailable extends ZendeskApiError {}
+
+const Id = z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(String);
+const FieldValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+const UserSchema = z.looseObject({
+  id: Id,
+  name: z.string().nullish(),
+  email: z.string().nullish(),
+  phone: z.string().nullish(),
+  external_id: z.union([z.string(), z.number()]).nullish(),
+  active: z.boolean().default(true),
+  suspended: z.boolean().nullish(),
+  notes: z.string().nullish(),
+  user_fields: z.record(z.string(), FieldValue.or(z.array(z.string()))).nullish(),
+});
+const IdentitySchema = z.looseObject({ id: Id, type: z.string(), value: z.string(), primary: z.boolean() });
+const WebhookSchema = z.looseObject({ id: z.string(), name: z.string(), endpoint: z.string(), status: z.string(), subscriptions: z.array(z.string()).nullish() });
+
+export type ZendeskIdentity = z.infer<typeof IdentitySchema>;
+export type ZendeskWebhook = z.infer<typeof WebhookSchema>;
+
+function toCustomer(user: z.infer<typeof UserSchema>): ZendeskCustomer {
+  const userFields: ZendeskCustomer['userFields'] = {};
+  for (const [key, value] of Object.entries(user.user_fields ?? {})) userFields[key] = Array.isArray(value) ? value.join(' ') : value;
+  const externalId = user.external_id === null || user.external_id === undefined ? '' : String(user.external_id);
+  return {
+    id: user.id,
+    name: user.name ?? '',
+    email: user.email ?? null,
+    phone: user.phone ?? null,
+    externalId: externalId === '' ? null : externalId,
+    active: user.active,
+    suspended: user.suspended ?? false,
+    notes: user.notes ?? '',
+    userFields,
+  };
+}
+
+export function contactsOf(identities: readonly ZendeskIdentity[]): ZendeskContacts {
+  const others = (type: string): string[] => identities.filter((i) => i.type === type && !i.primary).map((i) => i.value);
+  return { otherEmails: others('email'), otherPhones: others('phone_number') };
+}
+
+/**
+ * Per-process memory of 429s per Zendesk instance: once Zendesk says wait, no call to that
+ * instance leaves this process before `Retry-After` has passed.
+ */
+export class RateGate {
+  private readonly blockedUntil = new Map<string, number>();
+
+  check(instance: string, now = Date.now()): void {
+    const until = this.blockedUntil.get(instance);
+    if (until !== undefined && until > now) throw new ZendeskRateLimited(Math.max(1, Math.ceil((until - now) / 1000)));
+  }
+
+  block(instance: string, seconds: number, now = Date.now()): void {
+    this.blockedUntil.set(instance, Math.max(this.blockedUntil.get(instance) ?? 0, now + seconds * 1000));
+  }
+}
+
+function describeError(res: HttpResponse): string {
+  const body = parseJson(res.text);
+  if (body && typeof body === 'object') {
+    const b = body as Record<string, unknown>;
+    const details = b.details && typeof b.details === 'object' ? JSON.stringify(b.details) : '';
+    const text = [b.error, b.description, b.error_description, details].filter((p) => typeof p === 'string' && p !== '').join(': ');
+    if (text !== '') return text;
+    if (Array.isArray(b.errors)) return JSON.stringify(b.errors);
+  }
+  return res.text.slice(0, 300) || `HTTP ${res.status}`;
+}
+
+/** The field of a 422 DuplicateValue, if that is what the body says. */
+function duplicateField(res: HttpResponse): string | null {
+  const body = parseJson(res.text);
+  const details = (body as { details?: Record<string, Array<{ error?: string }>> } | null)?.details;
+  if (!details || typeof details !== 'object') return null;
+  for (const [field, problems] of Object.entries(details)) {
+    if (Array.isArray(problems) && problems.some((p) => p?.error === 'DuplicateValue')) return field;
+  }
+  return null;
+}
+
+export class ZendeskClient {
+  constructor(
+    /** e.g. `https://acme.zendesk.com` */
+    private readonly baseUrl: string,
+    private readonly accessToken: string,
+    private readonly gate: RateGate,
+  ) {}
+
+  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    this.gate.check(this.baseUrl);
+    let res: HttpResponse;
+    try {
+      res = await send(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.accessToken}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new ZendeskUnavailable(null, err instanceof Error ? err.message : String(err));
+    }
+    if (res.status >= 200 && res.status < 300) return res.status === 204 || res.text === '' ? null : parseJson(res.text);
+    if (res.status === 429) {
+      const seconds = Math.max(1, Math.ceil(Number(res.headers.get('retry-after') ?? '60') || 60));
+      this.gate.block(this.baseUrl, seconds);
+      throw new ZendeskRateLimited(seconds);
+    }
+    if (res.status === 401) throw new ZendeskUnauthorized(401, describeError(res));
+    if (res.status === 404) return undefined;
+    if (res.status === 422) {
+      const field = duplicateField(res);
+      if (field !== null) throw new ZendeskDuplicateValue(field, describeError(res));
+    }
+    if (res.status >= 500 || res.status === 409 || res.status === 408) throw new ZendeskUnavailable(res.status, describeError(res));
+    throw new ZendeskRejected(res.status, `${method} ${path.split('?')[0]} → ${res.status} ${describeError(res)}`);
+  }
+
+  private async expect<T>(schema: z.ZodType<T>, method: string, path: string, body?: unknown): Promise<T> {
+    const raw = await this.call(method, path, body);
+    if (raw === undefined) throw new ZendeskRejected(404, `${method} ${path.split('?')[0]} → 404 not found`);
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) throw new ZendeskUnavailable(null, `unexpected Zendesk answer to ${method} ${path.split('?')[0]}: ${parsed.error.message}`);
+    return parsed.data;
+  }
+
+  async getUser(id: string): Promise<ZendeskCustomer | null> {
+    const raw = await this.call('GET', `/api/v2/users/${encodeURIComponent(id)}`);
+    if (raw === undefined) return null;
+    return toCustomer(z.object({ user: UserSchema }).parse(raw).user);
+  }
+
+  /** Active users holding the address as any of their email identities. */
+  async findUsersByEmail(email: string): Promise<ZendeskCustomer[]> {
+    const query = encodeURIComponent(`email:${email.trim()}`);
+    const { users } = await this.expect(z.object({ users: z.array(UserSchema) }), 'GET', `/api/v2/users/search?query=${query}`);
+    return users.map(toCustomer).filter((u) => u.active);
+  }
+
+  async findUserByExternalId(externalId: string): Promise<ZendeskCustomer | null> {
+    const { users } = await this.expect(
+      z.object({ users: z.array(UserSchema) }),
+      'GET',
+      `/api/v2/users/search?external_id=${encodeURIComponent(externalId)}`,
+    );
+    return users.map(toCustomer).find((u) => u.active) ?? null;
+  }
+
+  async createUser(user: NewZendeskUser): Promise<ZendeskCustomer> {
+    const body = {
+      user: {
+        name: user.name,
+        ...(user.email ? { email: user.email } : {}),
+        ...(user.phone ? { phone: user.phone } : {}),
+        external_id: user.externalId,
+        role: 'end-user',
+        // The customer already confirmed the address with the storage operator.
+        skip_verify_email: true,
+        verified: true,
+        ...(user.suspended ? { suspended: true } : {}),
+        ...(user.notes ? { notes: user.notes } : {}),
+        ...(Object.keys(user.userFields).length > 0 ? { user_fields: user.userFields } : {}),
+      },
+    };
+    return toCustomer((await this.expect(z.object({ user: UserSchema }), 'POST', '/api/v2/users', body)).user);
+  }
+
+  /** Never carries `email`: on an update Zendesk would add a secondary identity, not change the primary. */
+  async updateUser(id: string, changes: ZendeskUserChanges): Promise<ZendeskCustomer> {
+    const user: Record<string, unknown> = {};
+    if (changes.name !== undefined) user.name = changes.name;
+    if (changes.phone !== undefined) user.phone = changes.phone;
+    if (changes.externalId !== undefined) user.external_id = changes.externalId;
+    if (changes.suspended !== undefined) user.suspended = changes.suspended;
+    if (changes.notes !== undefined) user.notes = changes.notes;
+    if (changes.userFields !== undefined) user.user_fields = changes.userFields;
+    return toCustomer((await this.expect(z.object({ user: UserSchema }), 'PUT', `/api/v2/users/${encodeURIComponent(id)}`, { user })).user);
+  }
+
+  async listIdentities(userId: string): Promise<ZendeskIdentity[]> {
+    const { identities } = await this.expect(
+      z.object({ identities: z.array(IdentitySchema) }),
+      'GET',
+      `/api/v2/users/${encodeURIComponent(userId)}/identities?per_page=100`,
+    );
+    return identities;
+  }
+
+  /**
+   * Makes `email` the user's primary address through the identities API: an existing identity of
+   * the user is promoted, otherwise the primary identity's value is replaced.
+   */
+  async changePrimaryEmail(userId: string, email: string, identities: readonly ZendeskIdentity[]): Promise<void> {
+    const emails = identities.filter((i) => i.type === 'email');
+    const existing = emails.find((i) => i.value.toLowerCase() === email.toLowerCase());
+    const base = `/api/v2/users/${encodeURIComponent(userId)}/identities`;
+    if (existing) {
+      if (!existing.primary) await this.expect(z.unknown(), 'PUT', `${base}/${existing.id}/make_primary`);
+      return;
+    }
+    const primary = emails.find((i) => i.primary);
+    if (primary) await this.expect(z.unknown(), 'PUT', `${base}/${primary.id}`, { identity: { value: email } });
+    else {
+      const created = await this.expect(z.object({ identity: IdentitySchema }), 'POST', base, {
+        identity: { type: 'email', value: email, skip_verify_email: true, verified: true },
+      });
+      await this.expect(z.unknown(), 'PUT', `${base}/${created.identity.id}/make_primary`);
+    }
+  }
+
+  async listWebhooks(): Promise<ZendeskWebhook[]> {
+    const { webhooks } = await this.expect(z.object({ webhooks: z.array(WebhookSchema) }), 'GET', '/api/v2/webhooks?page[size]=100');
+    return webhooks;
+  }
+
+  async createWebhook(webhook: { name: string; endpoint: string; subscriptions: readonly string[]; description: string }): Promise<ZendeskWebhook> {
+    const body = { webhook: { ...webhook, status: 'active', http_method: 'POST', request_format: 'json' } };
+    return (await this.expect(z.object({ webhook: WebhookSchema }), 'POST', '/api/v2/webhooks', body)).webhook;
+  }
+
+  async updateWebhookSubscriptions(webhook: ZendeskWebhook, subscriptions: readonly string[]): Promise<void> {
+    const body = { webhook: { name: webhook.name, endpoint: webhook.endpoint, status: 'active', http_method: 'POST', request_format: 'json', subscriptions } };
+    await this.call('PUT', `/api/v2/webhooks/${encodeURIComponent(webhook.id)}`, body);
+  }
+
+  async deleteWebhook(id: string): Promise<void> {
+    await this.call('DELETE', `/api/v2/webhooks/${encodeURIComponent(id)}`);
+  }
+
+  async webhookSigningSecret(id: string): Promise<string> {
+    const schema = z.object({ signing_secret: z.object({ secret: z.string().min(1) }) });
+    return (await this.expect(schema, 'GET', `/api/v2/webhooks/${encodeURIComponent(id)}/signing_secret`)).signing_secret.secret;
+  }
+
+  async revokeCurrentToken(): Promise<void> {
+    await this.call('DELETE', '/api/v2/oauth/tokens/current');
+  }
+}
+
+export const OAUTH_SCOPES = 'users:read users:write webhooks:read webhooks:write';
+
+const TokenSchema = z.object({
+  access_token: z.string().min(1),
+  refresh_token: z.string().min(1).nullish(),
+  expires_in: z.number().nullish(),
+  refresh_token_expires_in: z.number().nullish(),
+  scope: z.string().nullish(),
+});
+
+export interface ZendeskTokens {
+  accessToken: string;
+  refreshToken: string | null;
+  /** Epoch ms; null when the token does not expire. */
+  accessExpiresAt: number | null;
+  refreshExpiresAt: number | null;
+  scope: string;
+}
+
+/** `invalid_grant` and friends: the refresh token or code is spent, revoked or wrong. */
+export class ZendeskGrantRefused extends ZendeskApiError {}
+
+export class ZendeskOAuth {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly clientId: string,
+    private readonly clientSecret: string,
+  ) {}
+
+  authorizeUrl(params: { redirectUri: string; state: string; codeChallenge: string }): string {
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: this.clientId,
+      redirect_uri: params.redirectUri,
+      scope: OAUTH_SCOPES,
+      state: params.state,
+      code_challenge: params.codeChallenge,
+      code_challenge_method: 'S256',
+    });
+    return `${this.baseUrl}/oauth/authorizations/new?${query.toString()}`;
+  }
+
+  exchangeCode(code: string, redirectUri: string, codeVerifier: string, now = Date.now()): Promise<ZendeskTokens> {
+    return this.token({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: codeVerifier, scope: OAUTH_SCOPES }, now);
+  }
+
+  refresh(refreshToken: string, now = Date.now()): Promise<ZendeskTokens> {
+    return this.token({ grant_type: 'refresh_token', refresh_token: refreshToken }, now);
+  }
+
+  private async token(params: Record<string, string>, now: number): Promise<ZendeskTokens> {
+    let res: HttpResponse;
+    try {
+      res = await send(`${this.baseUrl}/oauth/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ ...params, client_id: this.clientId, client_secret: this.clientSecret }),
+      });
+    } catch (err) {
+      throw new ZendeskUnavailable(null, err instanceof Error ? err.message : String(err));
+    }
+    if (res.status >= 500 || res.status === 429) throw new ZendeskUnavailable(res.status, describeError(res));
+    if (res.status !== 200 && res.status !== 201) throw new ZendeskGrantRefused(res.status, describeError(res));
+    const parsed = TokenSchema.safeParse(parseJson(res.text));
+    if (!parsed.success) throw new ZendeskUnavailable(res.status, 'unexpected token response from Zendesk');
+    const t = parsed.data;
+    return {
+      accessToken: t.access_token,
+      refreshToken: t.refresh_token ?? null,
+      accessExpiresAt: t.expires_in ? now + t.expires_in * 1000 : null,
+      refreshExpiresAt: t.refresh_token_expires_in ? now + t.refresh_token_expires_in * 1000 : null,
+      scope: t.scope ?? OAUTH_SCOPES,
+    };
+  }
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+export const StoreganiseWebhookSchema = z.object({
+  id: z.string().min(1),
+  type: z.string().min(1),
+  data: z.record(z.string(), z.unknown()).default({}),
+  apiUrl: z.string().min(1),
+  addonId: z.string().min(1),
+});
+
+export const StoreganiseUserDataSchema = z.looseObject({
+  userId: z.string().min(1),
+  changedKeys: z.array(z.string()).optional(),
+});
+
+export const StoreganiseRentalDataSchema = z
+  .looseObject({
+    unitRentalId: z.string().min(1).optional(),
+    jobId: z.string().min(1).optional(),
+    oldRentalId: z.string().min(1).optional(),
+    newRentalId: z.string().min(1).optional(),
+  })
+  .refine((d) => d.unitRentalId ?? d.jobId ?? d.oldRentalId ?? d.newRentalId, { message: 'one of unitRentalId, jobId, oldRentalId, newRentalId is required' });
+
+const ZendeskId = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform(String);
+
+export const ZendeskEnvelopeSchema = z.object({
+  type: z.string().min(1),
+  account_id: z.union([z.number(), z.string()]),
+  id: z.string().min(1),
+  time: z.string(),
+  zendesk_event_version: z.string().optional(),
+  subject: z.string(),
+  detail: z.looseObject({
+    id: ZendeskId,
+    // "None" comes as "" in webhook payloads.
+    external_id: z.union([z.string(), z.number()]).nullish().transform((v) => (v === null || v === undefined || v === '' ? null : String(v))),
+  }),
+  event: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const ZendeskMergedEventSchema = z.object({ user: z.object({ id: ZendeskId }) });
+
+/** `data.userId` style path of the first problem, for a 400 that says what is wrong. */
+export function describeIssues(error: z.ZodError, prefix: string[] = []): { path: string; message: string } {
+  const [issue] = error.issues;
+  return { path: [...prefix, ...(issue?.path ?? [])].map(String).join('.') || '(body)', message: issue?.message ?? 'invalid' };
+}

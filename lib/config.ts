@@ -1,0 +1,102 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { Keyring } from './crypto';
+
+const blankAsUnset = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+const requiredSecret = (what: string) =>
+  z.preprocess(blankAsUnset, z.string({ error: `required: ${what}` }).min(8, `must be at least 8 characters: ${what}`));
+
+const urlTemplate = (example: string) =>
+  z.preprocess(
+    blankAsUnset,
+    z
+      .string()
+      .default(example)
+      .refine((t) => t.includes('{subdomain}'), `must contain {subdomain}, e.g. ${example}`)
+      .refine((t) => URL.canParse(t.replaceAll('{subdomain}', 'acme')), `must be an absolute http(s) URL, e.g. ${example}`),
+  );
+
+const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port, e.g. temporal.internal:7233');
+
+const EnvSchema = z.object({
+  PORT: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(65535).default(3000)),
+  PUBLIC_URL: z.preprocess(blankAsUnset, z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).optional()),
+  TEMPORAL_ADDRESS: z.preprocess(blankAsUnset, hostPort.optional()),
+  TEMPORAL_NAMESPACE: z.preprocess(blankAsUnset, z.string().default('default')),
+  TEMPORAL_TASK_QUEUE: z.preprocess(blankAsUnset, z.string().default('user-sync')),
+  DATA_DIR: z.preprocess(blankAsUnset, z.string().default('./.data')),
+  ENCRYPTION_KEY: z.preprocess(
+    blankAsUnset,
+    z
+      .string({ error: 'required: base64 of 32 random bytes (`openssl rand -base64 32`); a comma-separated list keeps older keys for decryption' })
+      .refine((v) => Keyring.isValidSpec(v), 'must be base64 of exactly 32 bytes (`openssl rand -base64 32`), optionally followed by older keys, comma-separated'),
+  ),
+  SG_ADDON_API_KEY: requiredSecret("the add-on's Storeganise API key"),
+  SG_WEBHOOK_SECRET: requiredSecret('the signing secret of Storeganise add-on webhooks'),
+  STOREGANISE_URL_TEMPLATE: urlTemplate('https://{subdomain}.storeganise.com/api'),
+  ZENDESK_URL_TEMPLATE: urlTemplate('https://{subdomain}.zendesk.com'),
+  ZENDESK_CLIENT_ID: z.preprocess(blankAsUnset, z.string({ error: 'required: the OAuth client id registered in Zendesk' }).min(1)),
+  ZENDESK_CLIENT_SECRET: requiredSecret('the OAuth client secret registered in Zendesk'),
+  OPERATOR_TOKEN: z.preprocess(blankAsUnset, z.string().min(16, 'must be at least 16 characters').optional()),
+  WORKER_METRICS_PORT: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(65535).optional()),
+  LOG_LEVEL: z.preprocess(blankAsUnset, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
+});
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Config {
+  port: number;
+  /** Base URL without trailing slash. */
+  publicUrl: string;
+  temporal: { address: string; namespace: string; taskQueue: string };
+  dataDir: string;
+  keyring: Keyring;
+  storeganise: { urlTemplate: string; addonApiKey: string; webhookSecret: string };
+  zendesk: { urlTemplate: string; clientId: string; clientSecret: string };
+  /** Protects the codec and operator endpoints; they are disabled when unset. */
+  operatorToken: string | null;
+  workerMetricsPort: number | null;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration (environment variables):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates every variable at once, so one message names everything that is wrong. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  const temporalAddress = parsed.data?.TEMPORAL_ADDRESS;
+  if (parsed.success && temporalAddress === undefined) {
+    problems.push('TEMPORAL_ADDRESS: required: host:port of the Temporal frontend (only `npm start` embeds a dev server)');
+  }
+  if (!parsed.success || temporalAddress === undefined) throw new ConfigError(problems);
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    temporal: { address: temporalAddress, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
+    dataDir: path.resolve(e.DATA_DIR),
+    keyring: Keyring.fromSpec(e.ENCRYPTION_KEY),
+    storeganise: { urlTemplate: e.STOREGANISE_URL_TEMPLATE, addonApiKey: e.SG_ADDON_API_KEY, webhookSecret: e.SG_WEBHOOK_SECRET },
+    zendesk: { urlTemplate: e.ZENDESK_URL_TEMPLATE, clientId: e.ZENDESK_CLIENT_ID, clientSecret: e.ZENDESK_CLIENT_SECRET },
+    operatorToken: e.OPERATOR_TOKEN ?? null,
+    workerMetricsPort: e.WORKER_METRICS_PORT ?? null,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** Loads the configuration or stops the process with the list of offending variables. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(78);
+  }
+}

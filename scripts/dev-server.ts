@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { Connection } from '@temporalio/client';
+
+export interface DevServerOptions {
+  cli: string;
+  namespace?: string;
+  /** gRPC port; 0 or absent picks a free one. */
+  port?: number;
+  /** Web UI port; absent = headless. */
+  uiPort?: number;
+  /** Remote codec endpoint the Web UI uses to decode payloads. */
+  uiCodecEndpoint?: string;
+  /** SQLite file for persistence; absent = in memory. */
+  dbFilename?: string;
+  /** Seconds to wait for the frontend to answer. */
+  readyTimeoutSeconds?: number;
+}
+
+export interface DevServer {
+  readonly address: string;
+  readonly namespace: string;
+  readonly uiUrl: string | null;
+  /** Everything the server printed so far; shown when it fails. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Starts `temporal server start-dev` and resolves once its frontend answers gRPC calls. */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const namespace = options.namespace ?? 'default';
+  const port = options.port !== undefined && options.port !== 0 ? options.port : await freePort();
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'warn'];
+  if (options.uiPort === undefined) args.push('--headless');
+  else {
+    args.push('--ui-port', String(options.uiPort), '--ui-disable-news-fetch');
+    if (options.uiCodecEndpoint !== undefined) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  }
+  if (options.dbFilename !== undefined) args.push('--db-filename', options.dbFilename);
+
+  const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const chunks: string[] = [];
+  const collect = (data: Buffer): void => {
+    chunks.push(data.toString('utf8'));
+    if (chunks.length > 500) chunks.splice(0, chunks.length - 500);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const output = (): string => chunks.join('');
+  const status: { exited: string | null } = { exited: null };
+  child.once('exit', (code, signal) => {
+    status.exited = `exited with ${code ?? signal}`;
+  });
+  child.once('error', (err) => {
+    status.exited = `could not start: ${err.message}`;
+  });
+
+  const address = `127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.readyTimeoutSeconds ?? 60) * 1000;
+  for (;;) {
+    if (status.exited !== null) throw new Error(`Temporal dev server ${status.exited}. Its output:\n${output()}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+        break;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      if (Date.now() > deadline) {
+        await stopChild(child);
+        throw new Error(`Temporal dev server did not become ready at ${address}: ${String(err)}. Its output:\n${output()}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return {
+    address,
+    namespace,
+    uiUrl: options.uiPort === undefined ? null : `http://127.0.0.1:${options.uiPort}`,
+    output,
+    stop: () => stopChild(child),
+  };
+}

