@@ -1,0 +1,49 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import { failureConverterPath } from '../lib/data-converter';
+import { ensureSearchAttributes } from '../lib/temporal';
+import { startDevServer, type DevServer } from '../scripts/dev-server';
+import { resolveTemporalCli } from '../scripts/temporal-cli';
+import { workflowsPath } from '../worker/worker';
+
+export interface Harness {
+  /** The real Temporal dev server every test of the run talks to. */
+  server: DevServer;
+  env: TestWorkflowEnvironment;
+  /** Workflows bundled once per run; workers of every test share it. */
+  workflowBundle: WorkflowBundle;
+}
+
+let harness: Harness | null = null;
+
+export function testHarness(): Harness {
+  if (harness === null) throw new Error('the root hooks did not start Temporal (run through `npm test` / .mocharc.json)');
+  return harness;
+}
+
+export const mochaHooks = {
+  async beforeAll(this: Mocha.Context): Promise<void> {
+    this.timeout(10 * 60_000);
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    const cli = await resolveTemporalCli((line) => console.log(line));
+    const server = await startDevServer({ cli, readyTimeoutSeconds: 120 });
+    try {
+      const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address, namespace: server.namespace });
+      await ensureSearchAttributes(env.connection, server.namespace);
+      const workflowBundle = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: new DefaultLogger('ERROR') });
+      harness = { server, env, workflowBundle };
+    } catch (err) {
+      console.error(`Temporal dev server output:\n${server.output()}`);
+      await server.stop();
+      throw err;
+    }
+  },
+  async afterAll(this: Mocha.Context): Promise<void> {
+    this.timeout(60_000);
+    const current = harness;
+    harness = null;
+    if (current === null) return;
+    await current.env.teardown();
+    await current.server.stop();
+  },
+};
