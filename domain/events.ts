@@ -19,8 +19,9 @@ const ZENDESK_USER_EVENTS: Readonly<Record<string, readonly SyncField[]>> = {
   'user.identity_created': CONTACTS,
   'user.identity_changed': CONTACTS,
   'user.identity_deleted': CONTACTS,
-  // An agent typing a Storeganise id into external_id links the pair; sync it whole.
-  'user.external_id_changed': EVERYTHING_FROM_ZENDESK,
+  // A link changed (an agent typed a Storeganise id, or the sync repaired a pointer): the
+  // pointers are brought in line; field values follow their own events, never overwritten here.
+  'user.external_id_changed': [],
   // The merged-away user's pointer moves to the user it was merged into; no field changes.
   'user.merged': [],
 };
@@ -58,9 +59,10 @@ const STOREGANISE_KEY_FIELDS: Readonly<Record<string, readonly SyncField[]>> = {
  * The status is recomputed on every relevant event: it is cheap and heals missed rental events.
  */
 export function storeganiseUserEventFields(type: string, changedKeys: readonly string[] | null): readonly SyncField[] | null {
-  if (type === 'user.created' || changedKeys === null) return SYNC_FIELDS;
-  if (type === 'user.disabled') return ['disabled', 'status'];
+  if (type === 'user.disabled') return ['status', 'disabled'];
+  if (type === 'user.created') return SYNC_FIELDS;
   if (type !== 'user.updated') return null;
+  if (changedKeys === null) return SYNC_FIELDS;
   const fields = new Set<SyncField>();
   for (const key of changedKeys) for (const field of STOREGANISE_KEY_FIELDS[key.split('.')[0] ?? ''] ?? []) fields.add(field);
   if (fields.size === 0) return null;

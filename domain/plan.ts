@@ -1,9 +1,24 @@
-import { formatZendeskName, namesAgree, splitZendeskName } from './names';
+import { formatZendeskName, namesAgree, normaliseWhitespace, splitZendeskName } from './names';
 import { normalisePhone, phoneToWrite, samePhone } from './phones';
 import type { StoreganiseCustomer, SyncField, ZendeskContacts, ZendeskCustomer } from './records';
 import { sameEmail } from './records';
 import type { AccountSettings } from './settings';
 import type { CustomerStatus } from './status';
+
+/**
+ * The values both sides last agreed on, per two-way field: the base of a three-way comparison.
+ * A side still equal to the base did not change, so it never overwrites the other side, whose
+ * own event carries the newer value. This is what keeps an echo of the sync's own write from
+ * undoing an edit made meanwhile. Unknown (empty) base: the event's side wins where they differ.
+ */
+export interface SyncBase {
+  /** Lower-cased primary email. */
+  email?: string;
+  /** The name as Zendesk holds it, white space normalised. */
+  name?: string;
+  /** E.164 when valid, else the trimmed text. */
+  phone?: string;
+}
 
 export interface ZendeskUserChanges {
   name?: string;
@@ -21,6 +36,8 @@ export interface ZendeskPlan {
   primaryEmail: string | null;
   /** `zendesk_userId` to store in Storeganise when the pointer is missing or stale. */
   storeganisePointer: string | null;
+  /** The base once the writes are made. */
+  base: SyncBase;
 }
 
 export interface NewZendeskUser {
@@ -45,7 +62,13 @@ export interface SyncContext {
   settings: AccountSettings;
   /** Only these fields are compared; the event said nothing about the others. */
   fields: readonly SyncField[];
+  base: SyncBase;
 }
+
+const phoneKey = (raw: string | null | undefined, callingCode: string): string => {
+  const phone = normalisePhone(raw, callingCode);
+  return phone.kind === 'e164' ? phone.e164 : phone.kind === 'invalid' ? phone.raw : '';
+};
 
 export function suspensionNote(sgUserId: string, at: Date): string {
   return `[${at.toISOString()}] Suspended by the Storeganise sync: the customer was disabled in Storeganise (user ${sgUserId}). Re-enabling in Storeganise does not unsuspend this user.`;
@@ -68,19 +91,34 @@ export function planZendeskUpdate(
   context: SyncContext & { now: Date },
 ): ZendeskPlan {
   const { settings, fields, now } = context;
+  const base: SyncBase = { ...context.base };
   const user: ZendeskUserChanges = {};
   let primaryEmail: string | null = null;
 
   if (fields.includes('name')) {
     const name = zendeskNameFor(sg, settings);
-    const agrees = namesAgree(sg, zd.name, settings.nameFormat) || name === zd.name.trim();
-    if (name !== '' && !agrees) user.name = name;
+    if (namesAgree(sg, zd.name, settings.nameFormat) || name === zd.name.trim()) base.name = normaliseWhitespace(zd.name);
+    else if (!(base.name !== undefined && (namesAgree(sg, base.name, settings.nameFormat) || name === base.name)) && name !== '') {
+      user.name = name;
+      base.name = name;
+    }
   }
   if (fields.includes('phone')) {
-    const phone = phoneToWrite(sg.phone, settings.defaultCountryCode);
-    if (phone !== null && !samePhone(sg.phone, zd.phone, settings.defaultCountryCode)) user.phone = phone;
+    const code = settings.defaultCountryCode;
+    const phone = phoneToWrite(sg.phone, code);
+    if (samePhone(sg.phone, zd.phone, code)) base.phone = phoneKey(zd.phone, code);
+    else if (!(base.phone !== undefined && samePhone(sg.phone, base.phone, code)) && phone !== null) {
+      user.phone = phone;
+      base.phone = phone;
+    }
   }
-  if (fields.includes('email') && sg.email && !sameEmail(sg.email, zd.email)) primaryEmail = sg.email.trim();
+  if (fields.includes('email') && sg.email) {
+    if (sameEmail(sg.email, zd.email)) base.email = sg.email.trim().toLowerCase();
+    else if (!(base.email !== undefined && sameEmail(sg.email, base.email))) {
+      primaryEmail = sg.email.trim();
+      base.email = primaryEmail.toLowerCase();
+    }
+  }
 
   const disabling = fields.includes('disabled') && sg.disabled && !zd.suspended;
   if (disabling) {
@@ -92,7 +130,16 @@ export function planZendeskUpdate(
   if (wanted !== null && key !== null && key in zd.userFields && zd.userFields[key] !== wanted) user.userFields = { [key]: wanted };
 
   if (zd.externalId === null || zd.externalId.toLowerCase() !== sg.id.toLowerCase()) user.externalId = sg.id;
-  return { user, primaryEmail, storeganisePointer: sg.zendeskUserId === zd.id ? null : zd.id };
+  return { user, primaryEmail, storeganisePointer: sg.zendeskUserId === zd.id ? null : zd.id, base };
+}
+
+/** The base right after a Zendesk user was created from a Storeganise customer. */
+export function baseOfNewZendeskUser(user: NewZendeskUser, settings: AccountSettings): SyncBase {
+  return {
+    name: normaliseWhitespace(user.name),
+    ...(user.email ? { email: user.email.toLowerCase() } : {}),
+    ...(user.phone ? { phone: phoneKey(user.phone, settings.defaultCountryCode) } : {}),
+  };
 }
 
 /** Storeganise → Zendesk for a customer with no counterpart: everything in the one create request. */
@@ -119,42 +166,55 @@ export function planStoreganiseUpdate(
   contacts: ZendeskContacts | null,
   sg: StoreganiseCustomer,
   context: SyncContext,
-): StoreganiseUserChanges {
+): { changes: StoreganiseUserChanges; base: SyncBase } {
   const { settings, fields } = context;
+  const base: SyncBase = { ...context.base };
   const changes: StoreganiseUserChanges = {};
   const customFields: NonNullable<StoreganiseUserChanges['customFields']> = {};
 
   if (fields.includes('email')) {
-    if (zd.email && !sameEmail(zd.email, sg.email)) changes.email = zd.email.trim();
+    if (zd.email && sameEmail(zd.email, sg.email)) base.email = zd.email.trim().toLowerCase();
+    else if (zd.email && !(base.email !== undefined && sameEmail(zd.email, base.email))) {
+      changes.email = zd.email.trim();
+      base.email = changes.email.toLowerCase();
+    }
     if (contacts) {
       const others = unique(contacts.otherEmails.map((e) => e.trim().toLowerCase()).filter((e) => e !== '' && !sameEmail(e, zd.email)));
       if (!sameSet(others, sg.otherEmails.map((e) => e.toLowerCase()))) customFields.zendesk_otherEmails = others;
     }
   }
   if (fields.includes('name') && zd.name.trim() !== '') {
-    const agreesWithFallback = sg.email !== null && formatZendeskName(sg, settings.nameFormat) === '' && zd.name.trim() === sg.email.trim();
+    const zendeskName = normaliseWhitespace(zd.name);
+    const agreesWithFallback = sg.email !== null && formatZendeskName(sg, settings.nameFormat) === '' && zendeskName === sg.email.trim();
     const split = splitZendeskName(zd.name, settings.nameFormat);
-    if (split && !namesAgree(sg, zd.name, settings.nameFormat) && !agreesWithFallback) {
+    if (namesAgree(sg, zd.name, settings.nameFormat) || agreesWithFallback) base.name = zendeskName;
+    else if (split && base.name !== zendeskName) {
       if (split.firstName !== (sg.firstName ?? '')) changes.firstName = split.firstName;
       if (split.lastName !== (sg.lastName ?? '')) changes.lastName = split.lastName;
+      base.name = zendeskName;
     }
   }
   if (fields.includes('phone')) {
-    const phone = phoneToWrite(zd.phone, settings.defaultCountryCode);
-    if (phone !== null && !samePhone(zd.phone, sg.phone, settings.defaultCountryCode)) changes.phone = phone;
+    const code = settings.defaultCountryCode;
+    const phone = phoneToWrite(zd.phone, code);
+    if (samePhone(zd.phone, sg.phone, code)) base.phone = phoneKey(zd.phone, code);
+    else if (phone !== null && !(base.phone !== undefined && samePhone(zd.phone, base.phone, code))) {
+      changes.phone = phone;
+      base.phone = phone;
+    }
     if (contacts) {
       const others = unique(
         contacts.otherPhones
-          .map((p) => normalisePhone(p, settings.defaultCountryCode))
+          .map((p) => normalisePhone(p, code))
           .flatMap((p) => (p.kind === 'e164' ? [p.e164] : []))
-          .filter((p) => !samePhone(p, zd.phone, settings.defaultCountryCode)),
+          .filter((p) => !samePhone(p, zd.phone, code)),
       );
       if (!sameSet(others, sg.otherPhones)) customFields.zendesk_otherPhones = others;
     }
   }
   if (sg.zendeskUserId !== zd.id) customFields.zendesk_userId = zd.id;
   if (Object.keys(customFields).length > 0) changes.customFields = customFields;
-  return changes;
+  return { changes, base };
 }
 
 export function hasZendeskWrites(plan: ZendeskPlan): boolean {

@@ -1,13 +1,19 @@
 import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { SyncBase } from '../domain/plan';
 import { acquireLockSignal, lockGrantedSignal, lockProbeSignal, releaseLockSignal, type LockRequest } from './definitions';
 
 export interface CustomerLockState {
   queue: LockRequest[];
   holder: LockRequest | null;
+  /** The customer's sync base, handed from holder to holder. */
+  base?: SyncBase;
 }
 
-/** How long an idle lock lingers for the next event before it completes. */
-const IDLE_BEFORE_EXIT = '30 seconds';
+/**
+ * How long an idle lock lingers before it completes (and forgets the base). Echoes and delayed
+ * webhooks arrive well within it; after it, both sides have long settled.
+ */
+const IDLE_BEFORE_EXIT = '10 minutes';
 /** How long a holder may keep the lock before the lock checks that it still exists. */
 const PROBE_HOLDER_AFTER = '5 minutes';
 
@@ -18,13 +24,18 @@ const PROBE_HOLDER_AFTER = '5 minutes';
 export async function customerLock(state: CustomerLockState): Promise<void> {
   const queue = [...state.queue];
   let holder = state.holder;
+  let base: SyncBase = state.base ?? {};
 
   setHandler(acquireLockSignal, (request) => {
     if (holder?.workflowId === request.workflowId || queue.some((r) => r.workflowId === request.workflowId)) return;
     queue.push(request);
   });
-  setHandler(releaseLockSignal, ({ workflowId }) => {
-    if (holder?.workflowId === workflowId) holder = null;
+  setHandler(releaseLockSignal, (release) => {
+    const { workflowId } = release;
+    if (holder?.workflowId === workflowId) {
+      holder = null;
+      if (release.base) base = release.base;
+    }
     else {
       const waiting = queue.findIndex((r) => r.workflowId === workflowId);
       if (waiting >= 0) queue.splice(waiting, 1);
@@ -42,7 +53,7 @@ export async function customerLock(state: CustomerLockState): Promise<void> {
       holder = next;
       const superseded = queue.some((r) => r.coalesceKey === next.coalesceKey);
       try {
-        await getExternalWorkflowHandle(next.workflowId).signal(lockGrantedSignal, { superseded });
+        await getExternalWorkflowHandle(next.workflowId).signal(lockGrantedSignal, { superseded, base });
       } catch {
         // The requester no longer runs (terminated by an operator): the next one goes.
         holder = null;
@@ -59,7 +70,7 @@ export async function customerLock(state: CustomerLockState): Promise<void> {
     }
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2_000) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof customerLock>({ queue, holder });
+      await continueAsNew<typeof customerLock>({ queue, holder, base });
     }
   }
 }

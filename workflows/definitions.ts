@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AdminTask } from '../adapters/storeganise';
+import type { SyncBase } from '../domain/plan';
 
 /** A Storeganise account (business) served by this installation, keyed by its subdomain. */
 export interface AccountRef {
@@ -127,9 +128,16 @@ export interface LockRequest {
 export interface LockGrant {
   /** A later request with the same coalesce key is queued: this one may skip its work. */
   superseded: boolean;
+  /** What the previous holder left: the values both sides last agreed on. */
+  base: SyncBase;
+}
+export interface LockRelease {
+  workflowId: string;
+  /** The base after this holder's writes; absent = unchanged. */
+  base?: SyncBase;
 }
 export const acquireLockSignal = defineSignal<[LockRequest]>('acquireLock');
-export const releaseLockSignal = defineSignal<[{ workflowId: string }]>('releaseLock');
+export const releaseLockSignal = defineSignal<[LockRelease]>('releaseLock');
 export const lockGrantedSignal = defineSignal<[LockGrant]>('lockGranted');
 /** A no-op the lock sends to a long holder: delivery fails when the holder is gone. */
 export const lockProbeSignal = defineSignal('lockProbe');

@@ -11,6 +11,7 @@ import {
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities';
 import type { AdminTask } from '../adapters/storeganise';
+import type { SyncBase } from '../domain/plan';
 import type { AccountSettings } from '../domain/settings';
 import {
   authorizeSignal,
@@ -26,6 +27,12 @@ import {
   type SyncResult,
 } from './definitions';
 import { syncCustomerKey, syncStateKey, type SyncState } from './search-attributes';
+
+/** What a sync under the customer lock produced: the run's result and the new base, if it changed. */
+export interface SyncOutcome {
+  result: SyncResult;
+  base?: SyncBase;
+}
 
 // Outages (5xx, network) retry with backoff for as long as they last; a Zendesk 429 retries after
 // exactly its Retry-After (the activity sets the failure's next retry delay); what a person must
@@ -127,21 +134,29 @@ export class EventRun {
 
   /**
    * Holds the customer's lock for `work`: events of one customer never interleave. When a later
-   * event queued for the same work, this one skips: that event re-reads everything anyway.
+   * event queued for the same work, this one skips: that event re-reads everything anyway. The
+   * work gets the customer's sync base and returns it updated, for the next holder.
    */
-  async withCustomerLock(customer: string, coalesceKey: string, work: () => Promise<SyncResult>): Promise<SyncResult> {
+  async withCustomerLock(customer: string, coalesceKey: string, work: (base: SyncBase) => Promise<SyncOutcome>): Promise<SyncResult> {
     const { workflowId } = workflowInfo();
     upsertSearchAttributes([{ key: syncCustomerKey, value: customer }]);
     this.grant = null;
     await acts.requestCustomerLock(this.account, customer, { workflowId, coalesceKey });
     await condition(() => this.lockGrant() !== null);
+    let base: SyncBase | undefined;
     try {
-      if (this.lockGrant()?.superseded) return this.result('superseded', 'a later event for this customer redoes the same work');
-      return await work();
+      const grant = this.lockGrant();
+      if (grant === null || grant.superseded) return this.result('superseded', 'a later event for this customer redoes the same work');
+      const outcome = await work(grant.base);
+      base = outcome.base;
+      return outcome.result;
     } finally {
       await CancellationScope.nonCancellable(async () => {
         try {
-          await getExternalWorkflowHandle(customerLockWorkflowId(this.account.subdomain, customer)).signal(releaseLockSignal, { workflowId });
+          await getExternalWorkflowHandle(customerLockWorkflowId(this.account.subdomain, customer)).signal(releaseLockSignal, {
+            workflowId,
+            ...(base ? { base } : {}),
+          });
         } catch {
           // The lock already ended (it checks on its holders); nothing to release.
         }

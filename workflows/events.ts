@@ -8,8 +8,8 @@ import { syncCustomerToZendesk } from './to-zendesk';
 export async function syncStoreganiseUserEvent(event: StoreganiseUserEvent): Promise<SyncResult> {
   const run = new EventRun(event.account);
   const fields = storeganiseUserEventFields(event.type, event.changedKeys) ?? [];
-  return run.withCustomerLock(`sg:${event.userId}`, `to-zendesk:${fields.join(',')}`, () =>
-    syncCustomerToZendesk(run, event.userId, fields, { mayCreate: true }),
+  return run.withCustomerLock(`sg:${event.userId}`, `to-zendesk:${fields.join(',')}`, (base) =>
+    syncCustomerToZendesk(run, event.userId, fields, base, { mayCreate: true }),
   );
 }
 
@@ -20,7 +20,7 @@ export async function syncStoreganiseRentalEvent(event: StoreganiseRentalEvent):
   if (owners.length === 0) return run.result('gone', 'the rental or job has no owner');
   let last = run.result('unchanged');
   for (const owner of owners) {
-    last = await run.withCustomerLock(`sg:${owner}`, 'to-zendesk:status', () => syncCustomerToZendesk(run, owner, ['status'], { mayCreate: false }));
+    last = await run.withCustomerLock(`sg:${owner}`, 'to-zendesk:status', (base) => syncCustomerToZendesk(run, owner, ['status'], base, { mayCreate: false }));
   }
   return last;
 }
@@ -31,9 +31,9 @@ export async function syncZendeskUserEvent(event: ZendeskUserEvent): Promise<Syn
   if (event.type === ZENDESK_MERGED_EVENT) {
     if (event.externalId === null) return run.result('unlinked', 'the merged-away user was not linked');
     const externalId = event.externalId;
-    return run.withCustomerLock(`sg:${externalId}`, 'to-zendesk:', () => syncCustomerToZendesk(run, externalId, [], { mayCreate: false }));
+    return run.withCustomerLock(`sg:${externalId}`, 'to-zendesk:', (base) => syncCustomerToZendesk(run, externalId, [], base, { mayCreate: false }));
   }
   const fields = zendeskEventFields(event.type) ?? [];
   const customer = event.externalId === null ? `zd:${event.zendeskUserId}` : `sg:${event.externalId}`;
-  return run.withCustomerLock(customer, `to-storeganise:${fields.join(',')}`, () => syncCustomerToStoreganise(run, event.zendeskUserId, fields));
+  return run.withCustomerLock(customer, `to-storeganise:${fields.join(',')}`, (base) => syncCustomerToStoreganise(run, event.zendeskUserId, fields, base));
 }

@@ -1,38 +1,41 @@
-import { hasStoreganiseWrites, planStoreganiseUpdate } from '../domain/plan';
+import { hasStoreganiseWrites, planStoreganiseUpdate, type SyncBase } from '../domain/plan';
 import type { SyncField } from '../domain/records';
 import { emailConflictTask, syncErrorTask } from '../domain/tasks';
-import type { SyncResult } from './definitions';
-import { acts, rejectionReason, type EventRun } from './event-run';
+import { acts, rejectionReason, type EventRun, type SyncOutcome } from './event-run';
 
 /**
  * Zendesk → Storeganise for one Zendesk user: re-read it, find the Storeganise customer (external
  * id, then primary email; never created), and write only what differs in one `PUT`.
  */
-export async function syncCustomerToStoreganise(run: EventRun, zendeskUserId: string, fields: readonly SyncField[]): Promise<SyncResult> {
+export async function syncCustomerToStoreganise(run: EventRun, zendeskUserId: string, fields: readonly SyncField[], base: SyncBase): Promise<SyncOutcome> {
   const { account } = run;
   const settings = await run.settings();
   const instance = settings.zendeskInstance;
   const withContacts = fields.includes('email') || fields.includes('phone');
   const { user: zd, contacts } = await run.zendesk(() => acts.readZendeskCustomer(account, instance, zendeskUserId, { withContacts }));
-  if (zd === null) return run.result('gone', 'the Zendesk user no longer exists');
-  if (!zd.active) return run.result('gone', 'the Zendesk user is deleted: nothing to sync');
+  if (zd === null) return { result: run.result('gone', 'the Zendesk user no longer exists') };
+  if (!zd.active) return { result: run.result('gone', 'the Zendesk user is deleted: nothing to sync') };
 
   const lookup = await run.zendesk(() => acts.findStoreganiseCounterpart(account, instance, zd));
-  if (lookup.kind === 'none') return run.result('unlinked', `not a Storeganise customer: ${lookup.reason}`);
+  if (lookup.kind === 'none') return { result: run.result('unlinked', `not a Storeganise customer: ${lookup.reason}`) };
   const sg = lookup.customer;
   run.note(`found Storeganise user ${sg.id} by ${lookup.via}`);
 
+  let nextBase: SyncBase = base;
   try {
     if (zd.externalId === null || zd.externalId.toLowerCase() !== sg.id.toLowerCase()) {
       await run.zendesk(() => acts.updateZendeskCustomer(account, instance, zd.id, { user: { externalId: sg.id }, primaryEmail: null }));
       run.zendeskWrites++;
       run.note('stored the Storeganise id on the Zendesk user');
     }
-    let changes = planStoreganiseUpdate(zd, contacts, sg, { settings, fields });
+    const plan = planStoreganiseUpdate(zd, contacts, sg, { settings, fields, base });
+    let { changes } = plan;
+    nextBase = plan.base;
     if (hasStoreganiseWrites(changes)) {
       run.note(`Storeganise differs in: ${Object.keys(changes).join(', ')}`);
       const write = await acts.writeStoreganiseCustomer(account, sg.id, changes);
       if (write.outcome === 'email-conflict') {
+        nextBase = { ...nextBase, email: base.email };
         await run.raiseTask(['email-conflict', sg.id, zd.id, write.email.toLowerCase()], emailConflictTask({
           email: write.email,
           storeganiseUserId: sg.id,
@@ -45,14 +48,14 @@ export async function syncCustomerToStoreganise(run: EventRun, zendeskUserId: st
         if (hasStoreganiseWrites(changes)) await acts.writeStoreganiseCustomer(account, sg.id, changes);
       }
       if (hasStoreganiseWrites(changes)) run.storeganiseWrites++;
-      if (write.outcome === 'email-conflict') return run.result('conflict', 'the email belongs to another Storeganise customer: not overwritten');
+      if (write.outcome === 'email-conflict') return { result: run.result('conflict', 'the email belongs to another Storeganise customer: not overwritten'), base: nextBase };
     }
   } catch (err) {
     const reason = rejectionReason(err);
     if (reason === null) throw err;
     await run.raiseTask(['sync-error', sg.id, reason], syncErrorTask({ storeganiseUserId: sg.id, zendeskUserId: zd.id, reason }));
-    return run.result('rejected', 'a write was rejected: raised a Sync error task');
+    return { result: run.result('rejected', 'a write was rejected: raised a Sync error task') };
   }
   const wrote = run.zendeskWrites + run.storeganiseWrites > 0;
-  return run.result(wrote ? 'synced' : 'unchanged', wrote ? undefined : 'Storeganise already matches: nothing written');
+  return { result: run.result(wrote ? 'synced' : 'unchanged', wrote ? undefined : 'Storeganise already matches: nothing written'), base: nextBase };
 }

@@ -1,8 +1,7 @@
-import { hasZendeskWrites, planNewZendeskUser, planZendeskUpdate } from '../domain/plan';
+import { baseOfNewZendeskUser, hasZendeskWrites, planNewZendeskUser, planZendeskUpdate, type SyncBase } from '../domain/plan';
 import type { SyncField } from '../domain/records';
 import { emailConflictTask, syncErrorTask } from '../domain/tasks';
-import type { SyncResult } from './definitions';
-import { acts, rejectionReason, type EventRun } from './event-run';
+import { acts, rejectionReason, type EventRun, type SyncOutcome } from './event-run';
 
 /**
  * Storeganise → Zendesk for one customer: read Storeganise, find the Zendesk counterpart (stored
@@ -12,20 +11,21 @@ export async function syncCustomerToZendesk(
   run: EventRun,
   userId: string,
   fields: readonly SyncField[],
+  base: SyncBase,
   options: { mayCreate: boolean },
-): Promise<SyncResult> {
+): Promise<SyncOutcome> {
   const { account } = run;
   const settings = await run.settings();
   const instance = settings.zendeskInstance;
   const withStatus = settings.statusFieldKey !== null && (fields.includes('status') || fields.includes('disabled'));
   const { customer: sg, status } = await acts.readStoreganiseCustomer(account, userId, { withStatus });
-  if (sg === null) return run.result('gone', 'the Storeganise user no longer exists');
+  if (sg === null) return { result: run.result('gone', 'the Storeganise user no longer exists') };
 
   const lookup = await run.zendesk(() => acts.findZendeskCounterpart(account, instance, sg));
   try {
     switch (lookup.kind) {
       case 'deleted':
-        return run.result('unlinked', `the linked Zendesk user ${lookup.pointer} was deleted and no active user holds the email: nothing is created`);
+        return { result: run.result('unlinked', `the linked Zendesk user ${lookup.pointer} was deleted and no active user holds the email: nothing is created`) };
       case 'email-taken':
         await run.raiseTask(['email-conflict', sg.id, lookup.holder.zendeskUserId, (sg.email ?? '').toLowerCase()], emailConflictTask({
           email: sg.email ?? '',
@@ -34,10 +34,11 @@ export async function syncCustomerToZendesk(
           holder: lookup.holder,
           refusedBy: 'Zendesk',
         }));
-        return run.result('conflict', 'the email belongs to a Zendesk user linked to another customer');
+        return { result: run.result('conflict', 'the email belongs to a Zendesk user linked to another customer') };
       case 'none': {
-        if (!options.mayCreate) return run.result('unlinked', 'no Zendesk counterpart; this event does not create one');
-        const created = await run.zendesk(() => acts.createZendeskCustomer(account, instance, planNewZendeskUser(sg, status ?? 'new_prospect', { settings, now: new Date() })));
+        if (!options.mayCreate) return { result: run.result('unlinked', 'no Zendesk counterpart; this event does not create one') };
+        const newUser = planNewZendeskUser(sg, status ?? 'new_prospect', { settings, now: new Date() });
+        const created = await run.zendesk(() => acts.createZendeskCustomer(account, instance, newUser));
         if (created.outcome === 'email-taken') {
           await run.raiseTask(['email-conflict', sg.id, created.conflict.holder?.zendeskUserId ?? '', created.conflict.email.toLowerCase()], emailConflictTask({
             ...created.conflict,
@@ -45,18 +46,19 @@ export async function syncCustomerToZendesk(
             zendeskUserId: null,
             refusedBy: 'Zendesk',
           }));
-          return run.result('conflict', 'Zendesk refused the new user: its email belongs to another user');
+          return { result: run.result('conflict', 'Zendesk refused the new user: its email belongs to another user') };
         }
         if (created.outcome === 'created') run.zendeskWrites++;
         run.note(created.outcome === 'created' ? `created Zendesk user ${created.user.id}` : `found Zendesk user ${created.user.id} created earlier`);
         await acts.writeStoreganiseCustomer(account, sg.id, { customFields: { zendesk_userId: created.user.id } });
         run.storeganiseWrites++;
-        return run.result('synced', 'linked both ways');
+        return { result: run.result('synced', 'linked both ways'), base: baseOfNewZendeskUser(newUser, settings) };
       }
       case 'linked': {
         const zd = lookup.user;
         run.note(`found Zendesk user ${zd.id} by ${lookup.via}${lookup.stalePointer ? ` (stale pointer ${lookup.stalePointer} repaired)` : ''}`);
-        const plan = planZendeskUpdate(sg, zd, status, { settings, fields, now: new Date() });
+        const plan = planZendeskUpdate(sg, zd, status, { settings, fields, base, now: new Date() });
+        let nextBase = plan.base;
         if (hasZendeskWrites(plan)) {
           run.note(`Zendesk differs in: ${[...Object.keys(plan.user), ...(plan.primaryEmail ? ['primary email'] : [])].join(', ')}`);
           const write = await run.zendesk(() => acts.updateZendeskCustomer(account, instance, zd.id, plan));
@@ -64,6 +66,7 @@ export async function syncCustomerToZendesk(
           if (write.userWritten) run.zendeskWrites++;
           if (write.emailWritten) run.zendeskWrites++;
           if (write.conflict) {
+            nextBase = { ...nextBase, email: base.email };
             await run.raiseTask(['email-conflict', sg.id, write.conflict.holder?.zendeskUserId ?? '', write.conflict.email.toLowerCase()], emailConflictTask({
               ...write.conflict,
               storeganiseUserId: sg.id,
@@ -77,7 +80,7 @@ export async function syncCustomerToZendesk(
           run.storeganiseWrites++;
         }
         const wrote = run.zendeskWrites + run.storeganiseWrites > 0;
-        return run.result(wrote ? 'synced' : 'unchanged', wrote ? undefined : 'Zendesk already matches: nothing written');
+        return { result: run.result(wrote ? 'synced' : 'unchanged', wrote ? undefined : 'Zendesk already matches: nothing written'), base: nextBase };
       }
     }
   } catch (err) {
@@ -85,7 +88,7 @@ export async function syncCustomerToZendesk(
     if (reason === null) throw err;
     const zendeskUserId = err instanceof RejectedWrite ? err.zendeskUserId : lookup.kind === 'linked' ? lookup.user.id : null;
     await run.raiseTask(['sync-error', sg.id, reason], syncErrorTask({ storeganiseUserId: sg.id, zendeskUserId, reason }));
-    return run.result('rejected', 'a write was rejected: raised a Sync error task');
+    return { result: run.result('rejected', 'a write was rejected: raised a Sync error task') };
   }
 }
 
