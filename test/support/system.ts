@@ -187,7 +187,8 @@ export class TestSystem {
   /** The link of the newest open authorize task. */
   async authorizeLink(account: TestAccount): Promise<string> {
     const tasks = (await this.tasks(account, AUTHORIZE_TASK_TITLE)).filter((t) => t.state !== 'completed');
-    const desc = String(tasks.at(-1)?.data.desc ?? '');
+    const raw = tasks.at(-1)?.data.desc;
+    const desc = typeof raw === 'string' ? raw : '';
     const link = /https?:\/\/\S+/.exec(desc)?.[0];
     if (!link) throw new Error(`no authorize link in: ${desc}`);
     return link;
