@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { EMAIL_CONFLICT_TITLE } from '../domain/tasks';
+import { EMAIL_CONFLICT_TITLE, SYNC_ERROR_TITLE } from '../domain/tasks';
 import { AccountView, uniqueEmail } from './support/customers';
 import { eventually } from './support/eventually';
 import { STATUS_FIELD_KEY, TestSystem } from './support/system';
@@ -186,6 +186,30 @@ describe('Storeganise → Zendesk', function () {
     const reenabled = await acme.zdUser(customer.zdId);
     assert.equal(reenabled.suspended, true, 're-enabling in Storeganise does not unsuspend');
     assert.equal(reenabled.notes, suspended.notes, 'no second note');
+  });
+
+  it('a write Zendesk rejects for a reason a person must fix raises one Sync error task with the reason', async () => {
+    const misconfigured = new AccountView(system, await system.addAccount({ statusField: false }));
+    // The operator's dropdown lacks the `deactivated` option: Zendesk refuses that value.
+    await system.zendesk.client.updateAccount(misconfigured.account.zendeskSubdomain, {
+      userFields: [
+        { key: STATUS_FIELD_KEY, title: 'Customer status', type: 'dropdown', custom_field_options: [{ name: 'Active', value: 'active' }, { name: 'New', value: 'new_prospect' }] },
+      ],
+    });
+    const customer = await misconfigured.createLinkedCustomer();
+    const rental = await system.storeganise.client.moveIn(misconfigured.account.subdomain, { userId: customer.sgId });
+    await eventually(async () => assert.equal((await misconfigured.zdUser(customer.zdId)).user_fields[STATUS_FIELD_KEY], 'active'));
+    await system.storeganise.client.moveOut(misconfigured.account.subdomain, { unitRentalId: rental.unitRental.id });
+    const [task] = await eventually(async () => {
+      const tasks = await misconfigured.tasks(SYNC_ERROR_TITLE);
+      assert.equal(tasks.length, 1);
+      return tasks;
+    });
+    await system.settle(misconfigured.account);
+    assert.equal(task?.data.targetId, customer.sgId);
+    assert.match(String(task?.data.desc), /customer_status/);
+    assert.equal((await misconfigured.zdUser(customer.zdId)).user_fields[STATUS_FIELD_KEY], 'active', 'nothing was overwritten');
+    assert.equal((await misconfigured.tasks(SYNC_ERROR_TITLE)).length, 1);
   });
 
   describe('linking', () => {
