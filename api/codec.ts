@@ -45,7 +45,13 @@ export function codecRouter(config: Config): Router {
     const parsed = PayloadsSchema.safeParse(req.body);
     if (!parsed.success) throw new HttpError(400, 'invalid_body', 'expected { payloads: [{ metadata, data }] } with base64 values');
     const payloads = parsed.data.payloads.map(toPayload);
-    const result = op === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
+    let result: Payload[];
+    try {
+      result = op === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
+    } catch (err) {
+      // A payload under a key this service does not hold, or altered: the caller's input, not our failure.
+      throw new HttpError(400, 'undecodable_payload', `cannot ${op} the payloads: ${err instanceof Error ? err.message : String(err)}`);
+    }
     res.json({ payloads: result.map(fromPayload) });
   };
   const json = express.json({ limit: '4mb' });

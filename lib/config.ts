@@ -16,10 +16,12 @@ const urlTemplate = (example: string) =>
       .refine((t) => URL.canParse(t.replaceAll('{subdomain}', 'acme')), `must be an absolute http(s) URL, e.g. ${example}`),
   );
 
+const port = z.coerce.number({ error: 'must be a port number from 1 to 65535' }).int('must be a port number from 1 to 65535').min(1, 'must be a port number from 1 to 65535').max(65535, 'must be a port number from 1 to 65535');
+
 const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port, e.g. temporal.internal:7233');
 
 const EnvSchema = z.object({
-  PORT: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(65535).default(3000)),
+  PORT: z.preprocess(blankAsUnset, port.default(3000)),
   PUBLIC_URL: z.preprocess(blankAsUnset, z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).optional()),
   TEMPORAL_ADDRESS: z.preprocess(blankAsUnset, hostPort.optional()),
   TEMPORAL_NAMESPACE: z.preprocess(blankAsUnset, z.string().default('default')),
@@ -38,7 +40,7 @@ const EnvSchema = z.object({
   ZENDESK_CLIENT_ID: z.preprocess(blankAsUnset, z.string({ error: 'required: the OAuth client id registered in Zendesk' }).min(1)),
   ZENDESK_CLIENT_SECRET: requiredSecret('the OAuth client secret registered in Zendesk'),
   OPERATOR_TOKEN: z.preprocess(blankAsUnset, z.string().min(16, 'must be at least 16 characters').optional()),
-  WORKER_METRICS_PORT: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(65535).optional()),
+  WORKER_METRICS_PORT: z.preprocess(blankAsUnset, port.optional()),
   LOG_LEVEL: z.preprocess(blankAsUnset, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
 });
 
@@ -71,7 +73,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
   const temporalAddress = parsed.data?.TEMPORAL_ADDRESS;
-  if (parsed.success && temporalAddress === undefined) {
+  // Checked on the raw value so a missing address is reported together with every other problem.
+  if (blankAsUnset(env.TEMPORAL_ADDRESS) === undefined) {
     problems.push('TEMPORAL_ADDRESS: required: host:port of the Temporal frontend (only `npm start` embeds a dev server)');
   }
   if (!parsed.success || temporalAddress === undefined) throw new ConfigError(problems);

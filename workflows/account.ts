@@ -1,13 +1,18 @@
 import {
+  ActivityFailure,
   allHandlersFinished,
+  ApplicationFailure,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  log,
   proxyActivities,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities';
+import { SYNC_ERROR_TITLE } from '../domain/tasks';
 import {
   accountQuery,
   authorizeSignal,
@@ -25,6 +30,7 @@ import {
   type AccountRef,
   type AccountView,
   type ConnectionState,
+  FailureType,
   type SealedGrant,
 } from './definitions';
 import { Mutex } from './mutex';
@@ -35,8 +41,12 @@ const acts = proxyActivities<SyncActivities>({
 });
 
 /** While events wait for valid settings, the account re-reads them this often. */
-const SETTINGS_RECHECK = '30 seconds';
-/** A token refused again this soon after it was issued means the grant itself is revoked. */
+const SETTINGS_RECHECK_MS = 30_000;
+/** After a refused activation or webhook registration the next attempt waits this long, doubling up to the maximum. */
+const RETRY_BASE_MS = 1_000;
+const RETRY_MAX_MS = 10 * 60_000;
+const retryDelay = (failures: number): number => Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, failures - 1));
+/** An unexpired token refused this soon after it was issued means the grant itself is revoked: refreshing would loop. */
 const FRESH_TOKEN_MS = 60_000;
 const MAX_REFRESH_MARGIN_MS = 5 * 60_000;
 
@@ -91,6 +101,12 @@ function refreshAt(grant: SealedGrant): number | null {
   return grant.accessExpiresAt - margin;
 }
 
+function failureOf(err: unknown): { type: string | null; message: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? null, message: cause.message };
+  return { type: null, message: cause instanceof Error ? cause.message : String(cause) };
+}
+
 async function signalAll(workflowIds: string[], signal: typeof authorizeSignal | typeof settingsFixedSignal): Promise<void> {
   // A waiter terminated by an operator can no longer be signalled; the others still are.
   await Promise.allSettled(workflowIds.map((id) => getExternalWorkflowHandle(id).signal(signal)));
@@ -107,15 +123,15 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
   let recheckRequested = false;
   const ref = (): AccountRef => state.account;
 
+  // Both run inside the mutex; a task counts as raised once Storeganise took it, so a refused attempt is made again.
   const raiseAuthorizeTaskOnce = async (): Promise<void> => {
     if (state.authorizeTaskRaisedFor === state.authorizations) return;
-    state.authorizeTaskRaisedFor = state.authorizations;
     await acts.raiseAuthorizeTask(ref());
+    state.authorizeTaskRaisedFor = state.authorizations;
   };
   const raiseSettingsTaskOnce = async (problems: string[]): Promise<void> => {
-    const known = state.settingsProblems?.join('\n');
+    if (state.settingsProblems?.join('\n') !== problems.join('\n')) await acts.raiseInvalidSettingsTask(ref(), problems);
     state.settingsProblems = problems;
-    if (known !== problems.join('\n')) await acts.raiseInvalidSettingsTask(ref(), problems);
   };
   const setGrant = (grant: SealedGrant): void => {
     state.grant = { ...grant, version: ++state.tokenVersion };
@@ -170,7 +186,8 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
     mutex.run(async () => {
       if (state.grant && state.grant.version !== tokenVersion) return 'retry';
       if (state.grant) {
-        if (Date.now() - state.grant.issuedAt < FRESH_TOKEN_MS) await loseGrant();
+        const expired = state.grant.accessExpiresAt !== null && Date.now() >= state.grant.accessExpiresAt;
+        if (!expired && Date.now() - state.grant.issuedAt < FRESH_TOKEN_MS) await loseGrant();
         else await refreshGrant();
         if (state.grant) return 'retry';
       }
@@ -183,7 +200,9 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
     storeGrantUpdate,
     ({ stateNonce, stateExpiresAt, grant }) =>
       mutex.run(async () => {
-        if (state.usedStateNonces[stateNonce] !== undefined) throw new Error('this authorization link was already used');
+        // Two updates for one link can both pass the validator; only a Temporal failure rejects the second
+        // without failing the workflow task (and with it every update of the account).
+        if (state.usedStateNonces[stateNonce] !== undefined) throw ApplicationFailure.nonRetryable('this authorization link was already used');
         state.usedStateNonces[stateNonce] = stateExpiresAt;
         setGrant(grant);
         state.authorizations++;
@@ -230,42 +249,86 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
     }),
   );
 
-  if (!state.activated) {
-    await mutex.run(async () => {
-      await acts.ensureUserCustomFields(ref());
-      const settings = await acts.checkSettings(ref());
-      if (!settings.ok) await raiseSettingsTaskOnce(settings.problems);
-      await raiseAuthorizeTaskOnce();
-      state.activated = true;
-    });
+  // A refusal from Storeganise (e.g. the add-on disabled meanwhile) must not end the account: it is tried again later.
+  for (let failures = 0; !state.activated; ) {
+    try {
+      await mutex.run(async () => {
+        await acts.ensureUserCustomFields(ref());
+        const settings = await acts.checkSettings(ref());
+        if (!settings.ok) await raiseSettingsTaskOnce(settings.problems);
+        await raiseAuthorizeTaskOnce();
+        state.activated = true;
+      });
+    } catch (err) {
+      failures++;
+      log.warn('account activation failed; trying again later', { account: state.account.subdomain, failures, reason: failureOf(err).message });
+      await sleep(retryDelay(failures));
+    }
   }
 
   const shouldRoll = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2_000;
-  const webhookDue = (): boolean => state.webhookWanted && state.grant !== null;
+  let webhookFailures = 0;
+  let webhookRetryAt = 0;
+  const webhookDue = (): boolean => state.webhookWanted && state.grant !== null && Date.now() >= webhookRetryAt;
   for (;;) {
     const ready = () => recheckRequested || webhookDue() || shouldRoll();
-    if (state.waitingForSettings.length > 0) await condition(ready, SETTINGS_RECHECK);
+    const wakeUps = [
+      ...(state.waitingForSettings.length > 0 ? [SETTINGS_RECHECK_MS] : []),
+      ...(state.webhookWanted && webhookRetryAt > Date.now() ? [webhookRetryAt - Date.now()] : []),
+    ];
+    if (wakeUps.length > 0) await condition(ready, Math.min(...wakeUps));
     else await condition(ready);
 
     if (webhookDue()) {
-      await mutex.run(async () => {
-        await ensureFreshToken();
-        if (!state.grant) return;
-        const { webhookId, sealedSecret } = await acts.registerZendeskWebhook(ref(), state.grant.sealedAccessToken);
-        state.webhook = { id: webhookId, sealedSecret };
-        state.webhookWanted = false;
-      });
+      try {
+        await mutex.run(async () => {
+          await ensureFreshToken();
+          if (!state.grant) return;
+          const { webhookId, sealedSecret } = await acts.registerZendeskWebhook(ref(), state.grant.sealedAccessToken);
+          state.webhook = { id: webhookId, sealedSecret };
+          state.webhookWanted = false;
+        });
+        webhookFailures = 0;
+      } catch (err) {
+        // Refused (e.g. the person who authorized is not a Zendesk admin): users keep syncing, the
+        // registration is tried again with backoff, and the operator is told once per streak.
+        webhookFailures++;
+        webhookRetryAt = Date.now() + retryDelay(webhookFailures);
+        const failure = failureOf(err);
+        log.warn('Zendesk webhook registration failed; trying again later', { account: state.account.subdomain, failures: webhookFailures, reason: failure.message });
+        if (webhookFailures === 1 && failure.type !== FailureType.zendeskUnauthorized) {
+          await mutex
+            .run(() =>
+              acts.createAdminTask(ref(), {
+                targetType: 'addon',
+                targetId: state.account.addonId,
+                title: SYNC_ERROR_TITLE,
+                desc: [
+                  'The Zendesk sync could not register its webhook in Zendesk, so changes made in Zendesk do not reach Storeganise yet.',
+                  `Reason: ${failure.message}`,
+                  'Check that the Zendesk connection was authorized by a Zendesk administrator (authorize again if not). The sync keeps trying, and changes made in Storeganise still reach Zendesk.',
+                ].join('\n'),
+              }),
+            )
+            .catch((taskErr: unknown) => log.warn('could not raise the webhook task', { account: state.account.subdomain, reason: failureOf(taskErr).message }));
+        }
+      }
     }
     if (recheckRequested || state.waitingForSettings.length > 0) {
       recheckRequested = false;
-      await mutex.run(async () => {
-        const result = await acts.checkSettings(ref());
-        if (!result.ok) return raiseSettingsTaskOnce(result.problems);
-        state.settingsProblems = null;
-        const waiters = state.waitingForSettings;
-        state.waitingForSettings = [];
-        await signalAll(waiters, settingsFixedSignal);
-      });
+      try {
+        await mutex.run(async () => {
+          const result = await acts.checkSettings(ref());
+          if (!result.ok) return raiseSettingsTaskOnce(result.problems);
+          state.settingsProblems = null;
+          const waiters = state.waitingForSettings;
+          state.waitingForSettings = [];
+          await signalAll(waiters, settingsFixedSignal);
+        });
+      } catch (err) {
+        // E.g. the add-on disabled meanwhile: the parked events stay parked until a later recheck succeeds.
+        log.warn('settings recheck failed', { account: state.account.subdomain, reason: failureOf(err).message });
+      }
     }
     const now = Date.now();
     for (const [nonce, expiresAt] of Object.entries(state.usedStateNonces)) if (expiresAt < now) delete state.usedStateNonces[nonce];

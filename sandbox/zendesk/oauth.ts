@@ -288,7 +288,7 @@ function consentPage(account: ZendeskAccount, client: OAuthClient, consent: Pend
 <h1>${escapeHtml(client.name ?? client.clientId)} wants to access ${escapeHtml(account.displayName)}</h1>
 <p>Zendesk sandbox account <strong>${escapeHtml(account.subdomain)}</strong>. Requested scopes:</p>
 <ul>${scopes}</ul>
-<form method="post" action="authorizations">
+<form method="post" action="../authorizations">
 <input type="hidden" name="consent_id" value="${escapeHtml(consent.id)}">
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button>

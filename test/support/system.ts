@@ -50,6 +50,8 @@ export class TestSystem {
   private worker: { worker: Worker; running: Promise<void> } | null = null;
   api: ApiApp | null = null;
   private accounts = 0;
+  /** Account workflow ids are global in the run's namespace: subdomains must differ between the systems of a run. */
+  private readonly systemNumber = systems;
 
   private constructor(
     readonly zendesk: ZendeskSandbox,
@@ -132,7 +134,7 @@ export class TestSystem {
 
   /** A Storeganise account with the add-on installed and (by default) authorized in Zendesk. */
   async addAccount(options: TestAccountOptions = {}): Promise<TestAccount> {
-    const subdomain = options.subdomain ?? `acme${++this.accounts}`;
+    const subdomain = options.subdomain ?? `acme${this.systemNumber}-${++this.accounts}`;
     const zendeskSubdomain = `zd${this.accounts}-${subdomain}`;
     await this.zendesk.client.createAccount({
       subdomain: zendeskSubdomain,
