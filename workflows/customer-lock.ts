@@ -61,6 +61,8 @@ export async function customerLock(state: CustomerLockState): Promise<void> {
       }
     }
     const current = holder;
+    // The holder may release before the grant's delivery is acknowledged here; then grant the next one now.
+    if (current === null) continue;
     if (!(await condition(() => holder !== current, PROBE_HOLDER_AFTER)) && holder === current && current !== null) {
       try {
         await getExternalWorkflowHandle(current.workflowId).signal(lockProbeSignal);

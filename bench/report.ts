@@ -1,0 +1,287 @@
+import type { CpuUse } from './cpu';
+import { isWrite, percentile, type ChangeOutcome, type Measurement } from './measure';
+import type { BenchOptions } from './options';
+import type { IsolatedEdit } from './probe';
+import type { Profile } from './profile';
+
+export interface Memory {
+  /** Peak resident set of the worker during the measured phase (kernel peak reset before it), in bytes. */
+  phasePeakBytes: number | null;
+  /** Peak over the worker's whole life, start-up (workflow bundling) included. */
+  lifetimePeakBytes: number | null;
+}
+
+export interface Report {
+  options: Omit<BenchOptions, 'json' | 'logLevel'>;
+  edits: { total: number; storeganise: number; zendesk: number; name: number; phone: number; email: number; failedToMake: number };
+  landed: number;
+  verification: string[];
+  endToEndMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
+  endToEndFromEditMs: { p50: number | null; p95: number | null; p99: number | null };
+  endToEndBySideMs: Record<'storeganise' | 'zendesk', { p50: number | null; p99: number | null }>;
+  webhookAnswerMs: { count: number; p50: number | null; p99: number | null; max: number | null; non2xx: number };
+  throughputPerSecond: number | null;
+  offeredRatePerSecond: number;
+  generatorLagP99Ms: number | null;
+  zendeskCallsPerEdit: number;
+  storeganiseCallsPerEdit: number;
+  writesPerEdit: number;
+  echoWrites: number;
+  strayWrites: number;
+  maxZendeskCallsStoreganiseEdit: number | null;
+  maxZendeskCallsStoreganiseEditWithEcho: number | null;
+  zendeskCallsByField: Record<string, { max: number; mean: number }>;
+  /** Single Storeganise edits made one at a time after the measured phase, on the idle system. */
+  isolatedStoreganiseEdits: IsolatedEdit[];
+  callsByEndpoint: Record<string, number>;
+  unattributedCalls: Record<string, number>;
+  /** The ten slowest edits, to look up their event histories (workflow id from the event id). */
+  slowest: Array<{ index: number; side: string; field: string; storeganiseUserId: string; zendeskUserId: number; eventId: string | null; endToEndMs: number | null }>;
+  memory: Memory;
+  /** CPU used from the first edit until the sync settled. */
+  cpu: CpuUse;
+  /** Workflow tasks, activities and local activities the worker ran per edit (its Temporal metrics). */
+  workerWorkPerEdit: Record<string, number> | null;
+  /** Why the sync did not settle in time, when it did not. */
+  unsettled: string | null;
+  profile: Profile | null;
+}
+
+const round = (n: number | null, digits = 0): number | null => (n === null ? null : Number(n.toFixed(digits)));
+
+export interface ReportInput {
+  options: BenchOptions;
+  measurement: Measurement;
+  verification: string[];
+  memory: Memory;
+  cpu: CpuUse;
+  workerWorkPerEdit: Record<string, number> | null;
+  unsettled: string | null;
+  profile: Profile | null;
+  isolated: IsolatedEdit[];
+}
+
+export function buildReport(input: ReportInput): Report {
+  const { options, measurement: m, verification, memory, cpu, profile, isolated } = input;
+  const outcomes = m.outcomes;
+  const n = outcomes.length;
+  const e2e = outcomes.flatMap((o) => (o.endToEndMs === null ? [] : [o.endToEndMs]));
+  const fromEdit = outcomes.flatMap((o) => (o.fromEditMs === null ? [] : [o.fromEditMs]));
+  const side = (s: 'storeganise' | 'zendesk') => {
+    const values = outcomes.filter((o) => o.change.side === s).flatMap((o) => (o.endToEndMs === null ? [] : [o.endToEndMs]));
+    return { p50: round(percentile(values, 50)), p99: round(percentile(values, 99)) };
+  };
+  const answers = m.webhooks.flatMap((w) => (w.answerMs === null ? [] : [w.answerMs]));
+  const visible = outcomes.flatMap((o) => (o.write === null ? [] : [o.write.atMs + o.write.durationMs]));
+  const firstMade = Math.min(...outcomes.map((o) => o.change.madeAtMs));
+  const lastVisible = visible.length === 0 ? null : Math.max(...visible);
+  const lastScheduled = Math.max(...outcomes.map((o) => o.change.scheduledAtMs));
+  const firstScheduled = Math.min(...outcomes.map((o) => o.change.scheduledAtMs));
+  const fromStoreganise = outcomes.filter((o) => o.change.side === 'storeganise' && o.write !== null);
+  const byField: Record<string, { max: number; mean: number }> = {};
+  for (const field of ['name', 'phone', 'email'] as const) {
+    const calls = fromStoreganise.filter((o) => o.change.field === field).map((o) => o.ownZendeskCalls);
+    if (calls.length > 0) byField[field] = { max: Math.max(...calls), mean: round(calls.reduce((a, b) => a + b, 0) / calls.length, 2) ?? 0 };
+  }
+  const count = (p: (o: ChangeOutcome) => boolean): number => outcomes.filter(p).length;
+  const { json: _json, logLevel: _logLevel, ...shown } = options;
+  return {
+    options: shown,
+    edits: {
+      total: n,
+      storeganise: count((o) => o.change.side === 'storeganise'),
+      zendesk: count((o) => o.change.side === 'zendesk'),
+      name: count((o) => o.change.field === 'name'),
+      phone: count((o) => o.change.field === 'phone'),
+      email: count((o) => o.change.field === 'email'),
+      failedToMake: count((o) => o.change.error !== null),
+    },
+    landed: count((o) => o.write !== null),
+    verification,
+    endToEndMs: { p50: round(percentile(e2e, 50)), p95: round(percentile(e2e, 95)), p99: round(percentile(e2e, 99)), max: round(e2e.length ? Math.max(...e2e) : null) },
+    endToEndFromEditMs: { p50: round(percentile(fromEdit, 50)), p95: round(percentile(fromEdit, 95)), p99: round(percentile(fromEdit, 99)) },
+    endToEndBySideMs: { storeganise: side('storeganise'), zendesk: side('zendesk') },
+    webhookAnswerMs: {
+      count: m.webhooks.length,
+      p50: round(percentile(answers, 50), 1),
+      p99: round(percentile(answers, 99), 1),
+      max: round(answers.length ? Math.max(...answers) : null, 1),
+      non2xx: m.webhooks.filter((w) => w.status === null || w.status < 200 || w.status >= 300).length,
+    },
+    throughputPerSecond: lastVisible === null ? null : round((count((o) => o.write !== null) * 1000) / (lastVisible - firstMade), 1),
+    offeredRatePerSecond: round(n > 1 ? ((n - 1) * 1000) / (lastScheduled - firstScheduled) : options.rate, 1) ?? options.rate,
+    generatorLagP99Ms: round(percentile(outcomes.map((o) => o.change.madeAtMs - o.change.scheduledAtMs), 99)),
+    zendeskCallsPerEdit: round(m.zendeskRequests / n, 2) ?? 0,
+    storeganiseCallsPerEdit: round(m.storeganiseRequests / n, 2) ?? 0,
+    writesPerEdit: round(outcomes.reduce((s, o) => s + o.forwardWrites, 0) / n, 2) ?? 0,
+    echoWrites: outcomes.reduce((s, o) => s + o.echoWrites, 0),
+    strayWrites: m.strayWrites.filter(isWrite).length,
+    maxZendeskCallsStoreganiseEdit: fromStoreganise.length ? Math.max(...fromStoreganise.map((o) => o.ownZendeskCalls)) : null,
+    maxZendeskCallsStoreganiseEditWithEcho: fromStoreganise.length ? Math.max(...fromStoreganise.map((o) => o.zendeskCalls)) : null,
+    zendeskCallsByField: byField,
+    isolatedStoreganiseEdits: isolated,
+    callsByEndpoint: m.byEndpoint,
+    unattributedCalls: m.unattributed,
+    slowest: [...outcomes]
+      .sort((a, b) => (b.endToEndMs ?? Infinity) - (a.endToEndMs ?? Infinity))
+      .slice(0, 10)
+      .map((o) => ({
+        index: o.change.index,
+        side: o.change.side,
+        field: o.change.field,
+        storeganiseUserId: o.change.user.storeganiseId,
+        zendeskUserId: o.change.user.zendeskId,
+        eventId: o.webhook?.eventId ?? null,
+        endToEndMs: o.endToEndMs === null ? null : Math.round(o.endToEndMs),
+      })),
+    memory,
+    cpu,
+    unsettled: input.unsettled,
+    workerWorkPerEdit: input.workerWorkPerEdit,
+    profile,
+  };
+}
+
+const ms = (v: number | null): string => (v === null ? '-' : `${v}`);
+const mib = (v: number | null): string => (v === null || Number.isNaN(v) ? '-' : `${(v / 1024 / 1024).toFixed(0)} MiB`);
+
+/** The failures that make the run exit 1: an edit that did not land, a wrong final state, an echo write. */
+export function failures(report: Report): string[] {
+  const problems: string[] = [];
+  if (report.unsettled !== null) problems.push(`the sync did not catch up: ${report.unsettled}`);
+  if (report.edits.failedToMake > 0) problems.push(`${report.edits.failedToMake} edits could not be made in the sandbox`);
+  if (report.landed < report.edits.total) problems.push(`${report.edits.total - report.landed} of ${report.edits.total} edits never reached the other side`);
+  if (report.verification.length > 0) problems.push(`${report.verification.length} final-state differences, e.g. ${report.verification.slice(0, 3).join('; ')}`);
+  if (report.echoWrites > 0) {
+    const intervalMs = (report.options.users / report.options.rate) * 1000;
+    const backlog = report.endToEndMs.p99 !== null && report.endToEndMs.p99 > intervalMs;
+    problems.push(
+      `${report.echoWrites} writes back to the side an edit was made on` +
+        (backlog
+          ? ` (the sync lagged more than the ${(intervalMs / 1000).toFixed(1)} s between two edits of one user: these are mostly older events applied after a newer edit on the other side, overwriting it)`
+          : ''),
+    );
+  }
+  if (report.strayWrites > 0) problems.push(`${report.strayWrites} writes that follow no edit (e.g. admin tasks)`);
+  return problems;
+}
+
+export function targets(report: Report): Array<{ name: string; met: boolean; detail: string }> {
+  const zeroLatencyAt20 = report.options.latencyMs === 0 && report.options.rate === 20;
+  const isolatedMax = report.isolatedStoreganiseEdits.length ? Math.max(...report.isolatedStoreganiseEdits.map((e) => e.ownCalls)) : null;
+  return [
+    { name: 'echo writes = 0', met: report.echoWrites === 0, detail: `${report.echoWrites}` },
+    {
+      name: '≤ 3 Zendesk calls for a single-field Storeganise edit (isolated edits)',
+      met: isolatedMax !== null && isolatedMax <= 3,
+      detail: `max ${ms(isolatedMax)}; under load, attributed by user and time: max ${ms(report.maxZendeskCallsStoreganiseEdit)}`,
+    },
+    {
+      name: `p99 end-to-end < 1 s${zeroLatencyAt20 ? '' : ' (target set for 20/s, 0 ms; shown for reference)'}`,
+      met: report.endToEndMs.p99 !== null && report.endToEndMs.p99 < 1000,
+      detail: `${ms(report.endToEndMs.p99)} ms`,
+    },
+  ];
+}
+
+function isolatedSummary(edits: readonly IsolatedEdit[]): string {
+  if (edits.length === 0) return '-';
+  const max = Math.max(...edits.map((e) => e.ownCalls));
+  const fields = [...new Set(edits.map((e) => e.field))].map((field) => {
+    const of = edits.filter((e) => e.field === field);
+    const example = of[0]?.endpoints.slice(0, Math.max(...of.map((e) => e.ownCalls))).join(', ') ?? '';
+    return `${field} ${Math.max(...of.map((e) => e.ownCalls))} [${example}]`;
+  });
+  return `${max}  (${fields.join('; ')}; with the echo's reads: max ${Math.max(...edits.map((e) => e.callsWithEcho))})`;
+}
+
+function workerWork(report: Report): string {
+  const w = report.workerWorkPerEdit;
+  if (w === null) return '-';
+  return Object.entries(w)
+    .map(([k, v]) => `${k.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)} ${v}`)
+    .join(', ');
+}
+
+function cpuPerEdit(report: Report): string {
+  const per = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : ((v * 1000) / report.edits.total).toFixed(0));
+  const { worker, temporalServer, apiSandboxesAndGenerator } = report.cpu.seconds;
+  return `${per(worker)} / ${per(temporalServer)} / ${per(apiSandboxesAndGenerator)}  (this process: API, both sandboxes, edit generator)`;
+}
+
+function hostBusy(report: Report): string {
+  const { hostSeconds, wallSeconds, cores, seconds } = report.cpu;
+  if (hostSeconds === null) return '-';
+  const ours = Object.values(seconds).reduce<number>((sum, v) => sum + (v ?? 0), 0);
+  const cpus = (v: number): string => (v / wallSeconds).toFixed(2);
+  return `${cpus(hostSeconds)} of ${cores} cores over ${wallSeconds.toFixed(0)} s; the benchmark's processes ${cpus(ours)}, everything else ${cpus(Math.max(0, hostSeconds - ours))}`;
+}
+
+function table(rows: Array<[string, string]>): string {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => (v === '' ? k : `  ${k.padEnd(width)}  ${v}`)).join('\n');
+}
+
+export function formatReport(report: Report): string {
+  const o = report.options;
+  const e = report.edits;
+  const e2e = report.endToEndMs;
+  const byField = Object.entries(report.zendeskCallsByField)
+    .map(([field, v]) => `${field} max ${v.max} (mean ${v.mean})`)
+    .join(', ');
+  const rows: Array<[string, string]> = [
+    ['end-to-end latency, webhook sent → write answered on the other side (ms)', ''],
+    ['p50 / p95 / p99 / max', `${ms(e2e.p50)} / ${ms(e2e.p95)} / ${ms(e2e.p99)} / ${ms(e2e.max)}`],
+    ['Storeganise → Zendesk p50 / p99', `${ms(report.endToEndBySideMs.storeganise.p50)} / ${ms(report.endToEndBySideMs.storeganise.p99)}`],
+    ['Zendesk → Storeganise p50 / p99', `${ms(report.endToEndBySideMs.zendesk.p50)} / ${ms(report.endToEndBySideMs.zendesk.p99)}`],
+    ['from the edit request instead, p50 / p95 / p99', `${ms(report.endToEndFromEditMs.p50)} / ${ms(report.endToEndFromEditMs.p95)} / ${ms(report.endToEndFromEditMs.p99)}`],
+    ['webhook answer time, as timed by the sender (ms)', ''],
+    ['p50 / p99 / max', `${ms(report.webhookAnswerMs.p50)} / ${ms(report.webhookAnswerMs.p99)} / ${ms(report.webhookAnswerMs.max)}  (${report.webhookAnswerMs.count} webhooks, edits and echoes; ${report.webhookAnswerMs.non2xx} not 2xx)`],
+    ['throughput', ''],
+    ['edits landed per second', `${ms(report.throughputPerSecond)}  (offered ${report.offeredRatePerSecond}/s, generator lag p99 ${ms(report.generatorLagP99Ms)} ms)`],
+    ['API calls and writes (measured phase, per edit)', ''],
+    ['Zendesk API calls per edit', `${report.zendeskCallsPerEdit}`],
+    ['Storeganise API calls per edit', `${report.storeganiseCallsPerEdit}`],
+    ['writes per edit (on the other side)', `${report.writesPerEdit}`],
+    ['echo writes (back to the edited side, before its next edit)', `${report.echoWrites}`],
+    ['max Zendesk calls, one Storeganise-side edit', `${ms(report.maxZendeskCallsStoreganiseEdit)}  (${byField}; with its echo: max ${ms(report.maxZendeskCallsStoreganiseEditWithEcho)})`],
+    ['same, each edit alone on the idle system', isolatedSummary(report.isolatedStoreganiseEdits)],
+    ['worker', ''],
+    ['peak memory (VmHWM), measured phase', mib(report.memory.phasePeakBytes)],
+    ['peak memory (VmHWM), whole life incl. start-up', mib(report.memory.lifetimePeakBytes)],
+    ['CPU, first edit until settled', ''],
+    ['CPU ms per edit: worker / Temporal server / this process', cpuPerEdit(report)],
+    ['worker work per edit (its Temporal metrics)', workerWork(report)],
+    ['host busy (all processes, other people\'s too)', hostBusy(report)],
+    ['correctness', ''],
+    ['edits landed on the other side', `${report.landed} / ${e.total}`],
+    ['final state of both sides = last edit', report.verification.length === 0 ? `yes (${e.total} edits, ${o.users} users)` : `NO: ${report.verification.length} differences`],
+  ];
+  const lines = [
+    'sg-zendesk-sync benchmark',
+    `  ${e.total} single-field edits over ${o.users} linked users at ${o.rate}/s; ${e.storeganise} made in Storeganise, ${e.zendesk} in Zendesk; ` +
+      `${e.name} name, ${e.phone} phone, ${e.email} email; simulated API latency ${o.latencyMs} ms; seed ${o.seed}`,
+    '',
+    table(rows),
+    '',
+    'targets',
+    ...targets(report).map((t) => `  ${t.met ? 'met   ' : 'MISSED'}  ${t.name}: ${t.detail}`),
+  ];
+  if (report.profile) lines.push('', formatProfile(report.profile));
+  return lines.join('\n');
+}
+
+export function formatProfile(p: Profile): string {
+  const width = Math.max(...p.steps.map((s) => s.label.length));
+  const header = `  ${'step'.padEnd(width)}  ${'edits'.padStart(5)}  ${'mean'.padStart(6)}  ${'p50'.padStart(6)}  ${'p95'.padStart(6)}  ${'max'.padStart(6)}  share`;
+  return [
+    `where the time goes (event histories of ${p.sampled} edits: the 20 slowest and an even spread; ms; mean end-to-end ${p.meanEndToEndMs.toFixed(0)} ms)`,
+    header,
+    ...p.steps.map(
+      (s) =>
+        `  ${s.label.padEnd(width)}  ${String(s.count).padStart(5)}  ${s.meanMs.toFixed(1).padStart(6)}  ${s.p50Ms.toFixed(0).padStart(6)}  ${s.p95Ms.toFixed(0).padStart(6)}  ${s.maxMs.toFixed(0).padStart(6)}  ${(s.share * 100).toFixed(0).padStart(4)}%`,
+    ),
+    `  one edit's event workflow: ${p.historyEventsPerWorkflow.toFixed(1)} history events, ${p.workflowTasksPerWorkflow.toFixed(1)} workflow tasks (mean; the lock workflow's share not included)`,
+    `  workflow tasks queued for a worker: p95 ${ms(p.workflowTaskQueuedP95Ms === null ? null : Math.round(p.workflowTaskQueuedP95Ms))} ms; activity tasks: p95 ${ms(p.activityQueuedP95Ms === null ? null : Math.round(p.activityQueuedP95Ms))} ms`,
+  ].join('\n');
+}
