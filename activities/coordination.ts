@@ -1,18 +1,14 @@
 import type { AdminTask } from '../adapters/storeganise';
+import { enqueueCustomerEvent } from '../lib/enqueue';
 import {
   accountWorkflowId,
-  acquireLockSignal,
-  customerLockWorkflowId,
   raiseAdminTaskUpdate,
   reportUnauthorizedUpdate,
   waitForValidSettingsUpdate,
   type AccountRef,
-  type LockRequest,
+  type CustomerEvent,
   type PauseDecision,
 } from '../workflows/definitions';
-import type { customerLock } from '../workflows/customer-lock';
-import { syncAccountKey, syncCustomerKey } from '../workflows/search-attributes';
-import type { SettingsResult } from '../domain/settings';
 import { taskKey } from './account';
 import type { SyncServices } from './services';
 
@@ -20,23 +16,9 @@ import type { SyncServices } from './services';
 export function coordinationActivities(services: SyncServices) {
   const account = (ref: AccountRef) => services.temporal.workflow.getHandle(accountWorkflowId(ref.subdomain));
   return {
-    async loadSettings(ref: AccountRef): Promise<SettingsResult> {
-      return services.settings(ref);
-    },
-
-    /** Queues the caller on the customer's lock, starting the lock workflow when it is not running. */
-    async requestCustomerLock(ref: AccountRef, customer: string, request: LockRequest): Promise<void> {
-      await services.temporal.workflow.signalWithStart<typeof customerLock, [LockRequest]>('customerLock', {
-        workflowId: customerLockWorkflowId(ref.subdomain, customer),
-        taskQueue: services.config.temporal.taskQueue,
-        args: [{ queue: [], holder: null }],
-        signal: acquireLockSignal,
-        signalArgs: [request],
-        typedSearchAttributes: [
-          { key: syncAccountKey, value: ref.subdomain },
-          { key: syncCustomerKey, value: customer },
-        ],
-      });
+    /** Queues an event on its customer's lock (the lock runs it as a child workflow, in order). */
+    async enqueueCustomerEvent(ref: AccountRef, customer: string, event: CustomerEvent): Promise<void> {
+      await enqueueCustomerEvent(services.temporal, services.config.temporal.taskQueue, ref, customer, event);
     },
 
     async reportZendeskUnauthorized(ref: AccountRef, tokenVersion: number, workflowId: string): Promise<PauseDecision> {

@@ -3,6 +3,7 @@ import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { accountActivities } from './account';
 import { coordinationActivities } from './coordination';
+import { readActivities } from './reads';
 import { withFailureMapping } from './failures';
 import { SyncServices } from './services';
 import { storeganiseActivities } from './storeganise';
@@ -13,6 +14,7 @@ export function createActivities(deps: { config: Config; temporal: Client; logge
   return withFailureMapping({
     ...accountActivities(services),
     ...coordinationActivities(services),
+    ...readActivities(services),
     ...storeganiseActivities(services),
     ...zendeskActivities(services),
   });

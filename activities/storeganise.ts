@@ -1,7 +1,5 @@
 import { StoreganiseConflict } from '../adapters/storeganise';
 import type { StoreganiseUserChanges } from '../domain/plan';
-import type { StoreganiseCustomer } from '../domain/records';
-import { customerStatus, type CustomerStatus } from '../domain/status';
 import type { AccountRef, StoreganiseRentalEvent } from '../workflows/definitions';
 import type { SyncServices } from './services';
 
@@ -11,19 +9,6 @@ export type StoreganiseWrite =
 
 export function storeganiseActivities(services: SyncServices) {
   return {
-    /** The customer and, when asked, the status its rentals and disabled flag give. */
-    async readStoreganiseCustomer(
-      account: AccountRef,
-      userId: string,
-      options: { withStatus: boolean },
-    ): Promise<{ customer: StoreganiseCustomer | null; status: CustomerStatus | null }> {
-      const sg = services.storeganise(account);
-      const customer = await sg.getUser(userId);
-      if (customer === null || !options.withStatus) return { customer, status: null };
-      const rentals = await sg.listRentalsOf(userId);
-      return { customer, status: customerStatus({ disabled: customer.disabled, rentalStates: rentals.map((r) => r.state) }) };
-    },
-
     /** One `PUT`; a taken email comes back as a conflict naming the holder instead of an error. */
     async writeStoreganiseCustomer(account: AccountRef, userId: string, changes: StoreganiseUserChanges): Promise<StoreganiseWrite> {
       const sg = services.storeganise(account);

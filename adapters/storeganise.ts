@@ -53,6 +53,7 @@ const UserSchema = z.looseObject({
   phone: z.string().nullish(),
   disabled: z.boolean().nullish(),
   customFields: z.record(z.string(), z.unknown()).nullish(),
+  updated: z.string().nullish(),
 });
 const RentalSchema = z.looseObject({ id: z.string(), ownerId: z.string().nullish(), state: z.string() });
 const JobSchema = z.looseObject({
@@ -88,6 +89,7 @@ function toCustomer(user: z.infer<typeof UserSchema>): StoreganiseCustomer {
     zendeskUserId: typeof pointer === 'string' && pointer.trim() !== '' ? pointer.trim() : typeof pointer === 'number' ? String(pointer) : null,
     otherEmails: stringList.parse(fields[OTHER_EMAILS_FIELD]),
     otherPhones: stringList.parse(fields[OTHER_PHONES_FIELD]),
+    updatedAt: user.updated ?? null,
   };
 }
 

@@ -47,6 +47,7 @@ const UserSchema = z.looseObject({
   suspended: z.boolean().nullish(),
   notes: z.string().nullish(),
   user_fields: z.record(z.string(), FieldValue.or(z.array(z.string()))).nullish(),
+  updated_at: z.string().nullish(),
 });
 const IdentitySchema = z.looseObject({ id: Id, type: z.string(), value: z.string(), primary: z.boolean() });
 const WebhookSchema = z.looseObject({ id: z.string(), name: z.string(), endpoint: z.string(), status: z.string(), subscriptions: z.array(z.string()).nullish() });
@@ -68,6 +69,7 @@ function toCustomer(user: z.infer<typeof UserSchema>): ZendeskCustomer {
     suspended: user.suspended ?? false,
     notes: user.notes ?? '',
     userFields,
+    updatedAt: user.updated_at ?? null,
   };
 }
 

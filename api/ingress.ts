@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import express, { type Request, type Response, type Router } from 'express';
 import { matchTemplate } from '../adapters/http';
 import {
+  coalesceKeyOf,
   isStoreganiseActivationEvent,
   isStoreganiseRentalEvent,
   normaliseZendeskEventType,
@@ -10,17 +11,21 @@ import {
   zendeskEventFields,
 } from '../domain/events';
 import type { AccountSettingsSource } from '../lib/account-settings';
+import { enqueueCustomerEvent } from '../lib/enqueue';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import {
+  storeganiseCustomer,
   storeganiseEventWorkflowId,
+  zendeskCustomer,
   zendeskEventWorkflowId,
   type AccountRef,
+  type CustomerEvent,
   type StoreganiseRentalEvent,
   type StoreganiseUserEvent,
   type ZendeskUserEvent,
 } from '../workflows/definitions';
-import type { syncStoreganiseRentalEvent, syncStoreganiseUserEvent, syncZendeskUserEvent } from '../workflows/events';
+import type { syncStoreganiseRentalEvent } from '../workflows/events';
 import { syncAccountKey, syncStateKey } from '../workflows/search-attributes';
 import { StoreganiseUnreachable, type AccountRegistry } from './account-registry';
 import { HttpError, requireJson } from './http-errors';
@@ -32,12 +37,12 @@ import {
   StoreganiseWebhookSchema,
   ZendeskEnvelopeSchema,
   ZendeskMergedEventSchema,
+  zendeskChangeOf,
 } from './schemas';
 import { verifyStoreganiseSignature, verifyZendeskSignature } from './signatures';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-type EventWorkflow = typeof syncStoreganiseUserEvent | typeof syncStoreganiseRentalEvent | typeof syncZendeskUserEvent;
 type Answer = { status: 'accepted' | 'duplicate'; workflowId: string } | { status: 'ignored'; reason: string } | { status: 'registered' };
 
 function parseBody(raw: Buffer): unknown {
@@ -54,13 +59,22 @@ export function ingressRouter(deps: { client: Client; config: Config; registry: 
   const router = express.Router();
   const rawJson = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
 
-  /** Starts the event's workflow; its id derives from the event id, so a redelivery starts nothing. */
-  async function startEventWorkflow<W extends EventWorkflow>(workflow: string, workflowId: string, account: AccountRef, args: Parameters<W>): Promise<Answer> {
+  /**
+   * Queues a customer's event on that customer's lock, which runs it as a workflow whose id derives
+   * from the event id (Temporal rejects a redelivered duplicate), after the customer's earlier events.
+   */
+  async function enqueue(account: AccountRef, customer: string, event: CustomerEvent): Promise<Answer> {
+    await enqueueCustomerEvent(client, config.temporal.taskQueue, account, customer, event);
+    return { status: 'accepted', workflowId: event.workflowId };
+  }
+
+  /** Starts a rental event's workflow directly: its customers are only known once it reads the rental. */
+  async function startRentalWorkflow(workflowId: string, account: AccountRef, event: StoreganiseRentalEvent): Promise<Answer> {
     try {
-      await client.workflow.start<W>(workflow, {
+      await client.workflow.start<typeof syncStoreganiseRentalEvent>('syncStoreganiseRentalEvent', {
         workflowId,
         taskQueue: config.temporal.taskQueue,
-        args,
+        args: [event],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         typedSearchAttributes: [
           { key: syncAccountKey, value: account.subdomain },
@@ -118,11 +132,11 @@ export function ingressRouter(deps: { client: Client; config: Config; registry: 
         throw new HttpError(400, 'invalid_body', `${path}: ${message}`, path);
       }
       const changedKeys = data.data.changedKeys ?? null;
-      if (storeganiseUserEventFields(body.type, changedKeys) === null) {
-        return answer(res, 'storeganise', { status: 'ignored', reason: 'none of the changed keys is synced to Zendesk' });
-      }
+      const fields = storeganiseUserEventFields(body.type, changedKeys);
+      if (fields === null) return answer(res, 'storeganise', { status: 'ignored', reason: 'none of the changed keys is synced to Zendesk' });
       const event: StoreganiseUserEvent = { account, eventId: body.id, type: body.type, userId: data.data.userId, changedKeys };
-      return answer(res, 'storeganise', await startEventWorkflow<typeof syncStoreganiseUserEvent>('syncStoreganiseUserEvent', workflowId, account, [event]));
+      const queued: CustomerEvent = { kind: 'storeganise-user', workflowId, coalesceKey: coalesceKeyOf('to-zendesk', fields), event };
+      return answer(res, 'storeganise', await enqueue(account, storeganiseCustomer(event.userId), queued));
     }
     const data = StoreganiseRentalDataSchema.safeParse(body.data);
     if (!data.success) {
@@ -137,7 +151,7 @@ export function ingressRouter(deps: { client: Client; config: Config; registry: 
       jobId: data.data.jobId ?? null,
       rentalIds: [data.data.oldRentalId, data.data.newRentalId].filter((id): id is string => id !== undefined),
     };
-    return answer(res, 'storeganise', await startEventWorkflow<typeof syncStoreganiseRentalEvent>('syncStoreganiseRentalEvent', workflowId, account, [event]));
+    return answer(res, 'storeganise', await startRentalWorkflow(workflowId, account, event));
   });
 
   router.post('/addon/zendesk/:subdomain', requireJson, rawJson, async (req: Request, res: Response) => {
@@ -177,7 +191,8 @@ export function ingressRouter(deps: { client: Client; config: Config; registry: 
     }
     const envelope = parsed.data;
     const type = normaliseZendeskEventType(envelope.type);
-    if (zendeskEventFields(type) === null) return answer(res, 'zendesk', { status: 'ignored', reason: `event type ${envelope.type} is not used by the sync` });
+    const fields = zendeskEventFields(type);
+    if (fields === null) return answer(res, 'zendesk', { status: 'ignored', reason: `event type ${envelope.type} is not used by the sync` });
     if (view.connection === 'disconnected') return answer(res, 'zendesk', { status: 'ignored', reason: 'the account disconnected Zendesk' });
 
     let mergedIntoUserId: string | null = null;
@@ -196,9 +211,13 @@ export function ingressRouter(deps: { client: Client; config: Config; registry: 
       zendeskUserId: envelope.detail.id,
       externalId: envelope.detail.external_id,
       mergedIntoUserId,
+      change: zendeskChangeOf(type, envelope.event),
     };
+    if (type === ZENDESK_MERGED_EVENT && event.externalId === null) return answer(res, 'zendesk', { status: 'ignored', reason: 'the merged-away user was not linked' });
     const workflowId = zendeskEventWorkflowId(subdomain, envelope.id);
-    return answer(res, 'zendesk', await startEventWorkflow<typeof syncZendeskUserEvent>('syncZendeskUserEvent', workflowId, account, [event]));
+    const direction = type === ZENDESK_MERGED_EVENT ? 'to-zendesk' : 'to-storeganise';
+    const queued: CustomerEvent = { kind: 'zendesk-user', workflowId, coalesceKey: coalesceKeyOf(direction, fields), event };
+    return answer(res, 'zendesk', await enqueue(account, zendeskCustomer(event), queued));
   });
 
   return router;

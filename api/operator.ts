@@ -1,7 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import express, { type Request, type Response, type Router } from 'express';
+import { coalesceKeyOf } from '../domain/events';
+import { SYNC_FIELDS } from '../domain/records';
 import type { Config } from '../lib/config';
-import { accountWorkflowId, disconnectUpdate, recheckSettingsSignal } from '../workflows/definitions';
+import { enqueueCustomerEvent } from '../lib/enqueue';
+import {
+  accountWorkflowId,
+  disconnectUpdate,
+  recheckSettingsSignal,
+  storeganiseCustomer,
+  storeganiseEventWorkflowId,
+  type StoreganiseUserEvent,
+} from '../workflows/definitions';
 import type { AccountRegistry } from './account-registry';
 import { HttpError } from './http-errors';
 import { operatorOnly } from './operator-auth';
@@ -31,6 +42,28 @@ export function operatorRouter(deps: { client: Client; config: Config; registry:
     await client.workflow.getHandle(accountWorkflowId(subdomain)).executeUpdate(disconnectUpdate);
     registry.invalidate(subdomain);
     res.json({ status: 'disconnected', account: subdomain });
+  });
+
+  /**
+   * Re-drives one customer: queues a full Storeganise → Zendesk sync on the customer's lock, after
+   * its other events, as an event of its own (e.g. after a lost webhook or a fixed Sync error).
+   */
+  router.post('/operator/accounts/:subdomain/customers/:userId/resync', guard, async (req: Request, res: Response) => {
+    const subdomain = await known(req);
+    const view = await registry.resolve(subdomain);
+    if (view === null) throw new HttpError(404, 'unknown_account', `No account ${subdomain}`);
+    const userId = String(req.params.userId);
+    const eventId = `resync-${randomUUID()}`;
+    const account = { subdomain, apiUrl: view.apiUrl, addonId: view.addonId };
+    const event: StoreganiseUserEvent = { account, eventId, type: 'user.updated', userId, changedKeys: null };
+    const workflowId = storeganiseEventWorkflowId(subdomain, eventId);
+    await enqueueCustomerEvent(client, config.temporal.taskQueue, account, storeganiseCustomer(userId), {
+      kind: 'storeganise-user',
+      workflowId,
+      coalesceKey: coalesceKeyOf('to-zendesk', SYNC_FIELDS),
+      event,
+    });
+    res.status(202).json({ status: 'queued', account: subdomain, workflowId });
   });
 
   /** Re-reads the add-on settings now instead of at the next periodic check. */

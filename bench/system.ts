@@ -20,7 +20,7 @@ import { startZendeskSandbox, type ZendeskSandbox } from '../sandbox/zendesk';
 import { WebhookTap } from './webhook-tap';
 
 export const STATUS_FIELD_KEY = 'customer_status';
-const EVENT_WORKFLOW_TYPES = ['syncStoreganiseUserEvent', 'syncStoreganiseRentalEvent', 'syncZendeskUserEvent'];
+const EVENT_WORKFLOW_TYPES = ['syncStoreganiseUserEvent', 'syncStoreganiseRentalEvent', 'syncZendeskUserEvent', 'syncCustomerStatus'];
 const projectRoot = path.resolve(__dirname, '..');
 
 export interface BenchAccount {

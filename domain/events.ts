@@ -70,6 +70,11 @@ export function storeganiseUserEventFields(type: string, changedKeys: readonly s
   return SYNC_FIELDS.filter((f) => fields.has(f));
 }
 
+/** Events with the same key redo the same work: a queued one makes an earlier one unnecessary. */
+export function coalesceKeyOf(direction: 'to-zendesk' | 'to-storeganise', fields: readonly SyncField[]): string {
+  return `${direction}:${fields.join(',')}`;
+}
+
 export function isStoreganiseRentalEvent(type: string): boolean {
   return (STOREGANISE_RENTAL_EVENTS as readonly string[]).includes(type);
 }

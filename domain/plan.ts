@@ -63,6 +63,11 @@ export interface SyncContext {
   /** Only these fields are compared; the event said nothing about the others. */
   fields: readonly SyncField[];
   base: SyncBase;
+  /**
+   * The record being written changed after the record being read. When both sides changed a
+   * field since the base, the newer edit wins: the target keeps it and its own event carries it over.
+   */
+  targetIsNewer: boolean;
 }
 
 const phoneKey = (raw: string | null | undefined, callingCode: string): string => {
@@ -94,27 +99,33 @@ export function planZendeskUpdate(
   const base: SyncBase = { ...context.base };
   const user: ZendeskUserChanges = {};
   let primaryEmail: string | null = null;
+  const code = settings.defaultCountryCode;
+  // Zendesk also changed the field since the base, and later: its edit stands.
+  const zendeskKeeps = (field: keyof SyncBase, changed: (known: string) => boolean): boolean => {
+    const known = base[field];
+    return context.targetIsNewer && known !== undefined && changed(known);
+  };
 
   if (fields.includes('name')) {
     const name = zendeskNameFor(sg, settings);
+    const unchangedInStoreganise = (known: string) => namesAgree(sg, known, settings.nameFormat) || name === known;
     if (namesAgree(sg, zd.name, settings.nameFormat) || name === zd.name.trim()) base.name = normaliseWhitespace(zd.name);
-    else if (!(base.name !== undefined && (namesAgree(sg, base.name, settings.nameFormat) || name === base.name)) && name !== '') {
+    else if (!(base.name !== undefined && unchangedInStoreganise(base.name)) && name !== '' && !zendeskKeeps('name', (known) => normaliseWhitespace(zd.name) !== known)) {
       user.name = name;
       base.name = name;
     }
   }
   if (fields.includes('phone')) {
-    const code = settings.defaultCountryCode;
     const phone = phoneToWrite(sg.phone, code);
     if (samePhone(sg.phone, zd.phone, code)) base.phone = phoneKey(zd.phone, code);
-    else if (!(base.phone !== undefined && samePhone(sg.phone, base.phone, code)) && phone !== null) {
+    else if (!(base.phone !== undefined && samePhone(sg.phone, base.phone, code)) && phone !== null && !zendeskKeeps('phone', (known) => !samePhone(zd.phone, known, code))) {
       user.phone = phone;
       base.phone = phone;
     }
   }
   if (fields.includes('email') && sg.email) {
     if (sameEmail(sg.email, zd.email)) base.email = sg.email.trim().toLowerCase();
-    else if (!(base.email !== undefined && sameEmail(sg.email, base.email))) {
+    else if (!(base.email !== undefined && sameEmail(sg.email, base.email)) && !zendeskKeeps('email', (known) => !sameEmail(zd.email, known))) {
       primaryEmail = sg.email.trim();
       base.email = primaryEmail.toLowerCase();
     }
@@ -171,10 +182,16 @@ export function planStoreganiseUpdate(
   const base: SyncBase = { ...context.base };
   const changes: StoreganiseUserChanges = {};
   const customFields: NonNullable<StoreganiseUserChanges['customFields']> = {};
+  const code = settings.defaultCountryCode;
+  // Storeganise also changed the field since the base, and later: its edit stands.
+  const storeganiseKeeps = (field: keyof SyncBase, changed: (known: string) => boolean): boolean => {
+    const known = base[field];
+    return context.targetIsNewer && known !== undefined && changed(known);
+  };
 
   if (fields.includes('email')) {
     if (zd.email && sameEmail(zd.email, sg.email)) base.email = zd.email.trim().toLowerCase();
-    else if (zd.email && !(base.email !== undefined && sameEmail(zd.email, base.email))) {
+    else if (zd.email && !(base.email !== undefined && sameEmail(zd.email, base.email)) && !storeganiseKeeps('email', (known) => !sameEmail(sg.email, known))) {
       changes.email = zd.email.trim();
       base.email = changes.email.toLowerCase();
     }
@@ -187,18 +204,18 @@ export function planStoreganiseUpdate(
     const zendeskName = normaliseWhitespace(zd.name);
     const agreesWithFallback = sg.email !== null && formatZendeskName(sg, settings.nameFormat) === '' && zendeskName === sg.email.trim();
     const split = splitZendeskName(zd.name, settings.nameFormat);
+    const storeganiseChanged = (known: string) => !namesAgree(sg, known, settings.nameFormat) && formatZendeskName(sg, settings.nameFormat) !== known;
     if (namesAgree(sg, zd.name, settings.nameFormat) || agreesWithFallback) base.name = zendeskName;
-    else if (split && base.name !== zendeskName) {
+    else if (split && base.name !== zendeskName && !storeganiseKeeps('name', storeganiseChanged)) {
       if (split.firstName !== (sg.firstName ?? '')) changes.firstName = split.firstName;
       if (split.lastName !== (sg.lastName ?? '')) changes.lastName = split.lastName;
       base.name = zendeskName;
     }
   }
   if (fields.includes('phone')) {
-    const code = settings.defaultCountryCode;
     const phone = phoneToWrite(zd.phone, code);
     if (samePhone(zd.phone, sg.phone, code)) base.phone = phoneKey(zd.phone, code);
-    else if (phone !== null && !(base.phone !== undefined && samePhone(zd.phone, base.phone, code))) {
+    else if (phone !== null && !(base.phone !== undefined && samePhone(zd.phone, base.phone, code)) && !storeganiseKeeps('phone', (known) => !samePhone(sg.phone, known, code))) {
       changes.phone = phone;
       base.phone = phone;
     }

@@ -10,6 +10,8 @@ export interface StoreganiseCustomer {
   zendeskUserId: string | null;
   otherEmails: string[];
   otherPhones: string[];
+  /** When the record last changed (ISO), to tell which side edited a field last. */
+  updatedAt: string | null;
 }
 
 /** A Zendesk user as the sync sees it. Ids are strings: Zendesk ids outgrow 32 bits. */
@@ -27,6 +29,7 @@ export interface ZendeskCustomer {
   notes: string;
   /** Every custom user field of the account, keyed by field key; absent key = field absent. */
   userFields: Record<string, string | number | boolean | null>;
+  updatedAt: string | null;
 }
 
 /** The non-primary contact details of a Zendesk user, from its identities. */
@@ -41,3 +44,19 @@ export type SyncField = (typeof SYNC_FIELDS)[number];
 
 export const sameEmail = (a: string | null | undefined, b: string | null | undefined): boolean =>
   (a ?? '').trim().toLowerCase() === (b ?? '').trim().toLowerCase();
+
+/**
+ * Whether the target record changed after the source record. Zendesk stamps seconds, so both are
+ * compared in whole seconds; a tie is broken by `laterEventQueued` (an event from the target side
+ * already waits behind this one: it arrived later, so it carries the newer edit).
+ */
+export function targetIsNewer(sourceUpdatedAt: string | null, targetUpdatedAt: string | null, laterEventQueued: boolean): boolean {
+  const seconds = (iso: string | null): number | null => {
+    const ms = iso === null ? NaN : Date.parse(iso);
+    return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
+  };
+  const source = seconds(sourceUpdatedAt);
+  const target = seconds(targetUpdatedAt);
+  if (source === null || target === null) return laterEventQueued;
+  return target > source || (target === source && laterEventQueued);
+}

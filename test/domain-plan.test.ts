@@ -17,6 +17,7 @@ const sg = (over: Partial<StoreganiseCustomer> = {}): StoreganiseCustomer => ({
   zendeskUserId: '10000000000001',
   otherEmails: [],
   otherPhones: [],
+  updatedAt: '2026-11-22T09:00:00.000Z',
   ...over,
 });
 const zd = (over: Partial<ZendeskCustomer> = {}): ZendeskCustomer => ({
@@ -29,11 +30,12 @@ const zd = (over: Partial<ZendeskCustomer> = {}): ZendeskCustomer => ({
   suspended: false,
   notes: '',
   userFields: { customer_status: 'new_prospect' },
+  updatedAt: '2026-11-22T09:00:00Z',
   ...over,
 });
 
 describe('planZendeskUpdate (Storeganise → Zendesk)', () => {
-  const cases: Array<{ name: string; sg?: Partial<StoreganiseCustomer>; zd?: Partial<ZendeskCustomer>; fields?: SyncField[]; base?: SyncBase; status?: 'active' | 'new_prospect' | 'deactivated' | null; user: object; primaryEmail?: string | null; pointer?: string | null }> = [
+  const cases: Array<{ name: string; sg?: Partial<StoreganiseCustomer>; zd?: Partial<ZendeskCustomer>; fields?: SyncField[]; base?: SyncBase; zendeskIsNewer?: boolean; status?: 'active' | 'new_prospect' | 'deactivated' | null; user: object; primaryEmail?: string | null; pointer?: string | null }> = [
     { name: 'equal records give no write', user: {}, status: 'new_prospect' },
     { name: 'a local phone equal to the E.164 one is no change', sg: { phone: '090 1234 5678' }, user: {} },
     { name: 'a new name is written', sg: { firstName: 'Jiro' }, user: { name: 'Jiro Yamada' } },
@@ -56,10 +58,19 @@ describe('planZendeskUpdate (Storeganise → Zendesk)', () => {
     { name: 'Storeganise changed since the base wins over Zendesk', sg: { phone: '080-1111-2222' }, zd: { phone: '+81312345678' }, base: { phone: '+819012345678' }, user: { phone: '+818011112222' } },
     { name: 'a name unchanged since the base is not written back', zd: { name: 'Jiro Yamada' }, base: { name: 'Taro Yamada' }, user: {} },
     { name: 'an email unchanged since the base is not written back', zd: { email: 'elsewhere@example.com' }, base: { email: 'taro@example.com' }, user: {} },
+    { name: 'both changed since the base, Storeganise later: Storeganise wins', sg: { phone: '080-1111-2222' }, zd: { phone: '+81312345678' }, base: { phone: '+819012345678' }, zendeskIsNewer: false, user: { phone: '+818011112222' } },
+    { name: 'both changed since the base, Zendesk later: its edit stands', sg: { phone: '080-1111-2222' }, zd: { phone: '+81312345678' }, base: { phone: '+819012345678' }, zendeskIsNewer: true, user: {} },
+    { name: 'without a base the event side wins even when Zendesk is newer', sg: { firstName: 'Jiro' }, zendeskIsNewer: true, user: { name: 'Jiro Yamada' } },
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const plan = planZendeskUpdate(sg(c.sg), zd(c.zd), c.status === undefined ? 'new_prospect' : c.status, { settings, fields: c.fields ?? ALL, base: c.base ?? {}, now });
+      const plan = planZendeskUpdate(sg(c.sg), zd(c.zd), c.status === undefined ? 'new_prospect' : c.status, {
+        settings,
+        fields: c.fields ?? ALL,
+        base: c.base ?? {},
+        now,
+        targetIsNewer: c.zendeskIsNewer ?? false,
+      });
       assert.deepEqual(plan.user, c.user);
       assert.equal(plan.primaryEmail, c.primaryEmail ?? null);
       assert.equal(plan.storeganisePointer, c.pointer ?? null);
@@ -67,7 +78,7 @@ describe('planZendeskUpdate (Storeganise → Zendesk)', () => {
   }
 
   it('the base after a sync holds the values both sides now agree on', () => {
-    const plan = planZendeskUpdate(sg({ firstName: 'Jiro', email: 'JIRO@example.com' }), zd(), 'new_prospect', { settings, fields: ALL, base: {}, now });
+    const plan = planZendeskUpdate(sg({ firstName: 'Jiro', email: 'JIRO@example.com' }), zd(), 'new_prospect', { settings, fields: ALL, base: {}, now, targetIsNewer: false });
     assert.deepEqual(plan.base, { name: 'Jiro Yamada', phone: '+819012345678', email: 'jiro@example.com' });
   });
 });
@@ -96,7 +107,7 @@ describe('planNewZendeskUser', () => {
 
 describe('planStoreganiseUpdate (Zendesk → Storeganise)', () => {
   const none: ZendeskContacts = { otherEmails: [], otherPhones: [] };
-  const cases: Array<{ name: string; sg?: Partial<StoreganiseCustomer>; zd?: Partial<ZendeskCustomer>; contacts?: ZendeskContacts; fields?: SyncField[]; base?: SyncBase; changes: object; format?: 'first_last' | 'last_first' }> = [
+  const cases: Array<{ name: string; sg?: Partial<StoreganiseCustomer>; zd?: Partial<ZendeskCustomer>; contacts?: ZendeskContacts; fields?: SyncField[]; base?: SyncBase; storeganiseIsNewer?: boolean; changes: object; format?: 'first_last' | 'last_first' }> = [
     { name: 'equal records give no write', changes: {} },
     { name: 'a two-part name is split', zd: { name: 'Jiro Tanaka' }, changes: { firstName: 'Jiro', lastName: 'Tanaka' } },
     { name: 'a two-part name is split family name first in last_first', zd: { name: '山田 花子' }, format: 'last_first', sg: { firstName: '太郎', lastName: '山田' }, changes: { firstName: '花子' } },
@@ -117,6 +128,8 @@ describe('planStoreganiseUpdate (Zendesk → Storeganise)', () => {
     { name: 'Zendesk equal to the base does not overwrite a Storeganise change (three-way)', sg: { phone: '080-1111-2222' }, base: { phone: '+819012345678' }, changes: {} },
     { name: 'a Zendesk name unchanged since the base is not written', zd: { name: 'Old Name' }, base: { name: 'Old Name' }, changes: {} },
     { name: 'link-only events compare no field', zd: { name: 'Other Name', phone: '+81312345678' }, fields: [], changes: {} },
+    { name: 'both changed the name since the base, Zendesk later: Zendesk wins', sg: { lastName: 'Sato' }, zd: { name: 'Jiro Yamada' }, base: { name: 'Taro Yamada' }, storeganiseIsNewer: false, changes: { firstName: 'Jiro', lastName: 'Yamada' } },
+    { name: 'both changed the name since the base, Storeganise later: its edit stands', sg: { lastName: 'Sato' }, zd: { name: 'Jiro Yamada' }, base: { name: 'Taro Yamada' }, storeganiseIsNewer: true, changes: {} },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -124,6 +137,7 @@ describe('planStoreganiseUpdate (Zendesk → Storeganise)', () => {
         settings: { ...settings, nameFormat: c.format ?? 'first_last' },
         fields: c.fields ?? ALL,
         base: c.base ?? {},
+        targetIsNewer: c.storeganiseIsNewer ?? false,
       });
       assert.deepEqual(changes, c.changes);
     });

@@ -22,13 +22,21 @@ const isPayload = (value: unknown): value is Payload =>
   typeof value === 'object' && value !== null && 'data' in value && 'metadata' in value && (value as Payload).data instanceof Uint8Array;
 
 /** Every payload of a history, with whether it sits in search attributes (which Temporal indexes in clear). */
-function payloadsOf(node: unknown, inSearchAttributes = false, found: Array<{ payload: Payload; searchAttribute: boolean }> = []) {
+/**
+ * Every payload of a history. Search attributes are clear by design; so is the bookkeeping Temporal's
+ * core records beside a local activity's result (`markerRecordedEventAttributes.details.data`: sequence
+ * number, attempt, activity type, times), which never holds arguments or results.
+ */
+function payloadsOf(node: unknown, clearByDesign = false, found: Array<{ payload: Payload; searchAttribute: boolean }> = [], path: string[] = []) {
   if (isPayload(node)) {
-    found.push({ payload: node, searchAttribute: inSearchAttributes });
+    found.push({ payload: node, searchAttribute: clearByDesign });
     return found;
   }
   if (typeof node !== 'object' || node === null || node instanceof Uint8Array) return found;
-  for (const [key, value] of Object.entries(node)) payloadsOf(value, inSearchAttributes || key === 'searchAttributes', found);
+  for (const [key, value] of Object.entries(node)) {
+    const localActivityBookkeeping = key === 'data' && path.at(-1) === 'details' && path.at(-2) === 'markerRecordedEventAttributes';
+    payloadsOf(value, clearByDesign || key === 'searchAttributes' || localActivityBookkeeping, found, [...path, key]);
+  }
   return found;
 }
 

@@ -3,6 +3,7 @@ import type { SyncResult } from '../workflows/definitions';
 import { storeganiseEventWorkflowId } from '../workflows/definitions';
 import type { syncStoreganiseUserEvent } from '../workflows/events';
 import { AccountView } from './support/customers';
+import { eventually } from './support/eventually';
 import { TestSystem } from './support/system';
 
 describe('workflows on a real Temporal server', function () {
@@ -34,7 +35,7 @@ describe('workflows on a real Temporal server', function () {
     assert.equal((await acme.zdUser(customer.zdId)).name, 'Hanako Kobayashi');
   });
 
-  it('an event re-driven by an operator after a lost webhook re-reads current state and writes what differs', async () => {
+  it('an operator re-drives a customer after a lost webhook: the resync runs in order and writes what differs', async () => {
     const customer = await acme.createLinkedCustomer();
     // While the add-on is paused Storeganise sends no webhooks: this change is never announced.
     await system.storeganise.client.updateAccount(acme.account.subdomain, { addonState: 'paused' });
@@ -43,13 +44,12 @@ describe('workflows on a real Temporal server', function () {
     assert.equal((await acme.zdUser(customer.zdId)).name, 'Hanako Suzuki', 'the change was not announced');
     await system.storeganise.client.updateAccount(acme.account.subdomain, { addonState: 'enabled' });
 
-    const { subdomain, addonId } = acme.account;
-    const apiUrl = system.storeganise.urlTemplate.replace('{subdomain}', subdomain);
-    const result = await system.client.workflow.execute<typeof syncStoreganiseUserEvent>('syncStoreganiseUserEvent', {
-      taskQueue: system.config.temporal.taskQueue,
-      workflowId: storeganiseEventWorkflowId(subdomain, `redrive-${customer.sgId}`),
-      args: [{ account: { subdomain, apiUrl, addonId }, eventId: `redrive-${customer.sgId}`, type: 'user.updated', userId: customer.sgId, changedKeys: null }],
-    });
+    const url = `${system.apiUrl}/operator/accounts/${acme.account.subdomain}/customers/${customer.sgId}/resync`;
+    assert.equal((await fetch(url, { method: 'POST' })).status, 401, 'operators only');
+    const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${system.config.operatorToken ?? ''}` } });
+    assert.equal(res.status, 202);
+    const { workflowId } = (await res.json()) as { workflowId: string };
+    const result = await eventually(() => system.client.workflow.getHandle<typeof syncStoreganiseUserEvent>(workflowId).result());
     assert.equal(result.outcome, 'synced');
     assert.equal(result.zendeskWrites, 1);
     assert.equal((await acme.zdUser(customer.zdId)).name, 'Hanako Missed');

@@ -1,12 +1,28 @@
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  executeChild,
+  log,
+  ParentClosePolicy,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { isStoreganiseEcho, isZendeskEcho, type OwnWrites } from '../domain/echo';
 import type { SyncBase } from '../domain/plan';
-import { acquireLockSignal, lockGrantedSignal, lockProbeSignal, releaseLockSignal, type LockRequest } from './definitions';
+import { enqueueEventSignal, type AccountRef, type CustomerEvent, type LockContext, type SyncResult } from './definitions';
+import { syncAccountKey, syncCustomerKey, syncStateKey } from './search-attributes';
 
-export interface CustomerLockState {
-  queue: LockRequest[];
-  holder: LockRequest | null;
-  /** The customer's sync base, handed from holder to holder. */
+export interface CustomerLockInput {
+  account: AccountRef;
+  /** `sg:{storeganise user id}`, or `zd:{zendesk user id}` for a Zendesk user not linked yet. */
+  customer: string;
+  /** Carried over by continue-as-new. */
+  queue?: CustomerEvent[];
   base?: SyncBase;
+  writes?: OwnWrites | null;
+  recent?: string[];
 }
 
 /**
@@ -14,65 +30,95 @@ export interface CustomerLockState {
  * webhooks arrive well within it; after it, both sides have long settled.
  */
 const IDLE_BEFORE_EXIT = '10 minutes';
-/** How long a holder may keep the lock before the lock checks that it still exists. */
-const PROBE_HOLDER_AFTER = '5 minutes';
+/** Event workflow ids already run, so a redelivery queued again is dropped here too. */
+const RECENT_IDS = 200;
+
+const WORKFLOW_OF: Record<CustomerEvent['kind'], string> = {
+  'storeganise-user': 'syncStoreganiseUserEvent',
+  'zendesk-user': 'syncZendeskUserEvent',
+  'customer-status': 'syncCustomerStatus',
+};
+
+const sideOf = (event: CustomerEvent): 'storeganise' | 'zendesk' => (event.kind === 'zendesk-user' ? 'zendesk' : 'storeganise');
 
 /**
- * Serialises the events of one customer: grants the lock to one event workflow at a time, in the
- * order the requests arrived, and tells a holder when a later request will redo the same work.
+ * Serialises the events of one customer: runs each as a child workflow (id derived from the event
+ * id, so Temporal rejects a duplicate), one at a time in arrival order, handing each the values
+ * both sides last agreed on and what the previous run wrote.
  */
-export async function customerLock(state: CustomerLockState): Promise<void> {
-  const queue = [...state.queue];
-  let holder = state.holder;
-  let base: SyncBase = state.base ?? {};
+export async function customerLock(input: CustomerLockInput): Promise<void> {
+  const queue = [...(input.queue ?? [])];
+  const recent = [...(input.recent ?? [])];
+  let base: SyncBase = input.base ?? {};
+  let writes: OwnWrites | null = input.writes ?? null;
 
-  setHandler(acquireLockSignal, (request) => {
-    if (holder?.workflowId === request.workflowId || queue.some((r) => r.workflowId === request.workflowId)) return;
-    queue.push(request);
-  });
-  setHandler(releaseLockSignal, (release) => {
-    const { workflowId } = release;
-    if (holder?.workflowId === workflowId) {
-      holder = null;
-      if (release.base) base = release.base;
-    }
-    else {
-      const waiting = queue.findIndex((r) => r.workflowId === workflowId);
-      if (waiting >= 0) queue.splice(waiting, 1);
-    }
+  const remember = (workflowId: string): void => {
+    recent.push(workflowId);
+    if (recent.length > RECENT_IDS) recent.splice(0, recent.length - RECENT_IDS);
+  };
+
+  setHandler(enqueueEventSignal, (event) => {
+    if (recent.includes(event.workflowId) || queue.some((q) => q.workflowId === event.workflowId)) return;
+    queue.push(event);
   });
 
   for (;;) {
-    if (holder === null) {
-      if (queue.length === 0 && !(await condition(() => queue.length > 0, IDLE_BEFORE_EXIT))) {
-        await condition(allHandlersFinished);
-        if (queue.length === 0) return;
-      }
-      const next = queue.shift();
-      if (next === undefined) continue;
-      holder = next;
-      const superseded = queue.some((r) => r.coalesceKey === next.coalesceKey);
-      try {
-        await getExternalWorkflowHandle(next.workflowId).signal(lockGrantedSignal, { superseded, base });
-      } catch {
-        // The requester no longer runs (terminated by an operator): the next one goes.
-        holder = null;
-        continue;
+    if (queue.length === 0 && !(await condition(() => queue.length > 0, IDLE_BEFORE_EXIT))) {
+      await condition(allHandlersFinished);
+      if (queue.length === 0) return;
+    }
+    const shifted = queue.shift();
+    if (shifted === undefined) continue;
+    const next: CustomerEvent = shifted;
+
+    const now = Date.now();
+    const echo =
+      next.kind === 'zendesk-user'
+        ? isZendeskEcho(writes, next.event.zendeskUserId, next.event.change, now)
+        : next.kind === 'storeganise-user' && isStoreganiseEcho(writes, next.event.changedKeys, now);
+    if (echo && writes) {
+      // The webhook of the previous run's own write: nothing changed that the sync does not know.
+      // Like the ingress dropping the echo of a pointer write, it starts no workflow; it stays in
+      // this lock's history (the enqueue signal) and the log.
+      log.info('echo of the sync own write: no workflow started', { workflowId: next.workflowId, echoOf: writes.by });
+      // Storeganise reports each write once: its echo is matched once.
+      if (next.kind === 'storeganise-user') writes = { ...writes, storeganiseKeys: null };
+      remember(next.workflowId);
+      continue;
+    }
+    const lock: LockContext = {
+      base,
+      superseded: queue.some((q) => q.coalesceKey === next.coalesceKey),
+      echoOf: null,
+      otherSideQueued: queue.some((q) => sideOf(q) !== sideOf(next)),
+    };
+
+    try {
+      const result = await executeChild<(event: typeof next.event) => Promise<SyncResult>>(WORKFLOW_OF[next.kind], {
+        workflowId: next.workflowId,
+        args: [{ ...next.event, lock }],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // Terminating a lock (an operator's act) must not terminate the customer's event in flight.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [
+          { key: syncAccountKey, value: input.account.subdomain },
+          { key: syncCustomerKey, value: input.customer },
+          { key: syncStateKey, value: 'running' },
+        ],
+      });
+      if (result.base) base = result.base;
+      if (result.wrote && (result.wrote.zendesk || result.wrote.storeganiseKeys)) writes = { ...result.wrote, by: next.workflowId, at: Date.now() };
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
+        // The event failed (or was terminated): it is visible as such; the customer's next events still run.
+        log.warn('customer event did not complete', { workflowId: next.workflowId, error: err instanceof Error ? err.message : String(err) });
       }
     }
-    const current = holder;
-    // The holder may release before the grant's delivery is acknowledged here; then grant the next one now.
-    if (current === null) continue;
-    if (!(await condition(() => holder !== current, PROBE_HOLDER_AFTER)) && holder === current && current !== null) {
-      try {
-        await getExternalWorkflowHandle(current.workflowId).signal(lockProbeSignal);
-      } catch {
-        if (holder === current) holder = null;
-      }
-    }
+    remember(next.workflowId);
+
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2_000) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof customerLock>({ queue, holder, base });
+      await continueAsNew<typeof customerLock>({ ...input, queue, base, writes, recent });
     }
   }
 }

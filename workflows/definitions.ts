@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AdminTask } from '../adapters/storeganise';
+import type { OwnWrites, ZendeskChange } from '../domain/echo';
 import type { SyncBase } from '../domain/plan';
 
 /** A Storeganise account (business) served by this installation, keyed by its subdomain. */
@@ -81,6 +82,18 @@ export const authorizeSignal = defineSignal('authorize');
 /** Sent by the account workflow to each parked event workflow once the settings validate. */
 export const settingsFixedSignal = defineSignal('settingsFixed');
 
+/** What the customer's lock hands each event it runs. */
+export interface LockContext {
+  /** The values both sides last agreed on. */
+  base: SyncBase;
+  /** A later queued event redoes the same work: this one skips. */
+  superseded: boolean;
+  /** The event only echoes this run's own write: nothing to read or write. */
+  echoOf: string | null;
+  /** An event from the other side waits behind this one: it arrived later, so on a tie it is the newer edit. */
+  otherSideQueued: boolean;
+}
+
 export interface StoreganiseUserEvent {
   account: AccountRef;
   eventId: string;
@@ -88,6 +101,8 @@ export interface StoreganiseUserEvent {
   userId: string;
   /** Dotted paths Storeganise says changed; null = unknown, sync everything. */
   changedKeys: string[] | null;
+  /** Set when the customer's lock runs the event; absent when started by hand (unserialised, no base). */
+  lock?: LockContext;
 }
 
 export interface StoreganiseRentalEvent {
@@ -99,6 +114,15 @@ export interface StoreganiseRentalEvent {
   rentalIds: string[];
 }
 
+/** A rental changed: recompute one owner's customer status. */
+export interface CustomerStatusEvent {
+  account: AccountRef;
+  /** The rental event's workflow, for the story. */
+  cause: string;
+  userId: string;
+  lock?: LockContext;
+}
+
 export interface ZendeskUserEvent {
   account: AccountRef;
   eventId: string;
@@ -108,36 +132,34 @@ export interface ZendeskUserEvent {
   externalId: string | null;
   /** For `user.merged`: the user the event's subject was merged into. */
   mergedIntoUserId: string | null;
+  /** What the event says changed, to recognise the echo of the sync's own write. */
+  change: ZendeskChange | null;
+  lock?: LockContext;
 }
 
 export interface SyncResult {
-  outcome: 'synced' | 'unchanged' | 'superseded' | 'unlinked' | 'gone' | 'conflict' | 'rejected';
+  outcome: 'synced' | 'unchanged' | 'superseded' | 'echo' | 'unlinked' | 'gone' | 'conflict' | 'rejected' | 'queued';
   zendeskWrites: number;
   storeganiseWrites: number;
   /** The story of the run, for the Web UI: what was read, what was written and why. */
   notes: string[];
+  /** For the customer's lock: the base after this run, and what it wrote (to recognise echoes). */
+  base?: SyncBase;
+  wrote?: Omit<OwnWrites, 'by' | 'at'>;
 }
 
 // ---- customer lock ---------------------------------------------------------------------------
 
-export interface LockRequest {
-  workflowId: string;
-  /** Requests with the same key redo the same work, so an earlier one may skip. */
-  coalesceKey: string;
-}
-export interface LockGrant {
-  /** A later request with the same coalesce key is queued: this one may skip its work. */
-  superseded: boolean;
-  /** What the previous holder left: the values both sides last agreed on. */
-  base: SyncBase;
-}
-export interface LockRelease {
-  workflowId: string;
-  /** The base after this holder's writes; absent = unchanged. */
-  base?: SyncBase;
-}
-export const acquireLockSignal = defineSignal<[LockRequest]>('acquireLock');
-export const releaseLockSignal = defineSignal<[LockRelease]>('releaseLock');
-export const lockGrantedSignal = defineSignal<[LockGrant]>('lockGranted');
-/** A no-op the lock sends to a long holder: delivery fails when the holder is gone. */
-export const lockProbeSignal = defineSignal('lockProbe');
+/** An event queued on its customer's lock, which runs it as a child workflow with this id. */
+export type CustomerEvent = { workflowId: string; coalesceKey: string } & (
+  | { kind: 'storeganise-user'; event: StoreganiseUserEvent }
+  | { kind: 'zendesk-user'; event: ZendeskUserEvent }
+  | { kind: 'customer-status'; event: CustomerStatusEvent }
+);
+
+export const enqueueEventSignal = defineSignal<[CustomerEvent]>('enqueueEvent');
+
+/** The customer key events are serialised on: a Storeganise user, or a Zendesk user not linked yet. */
+export const storeganiseCustomer = (userId: string): string => `sg:${userId}`;
+export const zendeskCustomer = (event: Pick<ZendeskUserEvent, 'externalId' | 'zendeskUserId'>): string =>
+  event.externalId === null ? `zd:${event.zendeskUserId}` : storeganiseCustomer(event.externalId);

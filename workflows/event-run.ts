@@ -1,45 +1,34 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  CancellationScope,
   condition,
-  getExternalWorkflowHandle,
-  proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities';
 import type { AdminTask } from '../adapters/storeganise';
+import type { OwnWrites } from '../domain/echo';
 import type { SyncBase } from '../domain/plan';
-import type { AccountSettings } from '../domain/settings';
-import {
-  authorizeSignal,
-  customerLockWorkflowId,
-  FailureType,
-  lockGrantedSignal,
-  lockProbeSignal,
-  NON_RETRYABLE_TYPES,
-  releaseLockSignal,
-  settingsFixedSignal,
-  type AccountRef,
-  type LockGrant,
-  type SyncResult,
-} from './definitions';
-import { syncCustomerKey, syncStateKey, type SyncState } from './search-attributes';
+import { authorizeSignal, FailureType, NON_RETRYABLE_TYPES, settingsFixedSignal, type AccountRef, type LockContext, type SyncResult } from './definitions';
+import { syncStateKey, type SyncState } from './search-attributes';
 
-/** What a sync under the customer lock produced: the run's result and the new base, if it changed. */
+/** What a sync produced: the run's result and the base both sides now agree on, if known. */
 export interface SyncOutcome {
   result: SyncResult;
   base?: SyncBase;
 }
 
-// Outages (5xx, network) retry with backoff for as long as they last; a Zendesk 429 retries after
-// exactly its Retry-After (the activity sets the failure's next retry delay); what a person must
-// fix, and a revoked grant, are not retried but handled below.
-export const acts = proxyActivities<SyncActivities>({
+// Local activities: an event's reads and writes run inside one workflow task, without a round
+// trip through the server per step. Outages (5xx, network) retry with backoff for as long as they
+// last; a Zendesk 429 retries after exactly its Retry-After (the activity sets the failure's next
+// retry delay); what a person must fix, and a revoked grant, are not retried but handled below.
+export const acts = proxyLocalActivities<SyncActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+  // Longer waits (a long Retry-After, a long outage) become durable timers instead of holding the worker.
+  localRetryThreshold: '5 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
 });
 
 function failureOf(err: unknown, type: string): ApplicationFailure | null {
@@ -53,16 +42,17 @@ export function rejectionReason(err: unknown): string | null {
 }
 
 /**
- * What every event workflow shares: the customer lock, the pause until Zendesk is authorized,
- * the pause until the settings validate, and the notes that tell the run's story in the Web UI.
+ * What every event workflow shares: the pause until Zendesk is authorized, the pause until the
+ * settings validate, what the run wrote (so the customer's lock recognises its echo), and the
+ * notes that tell the run's story in the Web UI.
  */
 export class EventRun {
   readonly notes: string[] = [];
   zendeskWrites = 0;
   storeganiseWrites = 0;
+  private readonly wrote: NonNullable<SyncResult['wrote']> = { zendesk: null, storeganiseKeys: null };
   private authorizations = 0;
   private settingsFixes = 0;
-  private grant: LockGrant | null = null;
 
   constructor(readonly account: AccountRef) {
     setHandler(authorizeSignal, () => {
@@ -71,14 +61,6 @@ export class EventRun {
     setHandler(settingsFixedSignal, () => {
       this.settingsFixes++;
     });
-    setHandler(lockGrantedSignal, (grant) => {
-      this.grant = grant;
-    });
-    setHandler(lockProbeSignal, () => undefined);
-  }
-
-  private lockGrant(): LockGrant | null {
-    return this.grant;
   }
 
   note(line: string): void {
@@ -90,19 +72,33 @@ export class EventRun {
     return { outcome, zendeskWrites: this.zendeskWrites, storeganiseWrites: this.storeganiseWrites, notes: this.notes };
   }
 
+  /** Remembers a Zendesk write, for the lock to recognise the webhook it triggers. */
+  wroteZendesk(write: NonNullable<OwnWrites['zendesk']>): void {
+    const previous = this.wrote.zendesk;
+    this.wrote.zendesk = previous && previous.userId === write.userId ? { ...previous, ...write, created: previous.created || write.created } : write;
+  }
+
+  wroteStoreganise(changedKeys: string[]): void {
+    this.wrote.storeganiseKeys = [...new Set([...(this.wrote.storeganiseKeys ?? []), ...changedKeys])];
+  }
+
   private async pause(state: SyncState, resumed: () => boolean): Promise<void> {
     upsertSearchAttributes([{ key: syncStateKey, value: state }]);
     await condition(resumed);
     upsertSearchAttributes([{ key: syncStateKey, value: 'running' }]);
   }
 
-  /** The account's settings; while they are invalid the run waits (the account raises one task). */
-  async settings(): Promise<AccountSettings> {
+  /**
+   * Runs a run's read step. While the account's settings are invalid the run waits (the account
+   * raises one task) and then reads again; a 401 waits for authorization, as every Zendesk step.
+   */
+  async read<T extends { kind: string }>(step: () => Promise<T | { kind: 'invalid-settings'; problems: string[] }>): Promise<T> {
     for (;;) {
-      const result = await acts.loadSettings(this.account);
-      if (result.ok) return result.settings;
+      const read = await this.zendesk(step);
+      if (read.kind !== 'invalid-settings') return read as T;
+      const { problems } = read as { problems: string[] };
       const seen = this.settingsFixes;
-      if ((await acts.waitForValidSettings(this.account, workflowInfo().workflowId, result.problems)) === 'retry') continue;
+      if ((await acts.waitForValidSettings(this.account, workflowInfo().workflowId, problems)) === 'retry') continue;
       this.note('settings invalid: waiting until they are fixed');
       await this.pause('awaiting-settings', () => this.settingsFixes > seen);
     }
@@ -133,34 +129,14 @@ export class EventRun {
   }
 
   /**
-   * Holds the customer's lock for `work`: events of one customer never interleave. When a later
-   * event queued for the same work, this one skips: that event re-reads everything anyway. The
-   * work gets the customer's sync base and returns it updated, for the next holder.
+   * Runs the event's work with what the customer's lock handed over. A superseded event (a later
+   * one redoes the same work) and the echo of the previous run's own write have nothing to do.
    */
-  async withCustomerLock(customer: string, coalesceKey: string, work: (base: SyncBase) => Promise<SyncOutcome>): Promise<SyncResult> {
-    const { workflowId } = workflowInfo();
-    upsertSearchAttributes([{ key: syncCustomerKey, value: customer }]);
-    this.grant = null;
-    await acts.requestCustomerLock(this.account, customer, { workflowId, coalesceKey });
-    await condition(() => this.lockGrant() !== null);
-    let base: SyncBase | undefined;
-    try {
-      const grant = this.lockGrant();
-      if (grant === null || grant.superseded) return this.result('superseded', 'a later event for this customer redoes the same work');
-      const outcome = await work(grant.base);
-      base = outcome.base;
-      return outcome.result;
-    } finally {
-      await CancellationScope.nonCancellable(async () => {
-        try {
-          await getExternalWorkflowHandle(customerLockWorkflowId(this.account.subdomain, customer)).signal(releaseLockSignal, {
-            workflowId,
-            ...(base ? { base } : {}),
-          });
-        } catch {
-          // The lock already ended (it checks on its holders); nothing to release.
-        }
-      });
-    }
+  async run(lock: LockContext | undefined, work: (base: SyncBase) => Promise<SyncOutcome>): Promise<SyncResult> {
+    if (lock?.superseded) return this.result('superseded', 'a later event for this customer redoes the same work');
+    if (lock?.echoOf) return this.result('echo', `the webhook of ${lock.echoOf}'s own write: nothing to read or write`);
+    if (!lock) this.note('started outside the customer lock: not serialised with other events, no base');
+    const outcome = await work(lock?.base ?? {});
+    return { ...outcome.result, ...(outcome.base ? { base: outcome.base } : {}), wrote: this.wrote };
   }
 }

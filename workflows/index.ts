@@ -1,3 +1,3 @@
 export { accountWorkflow } from './account';
 export { customerLock } from './customer-lock';
-export { syncStoreganiseRentalEvent, syncStoreganiseUserEvent, syncZendeskUserEvent } from './events';
+export { syncCustomerStatus, syncStoreganiseRentalEvent, syncStoreganiseUserEvent, syncZendeskUserEvent } from './events';

@@ -1,5 +1,6 @@
 import { hasStoreganiseWrites, planStoreganiseUpdate, type SyncBase } from '../domain/plan';
-import type { SyncField } from '../domain/records';
+import { changedKeysOf } from '../domain/echo';
+import { targetIsNewer, type SyncField } from '../domain/records';
 import { emailConflictTask, syncErrorTask } from '../domain/tasks';
 import { acts, rejectionReason, type EventRun, type SyncOutcome } from './event-run';
 
@@ -7,16 +8,18 @@ import { acts, rejectionReason, type EventRun, type SyncOutcome } from './event-
  * Zendesk → Storeganise for one Zendesk user: re-read it, find the Storeganise customer (external
  * id, then primary email; never created), and write only what differs in one `PUT`.
  */
-export async function syncCustomerToStoreganise(run: EventRun, zendeskUserId: string, fields: readonly SyncField[], base: SyncBase): Promise<SyncOutcome> {
+export async function syncCustomerToStoreganise(
+  run: EventRun,
+  zendeskUserId: string,
+  fields: readonly SyncField[],
+  base: SyncBase,
+  options: { otherSideQueued: boolean },
+): Promise<SyncOutcome> {
   const { account } = run;
-  const settings = await run.settings();
+  const read = await run.read(() => acts.readForStoreganiseSync(account, zendeskUserId, fields));
+  if (read.kind === 'gone') return { result: run.result('gone', read.reason) };
+  const { settings, user: zd, contacts, lookup } = read;
   const instance = settings.zendeskInstance;
-  const withContacts = fields.includes('email') || fields.includes('phone');
-  const { user: zd, contacts } = await run.zendesk(() => acts.readZendeskCustomer(account, instance, zendeskUserId, { withContacts }));
-  if (zd === null) return { result: run.result('gone', 'the Zendesk user no longer exists') };
-  if (!zd.active) return { result: run.result('gone', 'the Zendesk user is deleted: nothing to sync') };
-
-  const lookup = await run.zendesk(() => acts.findStoreganiseCounterpart(account, instance, zd));
   if (lookup.kind === 'none') return { result: run.result('unlinked', `not a Storeganise customer: ${lookup.reason}`) };
   const sg = lookup.customer;
   run.note(`found Storeganise user ${sg.id} by ${lookup.via}`);
@@ -26,9 +29,10 @@ export async function syncCustomerToStoreganise(run: EventRun, zendeskUserId: st
     if (zd.externalId === null || zd.externalId.toLowerCase() !== sg.id.toLowerCase()) {
       await run.zendesk(() => acts.updateZendeskCustomer(account, instance, zd.id, { user: { externalId: sg.id }, primaryEmail: null }));
       run.zendeskWrites++;
+      run.wroteZendesk({ userId: zd.id, created: false, externalId: sg.id });
       run.note('stored the Storeganise id on the Zendesk user');
     }
-    const plan = planStoreganiseUpdate(zd, contacts, sg, { settings, fields, base });
+    const plan = planStoreganiseUpdate(zd, contacts, sg, { settings, fields, base, targetIsNewer: targetIsNewer(zd.updatedAt, sg.updatedAt, options.otherSideQueued) });
     let { changes } = plan;
     nextBase = plan.base;
     if (hasStoreganiseWrites(changes)) {
@@ -47,7 +51,10 @@ export async function syncCustomerToStoreganise(run: EventRun, zendeskUserId: st
         changes = rest;
         if (hasStoreganiseWrites(changes)) await acts.writeStoreganiseCustomer(account, sg.id, changes);
       }
-      if (hasStoreganiseWrites(changes)) run.storeganiseWrites++;
+      if (hasStoreganiseWrites(changes)) {
+        run.storeganiseWrites++;
+        run.wroteStoreganise(changedKeysOf(changes));
+      }
       if (write.outcome === 'email-conflict') return { result: run.result('conflict', 'the email belongs to another Storeganise customer: not overwritten'), base: nextBase };
     }
   } catch (err) {

@@ -1,5 +1,5 @@
 import { baseOfNewZendeskUser, hasZendeskWrites, planNewZendeskUser, planZendeskUpdate, type SyncBase } from '../domain/plan';
-import type { SyncField } from '../domain/records';
+import { targetIsNewer, type SyncField } from '../domain/records';
 import { emailConflictTask, syncErrorTask } from '../domain/tasks';
 import { acts, rejectionReason, type EventRun, type SyncOutcome } from './event-run';
 
@@ -12,16 +12,13 @@ export async function syncCustomerToZendesk(
   userId: string,
   fields: readonly SyncField[],
   base: SyncBase,
-  options: { mayCreate: boolean },
+  options: { mayCreate: boolean; otherSideQueued: boolean },
 ): Promise<SyncOutcome> {
   const { account } = run;
-  const settings = await run.settings();
+  const read = await run.read(() => acts.readForZendeskSync(account, userId, fields));
+  if (read.kind === 'gone') return { result: run.result('gone', 'the Storeganise user no longer exists') };
+  const { settings, customer: sg, status, lookup } = read;
   const instance = settings.zendeskInstance;
-  const withStatus = settings.statusFieldKey !== null && (fields.includes('status') || fields.includes('disabled'));
-  const { customer: sg, status } = await acts.readStoreganiseCustomer(account, userId, { withStatus });
-  if (sg === null) return { result: run.result('gone', 'the Storeganise user no longer exists') };
-
-  const lookup = await run.zendesk(() => acts.findZendeskCounterpart(account, instance, sg));
   try {
     switch (lookup.kind) {
       case 'deleted':
@@ -48,7 +45,10 @@ export async function syncCustomerToZendesk(
           }));
           return { result: run.result('conflict', 'Zendesk refused the new user: its email belongs to another user') };
         }
-        if (created.outcome === 'created') run.zendeskWrites++;
+        if (created.outcome === 'created') {
+          run.zendeskWrites++;
+          run.wroteZendesk({ userId: created.user.id, created: true, name: newUser.name, externalId: newUser.externalId, ...(newUser.phone ? { phone: newUser.phone } : {}), ...(newUser.email ? { email: newUser.email } : {}) });
+        }
         run.note(created.outcome === 'created' ? `created Zendesk user ${created.user.id}` : `found Zendesk user ${created.user.id} created earlier`);
         await acts.writeStoreganiseCustomer(account, sg.id, { customFields: { zendesk_userId: created.user.id } });
         run.storeganiseWrites++;
@@ -57,7 +57,7 @@ export async function syncCustomerToZendesk(
       case 'linked': {
         const zd = lookup.user;
         run.note(`found Zendesk user ${zd.id} by ${lookup.via}${lookup.stalePointer ? ` (stale pointer ${lookup.stalePointer} repaired)` : ''}`);
-        const plan = planZendeskUpdate(sg, zd, status, { settings, fields, base, now: new Date() });
+        const plan = planZendeskUpdate(sg, zd, status, { settings, fields, base, now: new Date(), targetIsNewer: targetIsNewer(sg.updatedAt, zd.updatedAt, options.otherSideQueued) });
         let nextBase = plan.base;
         if (hasZendeskWrites(plan)) {
           run.note(`Zendesk differs in: ${[...Object.keys(plan.user), ...(plan.primaryEmail ? ['primary email'] : [])].join(', ')}`);
@@ -65,6 +65,15 @@ export async function syncCustomerToZendesk(
           if (write.outcome === 'rejected') throw new RejectedWrite(write.reason, zd.id);
           if (write.userWritten) run.zendeskWrites++;
           if (write.emailWritten) run.zendeskWrites++;
+          const { name, phone, externalId } = plan.user;
+          run.wroteZendesk({
+            userId: zd.id,
+            created: false,
+            ...(write.userWritten && name !== undefined ? { name } : {}),
+            ...(write.userWritten && phone !== undefined ? { phone } : {}),
+            ...(write.userWritten && externalId !== undefined ? { externalId } : {}),
+            ...(write.emailWritten && plan.primaryEmail ? { email: plan.primaryEmail } : {}),
+          });
           if (write.conflict) {
             nextBase = { ...nextBase, email: base.email };
             await run.raiseTask(['email-conflict', sg.id, write.conflict.holder?.zendeskUserId ?? '', write.conflict.email.toLowerCase()], emailConflictTask({
