@@ -6,7 +6,6 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { AUTHORIZE_TASK_TITLE } from '../activities/account';
 import { createApiApp } from '../api/app';
 import { loadConfig, type Config } from '../lib/config';
 import { Keyring } from '../lib/crypto';
@@ -15,20 +14,15 @@ import { createLogger } from '../lib/logger';
 import { ensureSearchAttributes } from '../lib/temporal';
 import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
 import { resolveTemporalCli } from '../scripts/temporal-cli';
+import { authorizeLink, authorizeThroughSandbox, installAddon, runningEventWorkflows, settleAccount, type SandboxInstallation } from '../sandbox/installation';
 import { startStoreganiseSandbox, type StoreganiseSandbox } from '../sandbox/storeganise';
 import { startZendeskSandbox, type ZendeskSandbox } from '../sandbox/zendesk';
 import { WebhookTap } from './webhook-tap';
 
 export const STATUS_FIELD_KEY = 'customer_status';
-const EVENT_WORKFLOW_TYPES = ['syncStoreganiseUserEvent', 'syncStoreganiseRentalEvent', 'syncZendeskUserEvent', 'syncCustomerStatus'];
 const projectRoot = path.resolve(__dirname, '..');
 
-export interface BenchAccount {
-  /** Storeganise subdomain: the account key of the service. */
-  subdomain: string;
-  zendeskSubdomain: string;
-  addonId: string;
-}
+export type BenchAccount = SandboxInstallation;
 
 async function eventually<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -219,78 +213,36 @@ export class BenchSystem {
 
   /** A Storeganise account with the add-on installed, authorized in Zendesk through the sandbox consent. */
   async addAccount(subdomain: string, options: { zendeskRateLimitPerMinute: number }): Promise<BenchAccount> {
-    const zendeskSubdomain = `zd-${subdomain}`;
-    await this.zendesk.client.createAccount({
-      subdomain: zendeskSubdomain,
-      autoApprove: true,
-      rateLimitPerMinute: options.zendeskRateLimitPerMinute,
-      userFields: [
-        {
-          key: STATUS_FIELD_KEY,
-          title: 'Customer status',
-          type: 'dropdown',
-          custom_field_options: [
-            { name: 'Active', value: 'active' },
-            { name: 'New prospect', value: 'new_prospect' },
-            { name: 'Deactivated', value: 'deactivated' },
-          ],
-        },
-      ],
-    });
-    const created = await this.storeganise.client.createAccount({
-      subdomain,
-      addonApiKey: this.config.storeganise.addonApiKey,
-      webhookUrl: `${this.config.publicUrl}/addon/storeganise`,
-      webhookSecret: this.config.storeganise.webhookSecret,
-      settings: {
-        zendesk_instance: zendeskSubdomain,
-        zendesk_defaultCountryCode: '+81',
-        zendesk_statusFieldKey: STATUS_FIELD_KEY,
-        zendesk_nameFormat: 'first_last',
+    const account = await installAddon(
+      { zendesk: this.zendesk.client, storeganise: this.storeganise.client },
+      {
+        subdomain,
+        zendeskSubdomain: `zd-${subdomain}`,
+        publicUrl: this.config.publicUrl,
+        addonApiKey: this.config.storeganise.addonApiKey,
+        webhookSecret: this.config.storeganise.webhookSecret,
+        statusFieldKey: STATUS_FIELD_KEY,
+        zendesk: { rateLimitPerMinute: options.zendeskRateLimitPerMinute },
       },
-    });
-    const account: BenchAccount = { subdomain, zendeskSubdomain, addonId: created.addonId };
-    await this.storeganise.client.emitInstalled(subdomain);
-    const desc = await eventually('the authorize admin task', async () => {
-      const tasks = await this.storeganise.client.listJobs(subdomain, { type: 'task' });
-      const task = tasks.find((t) => t.data.title === AUTHORIZE_TASK_TITLE);
-      const text = task?.data.desc;
-      return task ? (typeof text === 'string' ? text : '') : null;
-    });
-    const link = /https?:\/\/\S+/.exec(desc)?.[0];
-    if (!link) throw new Error(`no authorize link in the task: ${desc}`);
-    // The operator's browser: our authorize link → Zendesk consent (auto-approved) → our callback.
-    const toZendesk = await fetch(link, { redirect: 'manual' });
-    const consent = toZendesk.headers.get('location');
-    if (toZendesk.status !== 302 || !consent) throw new Error(`the authorize link answered ${toZendesk.status}: ${await toZendesk.text()}`);
-    const back = await fetch(consent, { redirect: 'manual' });
-    const callback = back.headers.get('location');
-    if (back.status !== 302 || !callback) throw new Error(`the Zendesk consent answered ${back.status}: ${await back.text()}`);
-    const done = await fetch(callback);
-    if (done.status !== 200) throw new Error(`the OAuth callback answered ${done.status}: ${await done.text()}`);
+    );
+    const link = await eventually('the authorize admin task', () => authorizeLink(this.storeganise.client, subdomain));
+    const done = await authorizeThroughSandbox(link);
+    if (done.status !== 200) throw new Error(`the OAuth callback answered ${done.status}: ${done.body}`);
     await eventually('the service to register its Zendesk webhook', async () => {
-      const hooks = await this.zendesk.client.webhooks(zendeskSubdomain);
+      const hooks = await this.zendesk.client.webhooks(account.zendeskSubdomain);
       return hooks.some((w) => w.endpoint === `${this.config.publicUrl}/addon/zendesk/${subdomain}`) ? true : null;
     });
     return account;
   }
 
-  async runningEventWorkflows(account: BenchAccount): Promise<number> {
-    const types = EVENT_WORKFLOW_TYPES.map((t) => `'${t}'`).join(', ');
-    const query = `SyncAccount = '${account.subdomain}' AND ExecutionStatus = 'Running' AND WorkflowType IN (${types})`;
-    return (await this.client.workflow.count(query)).count;
+  runningEventWorkflows(account: BenchAccount): Promise<number> {
+    return runningEventWorkflows(this.client, account.subdomain);
   }
 
   /** Waits until no webhook is in flight and every event workflow, echoes included, has finished. */
-  async settle(account: BenchAccount, timeoutMs: number): Promise<void> {
-    let quietChecks = 0;
-    const deadline = Date.now() + timeoutMs;
-    while (quietChecks < 2) {
+  settle(account: BenchAccount, timeoutMs: number): Promise<void> {
+    return settleAccount(this.client, [this.zendesk, this.storeganise], account.subdomain, timeoutMs, () => {
       if (this.worker.exitReason !== null) throw new Error(`the worker ${this.worker.exitReason}`);
-      if (Date.now() > deadline) throw new Error(`did not settle in ${timeoutMs} ms: ${await this.runningEventWorkflows(account)} event workflows still running`);
-      await Promise.all([this.zendesk.idle(), this.storeganise.idle()]);
-      quietChecks = (await this.runningEventWorkflows(account)) === 0 ? quietChecks + 1 : 0;
-      await sleep(150);
-    }
+    });
   }
 }

@@ -1,5 +1,6 @@
 import type { StoreganiseSandboxClient } from './storeganise/client';
 import type { SandboxUserInput, ZendeskSandboxClient } from './zendesk/client';
+import { customerStatusField } from './installation';
 
 /** Subdomain of the demo business on both sides. */
 export const DEMO_ACCOUNT = 'demo';
@@ -69,17 +70,7 @@ const ZENDESK_ONLY_END_USERS: ReadonlyArray<SandboxUserInput & { name: string }>
   { name: 'Olivia Bennett', email: 'olivia.bennett@example.com' },
 ];
 
-const STATUS_FIELD = {
-  key: DEMO_STATUS_FIELD_KEY,
-  title: 'Customer status',
-  type: 'dropdown' as const,
-  description: 'Set by the Storeganise sync',
-  custom_field_options: [
-    { name: 'Active', value: 'active' },
-    { name: 'New prospect', value: 'new_prospect' },
-    { name: 'Deactivated', value: 'deactivated' },
-  ],
-};
+const STATUS_FIELD = { ...customerStatusField(DEMO_STATUS_FIELD_KEY), description: 'Set by the Storeganise sync' };
 
 export interface DemoSeed {
   storeganiseUsers: Array<{ id: string; email: string; rental: RentalStory | null }>;

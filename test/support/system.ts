@@ -14,17 +14,12 @@ import type { SandboxJob } from '../../sandbox/storeganise/client';
 import { startZendeskSandbox, type ZendeskSandbox } from '../../sandbox/zendesk';
 import { createSyncWorker } from '../../worker/worker';
 import { testHarness } from '../hooks';
-import { eventually, sleep } from './eventually';
+import { authorizeLink, authorizeThroughSandbox, installAddon, settleAccount, type SandboxInstallation } from '../../sandbox/installation';
+import { eventually } from './eventually';
 
 export const STATUS_FIELD_KEY = 'customer_status';
-const EVENT_WORKFLOW_TYPES = ['syncStoreganiseUserEvent', 'syncStoreganiseRentalEvent', 'syncZendeskUserEvent', 'syncCustomerStatus'];
 
-export interface TestAccount {
-  /** Storeganise subdomain: the account key of the service. */
-  subdomain: string;
-  zendeskSubdomain: string;
-  addonId: string;
-}
+export type TestAccount = SandboxInstallation;
 
 export interface TestAccountOptions {
   subdomain?: string;
@@ -135,44 +130,23 @@ export class TestSystem {
   /** A Storeganise account with the add-on installed and (by default) authorized in Zendesk. */
   async addAccount(options: TestAccountOptions = {}): Promise<TestAccount> {
     const subdomain = options.subdomain ?? `acme${this.systemNumber}-${++this.accounts}`;
-    const zendeskSubdomain = `zd${this.accounts}-${subdomain}`;
-    await this.zendesk.client.createAccount({
-      subdomain: zendeskSubdomain,
-      autoApprove: true,
-      ...(options.rateLimitPerMinute === undefined ? {} : { rateLimitPerMinute: options.rateLimitPerMinute }),
-      ...(options.rateLimitWindowSeconds === undefined ? {} : { rateLimitWindowSeconds: options.rateLimitWindowSeconds }),
-      ...(options.accessTokenTtlSeconds === undefined ? {} : { accessTokenTtlSeconds: options.accessTokenTtlSeconds }),
-      userFields:
-        options.statusField === false
-          ? []
-          : [
-              {
-                key: STATUS_FIELD_KEY,
-                title: 'Customer status',
-                type: 'dropdown',
-                custom_field_options: [
-                  { name: 'Active', value: 'active' },
-                  { name: 'New prospect', value: 'new_prospect' },
-                  { name: 'Deactivated', value: 'deactivated' },
-                ],
-              },
-            ],
-    });
-    const created = await this.storeganise.client.createAccount({
-      subdomain,
-      addonApiKey: this.config.storeganise.addonApiKey,
-      webhookUrl: `${this.apiUrl}/addon/storeganise`,
-      webhookSecret: this.config.storeganise.webhookSecret,
-      settings: {
-        zendesk_instance: zendeskSubdomain,
-        zendesk_defaultCountryCode: '+81',
-        zendesk_statusFieldKey: STATUS_FIELD_KEY,
-        zendesk_nameFormat: 'first_last',
-        ...options.settings,
+    const account = await installAddon(
+      { zendesk: this.zendesk.client, storeganise: this.storeganise.client },
+      {
+        subdomain,
+        zendeskSubdomain: `zd${this.accounts}-${subdomain}`,
+        publicUrl: this.apiUrl,
+        addonApiKey: this.config.storeganise.addonApiKey,
+        webhookSecret: this.config.storeganise.webhookSecret,
+        statusFieldKey: options.statusField === false ? null : STATUS_FIELD_KEY,
+        settings: options.statusField === false ? { zendesk_statusFieldKey: STATUS_FIELD_KEY, ...options.settings } : (options.settings ?? {}),
+        zendesk: {
+          ...(options.rateLimitPerMinute === undefined ? {} : { rateLimitPerMinute: options.rateLimitPerMinute }),
+          ...(options.rateLimitWindowSeconds === undefined ? {} : { rateLimitWindowSeconds: options.rateLimitWindowSeconds }),
+          ...(options.accessTokenTtlSeconds === undefined ? {} : { accessTokenTtlSeconds: options.accessTokenTtlSeconds }),
+        },
       },
-    });
-    const account: TestAccount = { subdomain, zendeskSubdomain, addonId: created.addonId };
-    await this.storeganise.client.emitInstalled(subdomain);
+    );
     await eventually(async () => {
       if ((await this.tasks(account, AUTHORIZE_TASK_TITLE)).length === 0) throw new Error('no authorize task yet');
     });
@@ -188,25 +162,15 @@ export class TestSystem {
 
   /** The link of the newest open authorize task. */
   async authorizeLink(account: TestAccount): Promise<string> {
-    const tasks = (await this.tasks(account, AUTHORIZE_TASK_TITLE)).filter((t) => t.state !== 'completed');
-    const raw = tasks.at(-1)?.data.desc;
-    const desc = typeof raw === 'string' ? raw : '';
-    const link = /https?:\/\/\S+/.exec(desc)?.[0];
-    if (!link) throw new Error(`no authorize link in: ${desc}`);
+    const link = await authorizeLink(this.storeganise.client, account.subdomain);
+    if (link === null) throw new Error(`no open authorize task for ${account.subdomain}`);
     return link;
   }
 
   /** Follows the authorize task's link like the operator's browser, through the sandbox consent (auto-approved). */
   async authorize(account: TestAccount): Promise<{ status: number; body: string }> {
-    const toZendesk = await fetch(await this.authorizeLink(account), { redirect: 'manual' });
-    const consent = toZendesk.headers.get('location');
-    if (toZendesk.status !== 302 || !consent) throw new Error(`authorize link answered ${toZendesk.status}: ${await toZendesk.text()}`);
-    const back = await fetch(consent, { redirect: 'manual' });
-    const callback = back.headers.get('location');
-    if (back.status !== 302 || !callback) throw new Error(`Zendesk consent answered ${back.status}: ${await back.text()}`);
-    const done = await fetch(callback);
-    const result = { status: done.status, body: await done.text() };
-    if (done.status === 200) {
+    const result = await authorizeThroughSandbox(await this.authorizeLink(account));
+    if (result.status === 200) {
       await eventually(async () => {
         const hooks = await this.zendesk.client.webhooks(account.zendeskSubdomain);
         if (!hooks.some((w) => w.endpoint === `${this.apiUrl}/addon/zendesk/${account.subdomain}`)) throw new Error('webhook not registered yet');
@@ -215,22 +179,8 @@ export class TestSystem {
     return result;
   }
 
-  async runningEventWorkflows(account: TestAccount): Promise<number> {
-    const types = EVENT_WORKFLOW_TYPES.map((t) => `'${t}'`).join(', ');
-    return this.client.workflow.count(`SyncAccount = '${account.subdomain}' AND ExecutionStatus = 'Running' AND WorkflowType IN (${types})`).then((r) => r.count);
-  }
-
   /** Waits until webhooks are delivered and every event workflow they started has finished, echoes included. */
-  async settle(account: TestAccount, timeoutMs = 30_000): Promise<void> {
-    let quietChecks = 0;
-    const deadline = Date.now() + timeoutMs;
-    // A queued event reaches its lock before the webhook is answered, and the lock starts it within
-    // one workflow task: a few quiet looks in a row mean nothing is left in flight.
-    while (quietChecks < 3) {
-      if (Date.now() > deadline) throw new Error(`account ${account.subdomain} did not settle: ${await this.runningEventWorkflows(account)} event workflows still running`);
-      await Promise.all([this.zendesk.idle(), this.storeganise.idle()]);
-      quietChecks = (await this.runningEventWorkflows(account)) === 0 ? quietChecks + 1 : 0;
-      await sleep(150);
-    }
+  settle(account: TestAccount, timeoutMs = 30_000): Promise<void> {
+    return settleAccount(this.client, [this.zendesk, this.storeganise], account.subdomain, timeoutMs);
   }
 }
