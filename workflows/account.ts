@@ -46,6 +46,8 @@ const SETTINGS_RECHECK_MS = 30_000;
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 10 * 60_000;
 const retryDelay = (failures: number): number => Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, failures - 1));
+/** How long a raised task's key silences the same problem; after that, a recurrence raises a new task. */
+const TASK_MEMORY_MS = 7 * 24 * 60 * 60_000;
 /** An unexpired token refused this soon after it was issued means the grant itself is revoked: refreshing would loop. */
 const FRESH_TOKEN_MS = 60_000;
 const MAX_REFRESH_MARGIN_MS = 5 * 60_000;
@@ -332,6 +334,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
     }
     const now = Date.now();
     for (const [nonce, expiresAt] of Object.entries(state.usedStateNonces)) if (expiresAt < now) delete state.usedStateNonces[nonce];
+    for (const [key, raisedAt] of Object.entries(state.raisedTasks)) if (now - raisedAt > TASK_MEMORY_MS) delete state.raisedTasks[key];
     if (shouldRoll()) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof accountWorkflow>({ account: state.account, state });
