@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { AccountView, uniqueEmail, type LinkedCustomer } from './support/customers';
+import { AccountView, startWithAccount, uniqueEmail, type LinkedCustomer } from './support/customers';
 import { eventually } from './support/eventually';
 import { TestSystem } from './support/system';
 
@@ -18,9 +18,7 @@ describe('ordering, duplicates, loops and faults', function () {
   let acme: AccountView;
 
   before(async function () {
-    this.timeout(180_000);
-    system = await TestSystem.start();
-    acme = new AccountView(system, await system.addAccount());
+    ({ system, acme } = await startWithAccount(this));
   });
   after(async () => system?.close());
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { EMAIL_CONFLICT_TITLE, SYNC_ERROR_TITLE } from '../domain/tasks';
-import { AccountView, uniqueEmail } from './support/customers';
+import { AccountView, startWithAccount, uniqueEmail } from './support/customers';
 import { eventually } from './support/eventually';
 import { STATUS_FIELD_KEY, TestSystem } from './support/system';
 
@@ -10,9 +10,7 @@ describe('Storeganise → Zendesk', function () {
   let acme: AccountView;
 
   before(async function () {
-    this.timeout(180_000);
-    system = await TestSystem.start();
-    acme = new AccountView(system, await system.addAccount());
+    ({ system, acme } = await startWithAccount(this));
   });
   after(async () => system?.close());
 

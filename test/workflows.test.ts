@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { SyncResult } from '../workflows/definitions';
 import { storeganiseEventWorkflowId } from '../workflows/definitions';
 import type { syncStoreganiseUserEvent } from '../workflows/events';
-import { AccountView } from './support/customers';
+import { AccountView, startWithAccount } from './support/customers';
 import { eventually } from './support/eventually';
 import { TestSystem } from './support/system';
 
@@ -12,9 +12,7 @@ describe('workflows on a real Temporal server', function () {
   let acme: AccountView;
 
   before(async function () {
-    this.timeout(180_000);
-    system = await TestSystem.start();
-    acme = new AccountView(system, await system.addAccount());
+    ({ system, acme } = await startWithAccount(this));
   });
   after(async () => system?.close());
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { SandboxSgUser } from '../../sandbox/storeganise/client';
 import type { SandboxZendeskUser } from '../../sandbox/zendesk/client';
 import { eventually } from './eventually';
-import type { TestAccount, TestSystem } from './system';
+import { TestSystem, type TestAccount } from './system';
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -80,4 +80,11 @@ export class AccountView {
   async tasks(title: string) {
     return this.system.tasks(this.account, title);
   }
+}
+
+/** For a `before` hook: a fresh system with one authorized account. */
+export async function startWithAccount(context: Mocha.Context): Promise<{ system: TestSystem; acme: AccountView }> {
+  context.timeout(180_000);
+  const system = await TestSystem.start();
+  return { system, acme: new AccountView(system, await system.addAccount()) };
 }
