@@ -9,6 +9,7 @@ import {
   storeganiseUserEventFields,
   ZENDESK_MERGED_EVENT,
   zendeskEventFields,
+  zendeskEventSyncFields,
 } from '../domain/events';
 import type { AccountSettingsSource } from '../lib/account-settings';
 import { enqueueCustomerEvent } from '../lib/enqueue';
@@ -191,8 +192,7 @@ export function ingressRouter(deps: { client: Client; config: Config; registry: 
     }
     const envelope = parsed.data;
     const type = normaliseZendeskEventType(envelope.type);
-    const fields = zendeskEventFields(type);
-    if (fields === null) return answer(res, 'zendesk', { status: 'ignored', reason: `event type ${envelope.type} is not used by the sync` });
+    if (zendeskEventFields(type) === null) return answer(res, 'zendesk', { status: 'ignored', reason: `event type ${envelope.type} is not used by the sync` });
     if (view.connection === 'disconnected') return answer(res, 'zendesk', { status: 'ignored', reason: 'the account disconnected Zendesk' });
 
     let mergedIntoUserId: string | null = null;
@@ -216,6 +216,7 @@ export function ingressRouter(deps: { client: Client; config: Config; registry: 
     if (type === ZENDESK_MERGED_EVENT && event.externalId === null) return answer(res, 'zendesk', { status: 'ignored', reason: 'the merged-away user was not linked' });
     const workflowId = zendeskEventWorkflowId(subdomain, envelope.id);
     const direction = type === ZENDESK_MERGED_EVENT ? 'to-zendesk' : 'to-storeganise';
+    const fields = zendeskEventSyncFields(type, event.externalId) ?? [];
     const queued: CustomerEvent = { kind: 'zendesk-user', workflowId, coalesceKey: coalesceKeyOf(direction, fields), event };
     return answer(res, 'zendesk', await enqueue(account, zendeskCustomer(event), queued));
   });

@@ -35,6 +35,16 @@ export function zendeskEventFields(type: string): readonly SyncField[] | null {
   return ZENDESK_USER_EVENTS[normalised.slice(ZENDESK_PREFIX.length)] ?? null;
 }
 
+/**
+ * The fields to sync for a Zendesk event. A change made while the Zendesk user was not linked
+ * (no external id when it happened) is not an edit of a customer: it only links the pair, so a
+ * requester's record never overwrites a customer's data on first contact, however late it arrives.
+ */
+export function zendeskEventSyncFields(type: string, externalIdAtEvent: string | null): readonly SyncField[] | null {
+  const fields = zendeskEventFields(type);
+  return fields === null ? null : externalIdAtEvent === null ? [] : fields;
+}
+
 /** What the service subscribes its own Zendesk webhook to. */
 export function zendeskWebhookSubscriptions(): string[] {
   return Object.keys(ZENDESK_USER_EVENTS).map((name) => `${ZENDESK_PREFIX}${name}`);

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { lockStatusQuery } from '../workflows/definitions';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AUTHORIZE_TASK_TITLE } from '../activities/account';
 import type { StoreganiseSandboxClient } from './storeganise/client';
@@ -93,6 +94,20 @@ export async function runningEventWorkflows(client: Client, subdomain: string): 
   return (await client.workflow.count(`SyncAccount = '${subdomain}' AND ExecutionStatus = 'Running' AND WorkflowType IN (${types})`)).count;
 }
 
+/** Events queued or running on the account's customer locks, asked of each lock (visibility lags; a query does not). */
+async function pendingOnLocks(client: Client, subdomain: string): Promise<number> {
+  let pending = 0;
+  for await (const lock of client.workflow.list({ query: `SyncAccount = '${subdomain}' AND ExecutionStatus = 'Running' AND WorkflowType = 'customerLock'` })) {
+    try {
+      const status = await client.workflow.getHandle(lock.workflowId).query(lockStatusQuery);
+      pending += status.queued + (status.running === null ? 0 : 1);
+    } catch {
+      // A lock that just completed (idle) cannot be asked; it has nothing pending.
+    }
+  }
+  return pending;
+}
+
 /**
  * Waits until the sandboxes have delivered every webhook and no event workflow of the account runs,
  * echoes included. A queued event reaches its lock before the webhook is answered, and the lock
@@ -105,7 +120,8 @@ export async function settleAccount(client: Client, sandboxes: Array<{ idle(): P
     stillAlive?.();
     if (Date.now() > deadline) throw new Error(`account ${subdomain} did not settle in ${timeoutMs} ms: ${await runningEventWorkflows(client, subdomain)} event workflows still running`);
     await Promise.all(sandboxes.map((s) => s.idle()));
-    quietChecks = (await runningEventWorkflows(client, subdomain)) === 0 ? quietChecks + 1 : 0;
+    const quiet = (await runningEventWorkflows(client, subdomain)) === 0 && (await pendingOnLocks(client, subdomain)) === 0;
+    quietChecks = quiet ? quietChecks + 1 : 0;
     await sleep(150);
   }
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { normaliseZendeskEventType, storeganiseUserEventFields, zendeskEventFields, zendeskWebhookSubscriptions } from '../domain/events';
+import { normaliseZendeskEventType, storeganiseUserEventFields, zendeskEventFields, zendeskEventSyncFields, zendeskWebhookSubscriptions } from '../domain/events';
 
 describe('which events the sync acts on', () => {
   const zendesk: Array<[string, string[] | null]> = [
@@ -19,6 +19,12 @@ describe('which events the sync acts on', () => {
       assert.deepEqual(zendeskEventFields(type), fields);
     });
   }
+
+  it('an event of a Zendesk user not linked when it changed only links', () => {
+    assert.deepEqual(zendeskEventSyncFields('zen:event-type:user.name_changed', null), []);
+    assert.deepEqual(zendeskEventSyncFields('zen:event-type:user.name_changed', '64f0'), ['name']);
+    assert.equal(zendeskEventSyncFields('zen:event-type:user.last_login_changed', '64f0'), null);
+  });
 
   it('normalises the slash spelling only', () => {
     assert.equal(normaliseZendeskEventType('zen:event-type/user.merged'), 'zen:event-type:user.merged');

@@ -5,13 +5,14 @@ import {
   executeChild,
   log,
   ParentClosePolicy,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { isStoreganiseEcho, isZendeskEcho, type OwnWrites } from '../domain/echo';
 import type { SyncBase } from '../domain/plan';
-import { enqueueEventSignal, type AccountRef, type CustomerEvent, type LockContext, type SyncResult } from './definitions';
+import { enqueueEventSignal, lockStatusQuery, type AccountRef, type CustomerEvent, type LockContext, type SyncResult } from './definitions';
 import { syncAccountKey, syncCustomerKey, syncStateKey } from './search-attributes';
 
 export interface CustomerLockInput {
@@ -23,6 +24,7 @@ export interface CustomerLockInput {
   base?: SyncBase;
   writes?: OwnWrites | null;
   recent?: string[];
+  mustRun?: string[];
 }
 
 /**
@@ -51,6 +53,12 @@ export async function customerLock(input: CustomerLockInput): Promise<void> {
   const recent = [...(input.recent ?? [])];
   let base: SyncBase = input.base ?? {};
   let writes: OwnWrites | null = input.writes ?? null;
+  // Events that made an earlier one unnecessary: they must run, even if they look like an echo.
+  const mustRun = new Set(input.mustRun ?? []);
+  let running: string | null = null;
+  // Locks started before this change remember an event only after it ran and know no successors.
+  const dedupeAtDequeue = patched('customer-lock-dedupe-at-dequeue');
+  setHandler(lockStatusQuery, () => ({ running, queued: queue.length }));
 
   const remember = (workflowId: string): void => {
     recent.push(workflowId);
@@ -70,12 +78,16 @@ export async function customerLock(input: CustomerLockInput): Promise<void> {
     const shifted = queue.shift();
     if (shifted === undefined) continue;
     const next: CustomerEvent = shifted;
+    // Remembered before it runs: a redelivered copy arriving meanwhile is dropped, never queued again.
+    if (dedupeAtDequeue) remember(next.workflowId);
+    const required = dedupeAtDequeue && mustRun.delete(next.workflowId);
 
     const now = Date.now();
     const echo =
-      next.kind === 'zendesk-user'
+      !required &&
+      (next.kind === 'zendesk-user'
         ? isZendeskEcho(writes, next.event.zendeskUserId, next.event.change, now)
-        : next.kind === 'storeganise-user' && isStoreganiseEcho(writes, next.event.changedKeys, now);
+        : next.kind === 'storeganise-user' && isStoreganiseEcho(writes, next.event.changedKeys, now));
     if (echo && writes) {
       // The webhook of the previous run's own write: nothing changed that the sync does not know.
       // Like the ingress dropping the echo of a pointer write, it starts no workflow; it stays in
@@ -83,16 +95,19 @@ export async function customerLock(input: CustomerLockInput): Promise<void> {
       log.info('echo of the sync own write: no workflow started', { workflowId: next.workflowId, echoOf: writes.by });
       // Storeganise reports each write once: its echo is matched once.
       if (next.kind === 'storeganise-user') writes = { ...writes, storeganiseKeys: null };
-      remember(next.workflowId);
+      if (!dedupeAtDequeue) remember(next.workflowId);
       continue;
     }
+    const successor = queue.find((q) => q.coalesceKey === next.coalesceKey);
+    if (successor && dedupeAtDequeue) mustRun.add(successor.workflowId);
     const lock: LockContext = {
       base,
-      superseded: queue.some((q) => q.coalesceKey === next.coalesceKey),
+      superseded: successor !== undefined,
       echoOf: null,
       otherSideQueued: queue.some((q) => sideOf(q) !== sideOf(next)),
     };
 
+    running = next.workflowId;
     try {
       const result = await executeChild<(event: typeof next.event) => Promise<SyncResult>>(WORKFLOW_OF[next.kind], {
         workflowId: next.workflowId,
@@ -114,11 +129,11 @@ export async function customerLock(input: CustomerLockInput): Promise<void> {
         log.warn('customer event did not complete', { workflowId: next.workflowId, error: err instanceof Error ? err.message : String(err) });
       }
     }
-    remember(next.workflowId);
-
+    running = null;
+    if (!dedupeAtDequeue) remember(next.workflowId);
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2_000) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof customerLock>({ ...input, queue, base, writes, recent });
+      await continueAsNew<typeof customerLock>({ ...input, queue, base, writes, recent, mustRun: [...mustRun] });
     }
   }
 }

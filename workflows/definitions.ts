@@ -158,6 +158,8 @@ export type CustomerEvent = { workflowId: string; coalesceKey: string } & (
 );
 
 export const enqueueEventSignal = defineSignal<[CustomerEvent]>('enqueueEvent');
+/** What a customer's lock is doing: the event it runs and how many wait. */
+export const lockStatusQuery = defineQuery<{ running: string | null; queued: number }>('lockStatus');
 
 /** The customer key events are serialised on: a Storeganise user, or a Zendesk user not linked yet. */
 export const storeganiseCustomer = (userId: string): string => `sg:${userId}`;

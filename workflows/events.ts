@@ -1,5 +1,5 @@
 import { workflowInfo } from '@temporalio/workflow';
-import { storeganiseUserEventFields, zendeskEventFields, ZENDESK_MERGED_EVENT } from '../domain/events';
+import { storeganiseUserEventFields, zendeskEventSyncFields, ZENDESK_MERGED_EVENT } from '../domain/events';
 import {
   storeganiseCustomer,
   type CustomerStatusEvent,
@@ -29,7 +29,8 @@ export async function syncZendeskUserEvent(event: ZendeskUserEvent): Promise<Syn
     if (externalId === null) return run.result('unlinked', 'the merged-away user was not linked');
     return run.run(event.lock, (base) => syncCustomerToZendesk(run, externalId, [], base, { mayCreate: false, otherSideQueued }));
   }
-  const fields = zendeskEventFields(event.type) ?? [];
+  const fields = zendeskEventSyncFields(event.type, event.externalId) ?? [];
+  if (event.externalId === null) run.note('the Zendesk user was not linked when this changed: link only');
   return run.run(event.lock, (base) => syncCustomerToStoreganise(run, event.zendeskUserId, fields, base, { otherSideQueued }));
 }
 
