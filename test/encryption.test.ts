@@ -27,15 +27,17 @@ const isPayload = (value: unknown): value is Payload =>
  * core records beside a local activity's result (`markerRecordedEventAttributes.details.data`: sequence
  * number, attempt, activity type, times), which never holds arguments or results.
  */
-function payloadsOf(node: unknown, clearByDesign = false, found: Array<{ payload: Payload; searchAttribute: boolean }> = [], path: string[] = []) {
+function payloadsOf(node: unknown, clearByDesign = false, found: Array<{ payload: Payload; clearByDesign: boolean }> = [], path: string[] = []) {
   if (isPayload(node)) {
-    found.push({ payload: node, searchAttribute: clearByDesign });
+    found.push({ payload: node, clearByDesign });
     return found;
   }
   if (typeof node !== 'object' || node === null || node instanceof Uint8Array) return found;
   for (const [key, value] of Object.entries(node)) {
     const localActivityBookkeeping = key === 'data' && path.at(-1) === 'details' && path.at(-2) === 'markerRecordedEventAttributes';
-    payloadsOf(value, clearByDesign || key === 'searchAttributes' || localActivityBookkeeping, found, [...path, key]);
+    // Written by the SDK core, never through the codec: the patch id of a versioned workflow change.
+    const patchMarker = key === 'markerRecordedEventAttributes' && (value as { markerName?: string } | null)?.markerName === 'core_patch';
+    payloadsOf(value, clearByDesign || key === 'searchAttributes' || localActivityBookkeeping || patchMarker, found, [...path, key]);
   }
   return found;
 }
@@ -77,7 +79,7 @@ describe('Encrypted Temporal payloads', function () {
     const person = { firstName: 'Zebediah', lastName: 'Quillfeather', email: uniqueEmail('zebediah.quillfeather'), phone: '090-5555-0199' };
     const zendeskSide = { otherEmail: uniqueEmail('zq.secondary'), otherPhone: '+442079460958' };
     let sgId: string;
-    let histories: Array<{ workflowId: string; type: string; raw: Buffer; payloads: Array<{ payload: Payload; searchAttribute: boolean }> }>;
+    let histories: Array<{ workflowId: string; type: string; raw: Buffer; payloads: Array<{ payload: Payload; clearByDesign: boolean }> }>;
     /** Every payload of every history, decrypted with the service's key. */
     let decodedText: string;
 
@@ -88,7 +90,7 @@ describe('Encrypted Temporal payloads', function () {
         const history = await rawClient.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
         found.push({ workflowId: wf.workflowId, type: wf.type, raw: rawBytes(history), payloads: payloadsOf(history) });
       }
-      const clear = await codec.decode(found.flatMap((h) => h.payloads.filter((p) => !p.searchAttribute).map((p) => p.payload)));
+      const clear = await codec.decode(found.flatMap((h) => h.payloads.filter((p) => !p.clearByDesign).map((p) => p.payload)));
       return { histories: found, decodedText: clear.map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8')).join('\n') };
     }
 
@@ -141,12 +143,12 @@ describe('Encrypted Temporal payloads', function () {
       }
     });
 
-    it('every payload outside search attributes is encrypted with the current key', () => {
+    it('every payload outside search attributes and SDK markers is encrypted with the current key', () => {
       const currentKeyId = Keyring.fromSpec(newKey).current.id;
       let checked = 0;
       for (const { workflowId, payloads } of histories) {
-        for (const { payload, searchAttribute } of payloads) {
-          if (searchAttribute) continue;
+        for (const { payload, clearByDesign } of payloads) {
+          if (clearByDesign) continue;
           checked++;
           assert.equal(Buffer.from(payload.metadata?.encoding ?? '').toString(), 'binary/encrypted', `a clear payload in ${workflowId}`);
           assert.equal(Buffer.from(payload.metadata?.['encryption-key-id'] ?? '').toString(), currentKeyId, `key id in ${workflowId}`);
@@ -158,14 +160,14 @@ describe('Encrypted Temporal payloads', function () {
     it('with the codec, the histories decode: the event input names the user, activity results hold the email', async () => {
       const [event] = histories.filter((h) => h.type === 'syncStoreganiseUserEvent');
       assert.ok(event);
-      const [input] = event.payloads.filter((p) => !p.searchAttribute);
+      const [input] = event.payloads.filter((p) => !p.clearByDesign);
       assert.ok(input);
       const decoded = await codecCall('decode', [toWire(input.payload)]);
       assert.equal(decoded.status, 200, decoded.text);
       assert.equal(utf8(decoded.payloads[0]?.metadata.encoding ?? ''), 'json/plain');
       assert.ok(utf8(decoded.payloads[0]?.data ?? '').includes(sgId), 'the decoded input names the Storeganise user');
 
-      const all = await codecCall('decode', event.payloads.filter((p) => !p.searchAttribute).map((p) => toWire(p.payload)));
+      const all = await codecCall('decode', event.payloads.filter((p) => !p.clearByDesign).map((p) => toWire(p.payload)));
       assert.equal(all.status, 200, all.text);
       const text = all.payloads.map((p) => utf8(p.data)).join('\n');
       assert.ok(text.includes(person.email), 'the decoded activity results hold the email');
