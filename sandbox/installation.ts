@@ -102,16 +102,17 @@ async function pendingOnLocks(client: Client, subdomain: string): Promise<number
       const status = await client.workflow.getHandle(lock.workflowId).query(lockStatusQuery);
       pending += status.queued + (status.running === null ? 0 : 1);
     } catch {
-      // A lock that just completed (idle) cannot be asked; it has nothing pending.
+      // A lock that cannot answer (closed meanwhile, or no worker to replay it) has nothing it could start.
     }
   }
   return pending;
 }
 
 /**
- * Waits until the sandboxes have delivered every webhook and no event workflow of the account runs,
- * echoes included. A queued event reaches its lock before the webhook is answered, and the lock
- * starts it within one workflow task: a few quiet looks in a row mean nothing is left in flight.
+ * Waits until the sandboxes have delivered every webhook, no event workflow of the account runs and
+ * no customer lock holds a queued event, echoes included. A queued event reaches its lock before
+ * the webhook is answered, and the lock starts it within one workflow task: a few quiet looks in a
+ * row mean nothing is left in flight.
  */
 export async function settleAccount(client: Client, sandboxes: Array<{ idle(): Promise<void> }>, subdomain: string, timeoutMs: number, stillAlive?: () => void): Promise<void> {
   let quietChecks = 0;

@@ -37,13 +37,7 @@ export function addIdentity(
     insertIdentity(ctx.state, account, user, input.type, value, { primary: input.primary, verified: input.verified }),
   );
   if (verificationEmail && identity.type === 'email' && !identity.verified) {
-    account.verificationEmails.push({
-      at: new Date().toISOString(),
-      userId: user.id,
-      identityId: identity.id,
-      address: identity.value,
-      reason: 'identity_created',
-    });
+    account.sendVerificationEmail(identity, 'identity_created');
   }
   return identity;
 }

@@ -158,6 +158,11 @@ export class ZendeskAccount {
     return [...this.indexOf(userId)].flatMap((id) => this.identityById.get(id) ?? []).sort((a, b) => a.id - b.id);
   }
 
+  /** Records the verification email Zendesk would send for an unverified email identity. */
+  sendVerificationEmail(identity: IdentityRecord, reason: VerificationEmail['reason']): void {
+    this.verificationEmails.push({ at: new Date().toISOString(), userId: identity.userId, identityId: identity.id, address: identity.value, reason });
+  }
+
   primaryIdentity(userId: number, type: IdentityType): IdentityRecord | undefined {
     return this.identitiesOf(userId).find((i) => i.type === type && i.primary);
   }

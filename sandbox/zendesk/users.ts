@@ -83,13 +83,7 @@ export function createUser(ctx: SandboxContext, account: ZendeskAccount, input: 
 
   const primaryEmail = account.primaryIdentity(user.id, 'email');
   if (primaryEmail && !verified && input.skip_verify_email !== true) {
-    account.verificationEmails.push({
-      at: new Date().toISOString(),
-      userId: user.id,
-      identityId: primaryEmail.id,
-      address: primaryEmail.value,
-      reason: 'user_created',
-    });
+    account.sendVerificationEmail(primaryEmail, 'user_created');
   }
   return user;
 }
@@ -128,13 +122,7 @@ export function updateUser(ctx: SandboxContext, account: ZendeskAccount, user: U
     } else insertIdentity(ctx.state, account, user, 'email', email, { primary: true });
   });
   if (addedEmail && input.skip_verify_email !== true) {
-    account.verificationEmails.push({
-      at: new Date().toISOString(),
-      userId: user.id,
-      identityId: addedEmail.id,
-      address: addedEmail.value,
-      reason: 'email_added_by_update',
-    });
+    account.sendVerificationEmail(addedEmail, 'email_added_by_update');
   }
   return user;
 }
