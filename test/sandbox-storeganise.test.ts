@@ -32,6 +32,7 @@ function verifySgSignature(secret: string, rawBody: Buffer, signature: string | 
 }
 
 interface ReceivedWebhook {
+  receivedAtMs: number;
   raw: Buffer;
   signature: string | undefined;
   contentType: string | undefined;
@@ -50,6 +51,7 @@ class WebhookReceiver {
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
       this.received.push({
+        receivedAtMs: Date.now(),
         raw,
         signature: req.headers['sg-signature'] as string | undefined,
         contentType: req.headers['content-type'],
@@ -541,7 +543,7 @@ describe('sandbox Storeganise admin API', function () {
       altered[altered.length - 2] = (altered[altered.length - 2] ?? 0) ^ 1;
       assert.equal(verifySgSignature(WEBHOOK_SECRET, altered, hook.signature), false);
 
-      assert.deepEqual(Object.keys(hook.body).sort(), ['addonId', 'apiUrl', 'data', 'id', 'type']);
+      assert.deepEqual(Object.keys(JSON.parse(hook.raw.toString('utf8')) as object), ['id', 'created', 'type', 'data', 'apiUrl', 'addonId']);
       assert.equal(hook.body.type, 'user.created');
       assert.deepEqual(hook.body.data, { userId: user.id });
       assert.equal(hook.body.addonId, acme.addonId);
@@ -739,6 +741,110 @@ describe('sandbox Storeganise admin API', function () {
       assert.equal((await api('GET', '/users', { auth: `ApiKey ${ADMIN_KEY}` })).status, 200);
     });
 
+    it("stamps every webhook with the time of its change in created, equal to the user's updated for user events", async function () {
+      const created = await createUser('taro@example.com');
+      const renamed = await sandbox.client.updateUser('acme', created.id, { firstName: 'Jiro' });
+      const put = await api('PUT', `/users/${created.id}`, { body: { lastName: 'Sato' } });
+      const renamedAgain = SandboxSgUserSchema.parse(put.body);
+      const movedIn = await sandbox.client.moveIn('acme', { userId: created.id });
+      await sandbox.idle();
+
+      const hooks = await receivedInEmissionOrder();
+      assert.deepEqual(
+        hooks.map((h) => [h.type, h.created]),
+        [
+          ['user.created', created.updated],
+          ['user.updated', renamed.updated],
+          ['user.updated', renamedAgain.updated],
+          ['job.unit_moveIn.completed', movedIn.job.updated],
+        ],
+      );
+      assert.equal(created.updated, created.created);
+      for (const hook of hooks) assert.match(hook.created, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      assert.deepEqual(
+        (await sandbox.client.events('acme')).map((e) => e.at),
+        hooks.map((h) => h.created),
+      );
+    });
+
+    it("moves a user's updated forward by at least 1 ms per change, so each updated names one change", async function () {
+      const user = await createUser('taro@example.com');
+      const answers = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => api('PUT', `/users/${user.id}`, { body: { firstName: `Name${i}` } })),
+      );
+      assert.ok(answers.every((a) => a.status === 200));
+      await sandbox.idle();
+      const updates = (await receivedInEmissionOrder()).filter((h) => h.type === 'user.updated').map((h) => h.created);
+      assert.equal(updates.length, 25);
+      const times = [user.updated, ...updates].map((iso) => Date.parse(iso));
+      for (let i = 1; i < times.length; i++) assert.ok((times[i] ?? 0) > (times[i - 1] ?? 0), `change ${i} is later than change ${i - 1}`);
+      assert.equal((await sandbox.client.getUser('acme', user.id)).updated, updates.at(-1));
+    });
+
+    it('never sends a dropped webhook, marks its event as dropped, and still becomes idle', async function () {
+      await sandbox.client.setFaults('acme', { webhooks: { dropRate: 1 } });
+      const user = await createUser('taro@example.com');
+      await sandbox.client.updateUser('acme', user.id, { firstName: 'Jiro' });
+      await sandbox.idle();
+      assert.equal(receiver.received.length, 0);
+      assert.deepEqual(await sandbox.client.deliveries('acme'), []);
+
+      await sandbox.client.setFaults('acme', {});
+      await sandbox.client.updateUser('acme', user.id, { firstName: 'Saburo' });
+      await sandbox.idle();
+      assert.deepEqual(
+        (await sandbox.client.events('acme')).map((e) => [e.type, e.sent, e.dropped]),
+        [
+          ['user.created', false, true],
+          ['user.updated', false, true],
+          ['user.updated', true, false],
+        ],
+      );
+      assert.deepEqual(
+        receiver.received.map((r) => r.body.data),
+        [{ userId: user.id, changedKeys: ['firstName'] }],
+        'the same webhook goes out once the drop fault is off',
+      );
+    });
+
+    it('holds every delivery attempt for the random delay, retries included, and keeps the retry rule', async function () {
+      await sandbox.client.setFaults('acme', { webhooks: { delayMs: { min: 250, max: 300 } } });
+      receiver.failNext = 1;
+      const changedAt = Date.now();
+      await createUser('taro@example.com');
+      await sandbox.idle();
+      const [first, second] = receiver.received;
+      assert.ok(first && second);
+      assert.ok(first.receivedAtMs - changedAt >= 250, `first attempt after ${first.receivedAtMs - changedAt} ms`);
+      // The retry waits its 20 ms and then the delay again.
+      assert.ok(second.receivedAtMs - first.receivedAtMs >= 270, `retry after ${second.receivedAtMs - first.receivedAtMs} ms`);
+      assert.deepEqual(
+        (await sandbox.client.deliveries('acme')).map((d) => [d.attempts, d.status]),
+        [
+          [1, 500],
+          [2, 200],
+        ],
+      );
+    });
+
+    it('holds deliveries while paused, is not idle meanwhile, and sends them in their order once unpaused', async function () {
+      await sandbox.client.setFaults('acme', { webhooks: { paused: true, duplicate: 1 } });
+      const users = [];
+      for (let i = 0; i < 4; i++) users.push(await createUser(`user${i}@example.com`));
+      const idle = sandbox.idle().then(() => 'idle' as const);
+      const early = await Promise.race([idle, sleep(300).then(() => 'waiting' as const)]);
+      assert.equal(early, 'waiting');
+      assert.equal(receiver.received.length, 0);
+
+      await sandbox.client.setFaults('acme', { webhooks: { paused: false, duplicate: 1 } });
+      assert.equal(await idle, 'idle');
+      assert.deepEqual(
+        receiver.received.map((r) => r.body.data['userId']),
+        users.flatMap((u) => [u.id, u.id]),
+        'both copies of each event, in the order the events happened',
+      );
+    });
+
     it('delivers each event several times under the duplicate fault, with the same id and body', async function () {
       await sandbox.client.setFaults('acme', { webhooks: { duplicate: 2 } });
       await createUser('taro@example.com');
@@ -811,6 +917,71 @@ describe('sandbox Storeganise admin API', function () {
     });
   });
 
+  describe('field change log', function () {
+    it('logs each user field change with its value, its time and whether the admin API or the admin UI made it', async function () {
+      await defineUserFields();
+      const user = await sandbox.client.createUser('acme', {
+        email: 'taro@example.com',
+        firstName: 'Taro',
+        lastName: 'Yamada',
+        phone: '+81 90 1234 5678',
+        customFields: { zendesk_userId: '901' },
+      });
+      const put = await api('PUT', `/users/${user.id}`, {
+        body: { firstName: 'Jiro', phone: null, customFields: { zendesk_otherEmails: ['jiro@example.com'], zendesk_userId: null } },
+      });
+      const updated = SandboxSgUserSchema.parse(put.body);
+      const disabled = await sandbox.client.updateUser('acme', user.id, { disabled: true, language: 'ja' });
+
+      const changes = await sandbox.client.changes('acme', { userId: user.id });
+      assert.deepEqual(
+        changes.map((c) => [c.via, c.field, c.value]),
+        [
+          ['control', 'email', 'taro@example.com'],
+          ['control', 'firstName', 'Taro'],
+          ['control', 'lastName', 'Yamada'],
+          ['control', 'phone', '+81 90 1234 5678'],
+          ['control', 'disabled', false],
+          ['control', 'customFields.zendesk_userId', '901'],
+          ['api', 'firstName', 'Jiro'],
+          ['api', 'phone', null],
+          ['api', 'customFields.zendesk_otherEmails', ['jiro@example.com']],
+          ['api', 'customFields.zendesk_userId', null],
+          ['control', 'disabled', true],
+        ],
+      );
+      assert.deepEqual(
+        changes.map((c) => c.atMs),
+        [...Array<number>(6).fill(Date.parse(user.updated)), ...Array<number>(4).fill(Date.parse(updated.updated)), Date.parse(disabled.updated)],
+      );
+      assert.ok(changes.every((c) => c.at === new Date(c.atMs).toISOString() && c.account === 'acme' && c.userId === user.id));
+      assert.deepEqual(
+        changes.map((c) => c.seq),
+        changes.map((_, i) => i + 1),
+      );
+    });
+
+    it('logs nothing for a write that changes nothing, and filters by user and sequence number', async function () {
+      const taro = await createUser('taro@example.com');
+      const hanako = await createUser('hanako@example.com', 'Hanako');
+      const before = await sandbox.client.changes('acme');
+      const lastSeq = before.at(-1)?.seq ?? 0;
+
+      await api('PUT', `/users/${taro.id}`, { body: { firstName: 'Taro', email: 'taro@example.com' } });
+      assert.deepEqual(await sandbox.client.changes('acme', { sinceSeq: lastSeq }), []);
+
+      await api('PUT', `/users/${taro.id}`, { body: { firstName: 'Taro', lastName: 'Sato' } });
+      const after = await sandbox.client.changes('acme', { sinceSeq: lastSeq });
+      assert.deepEqual(
+        after.map((c) => [c.userId, c.field, c.value, c.via]),
+        [[taro.id, 'lastName', 'Sato', 'api']],
+        'a real change right after the no-op is logged',
+      );
+      assert.ok((await sandbox.client.changes('acme', { userId: hanako.id })).every((c) => c.userId === hanako.id));
+      assert.equal((await sandbox.client.changes('acme', { userId: hanako.id })).length, 5);
+    });
+  });
+
   describe('faults and request log', function () {
     it('injects 5xx errors, forced answers with Retry-After and latency for one business only', async function () {
       const other = await sandbox.client.createAccount({ subdomain: 'other', addonApiKey: 'other-key', webhookSecret: 's' });
@@ -835,6 +1006,76 @@ describe('sandbox Storeganise admin API', function () {
 
       await sandbox.client.setFaults('acme', {});
       assert.equal((await api('GET', '/users')).status, 200);
+    });
+
+    it('applies a write whose answer it loses: the client sees a network error, yet the user, webhook, change log and request log all show the write', async function () {
+      const user = await createUser('taro@example.com');
+      await sandbox.idle();
+      receiver.reset();
+      const since = (await sandbox.client.requests()).at(-1)?.seq ?? 0;
+      await sandbox.client.setFaults('acme', { loseNextResponses: 1 });
+
+      await assert.rejects(api('PUT', `/users/${user.id}`, { body: { firstName: 'Jiro' } }), TypeError);
+      assert.equal((await sandbox.client.getUser('acme', user.id)).firstName, 'Jiro');
+      await sandbox.idle();
+      assert.deepEqual(
+        receiver.received.map((r) => r.body.data),
+        [{ userId: user.id, changedKeys: ['firstName'] }],
+      );
+      assert.deepEqual(
+        (await sandbox.client.changes('acme', { userId: user.id })).slice(-1).map((c) => [c.field, c.value, c.via]),
+        [['firstName', 'Jiro', 'api']],
+      );
+
+      const answered = await api('PUT', `/users/${user.id}`, { body: { firstName: 'Saburo' } });
+      assert.equal(answered.status, 200, 'only the next write loses its answer');
+      const logged = await sandbox.client.requests({ sinceSeq: since, method: 'PUT' });
+      assert.deepEqual(
+        logged.map((r) => [r.status, r.lost, r.body]),
+        [
+          [200, true, { firstName: 'Jiro' }],
+          [200, false, { firstName: 'Saburo' }],
+        ],
+      );
+    });
+
+    it('never loses the answer of a read, even at a lost-response rate of 1', async function () {
+      await sandbox.client.setFaults('acme', { lostResponseRate: 1 });
+      const user = await createUser('taro@example.com');
+      const read = await api('GET', `/users/${user.id}`);
+      assert.equal(read.status, 200);
+      assert.equal(SandboxSgUserSchema.parse(read.body).id, user.id);
+      await assert.rejects(api('POST', '/users', { body: { email: 'lost@example.com', firstName: 'L', lastName: 'R' } }), TypeError);
+      assert.equal((await sandbox.client.listUsers('acme')).length, 2, 'the write whose answer was lost created its user');
+    });
+
+    it('logs when each answer was sent and the JSON body of each write, up to 64 KiB', async function () {
+      await defineUserFields();
+      const user = await createUser('taro@example.com');
+      const since = (await sandbox.client.requests()).at(-1)?.seq ?? 0;
+      await sandbox.client.setFaults('acme', { latencyMs: 120 });
+      await api('PUT', `/users/${user.id}`, { body: { firstName: 'Jiro', customFields: { zendesk_userId: '901' } } });
+      await api('GET', `/users/${user.id}`);
+      const huge = await api('PUT', `/users/${user.id}`, { body: { customFields: { zendesk_userId: 'x'.repeat(70_000) } } });
+      assert.equal(huge.status, 200);
+      await api('POST', '/users', { rawBody: '{"email": ' });
+
+      const logged = await sandbox.client.requests({ sinceSeq: since });
+      assert.deepEqual(
+        logged.map((r) => [r.method, r.status, r.body]),
+        [
+          ['PUT', 200, { firstName: 'Jiro', customFields: { zendesk_userId: '901' } }],
+          ['GET', 200, undefined],
+          ['PUT', 200, null],
+          ['POST', 400, null],
+        ],
+      );
+      assert.ok(!('body' in (logged[1] ?? {})), 'a read has no body entry');
+      for (const r of logged) {
+        assert.equal(r.finishedAtMs - r.atMs, r.durationMs);
+        assert.ok(r.durationMs >= 115, `answered ${r.durationMs} ms after arrival, latency included`);
+        assert.equal(r.lost, false);
+      }
     });
 
     it('records the business, method, path and status of every admin API request', async function () {

@@ -65,6 +65,7 @@ function verifyZendeskSignature(secret: string, timestamp: string, rawBody: stri
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Received {
+  atMs: number;
   headers: IncomingHttpHeaders;
   body: string;
 }
@@ -82,7 +83,7 @@ async function startReceiver(statusFor: (n: number) => number = () => 200): Prom
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => (body += chunk));
     req.on('end', () => {
-      received.push({ headers: req.headers, body });
+      received.push({ atMs: Date.now(), headers: req.headers, body });
       res.statusCode = statusFor(received.length);
       res.end();
     });
@@ -408,6 +409,64 @@ describe('sandbox Zendesk', function () {
     });
   });
 
+  describe('field change log', function () {
+    it('logs each user field change with its value, time and origin, whether the REST API or an agent made it', async function () {
+      const user = await createApiUser({ name: 'Taro Yamada', email: 'taro@example.com', external_id: 'sg-1', user_fields: { customer_status: 'new_prospect' } });
+      await api('PUT', `/users/${user.id}`, { user: { name: 'Taro Y', email: 'taro.second@example.com', notes: 'VIP' } });
+      const { identities } = IdentitiesAnswer.parse((await api('GET', `/users/${user.id}/identities`)).json);
+      const second = identities.find((i) => i.value === 'taro.second@example.com');
+      assert.ok(second);
+      assert.equal((await api('PUT', `/users/${user.id}/identities/${second.id}/make_primary`)).status, 200);
+      await sandbox.client.updateUser(ACCOUNT, user.id, { phone: '+81 3 1234 5678', suspended: true, user_fields: { customer_status: null } });
+      const deleted = await sandbox.client.deleteUser(ACCOUNT, user.id);
+
+      const changes = await sandbox.client.changes(ACCOUNT, { userId: user.id });
+      assert.deepEqual(
+        changes.map((c) => [c.via, c.field, c.value]),
+        [
+          ['api', 'name', 'Taro Yamada'],
+          ['api', 'email', 'taro@example.com'],
+          ['api', 'phone', null],
+          ['api', 'external_id', 'sg-1'],
+          ['api', 'suspended', false],
+          ['api', 'notes', ''],
+          ['api', 'active', true],
+          ['api', 'user_fields.customer_status', 'new_prospect'],
+          ['api', 'name', 'Taro Y'],
+          ['api', 'notes', 'VIP'],
+          ['api', 'email', 'taro.second@example.com'],
+          ['control', 'phone', '+81 3 1234 5678'],
+          ['control', 'suspended', true],
+          ['control', 'user_fields.customer_status', null],
+          ['control', 'email', null],
+          ['control', 'phone', null],
+          ['control', 'external_id', null],
+          ['control', 'active', false],
+        ],
+      );
+      assert.ok(changes.every((c) => c.userId === user.id && c.account === ACCOUNT && c.at === new Date(c.atMs).toISOString()));
+      assert.ok(changes.every((c, i) => i === 0 || c.atMs >= (changes[i - 1]?.atMs ?? 0)), 'in time order');
+      assert.equal(new Set(changes.map((c) => c.atMs)).size, 5, 'each of the five writes has its own time');
+      assert.equal(new Date(changes.at(-1)?.atMs ?? 0).toISOString().replace(/\.\d{3}Z$/, 'Z'), deleted.updated_at);
+    });
+
+    it('filters the change log by user and by sequence number', async function () {
+      const first = await createApiUser({ name: 'First' });
+      const second = await sandbox.client.createUser(ACCOUNT, { name: 'Second' });
+      const all = await sandbox.client.changes(ACCOUNT);
+      assert.deepEqual(new Set(all.map((c) => c.userId)), new Set([first.id, second.id]));
+      const ofSecond = await sandbox.client.changes(ACCOUNT, { userId: second.id });
+      assert.ok(ofSecond.length > 0 && ofSecond.every((c) => c.userId === second.id && c.via === 'control'));
+      const lastSeq = all.at(-1)?.seq ?? 0;
+      assert.deepEqual(await sandbox.client.changes(ACCOUNT, { sinceSeq: lastSeq }), []);
+      await api('PUT', `/users/${first.id}`, { user: { name: 'First Renamed' } });
+      assert.deepEqual(
+        (await sandbox.client.changes(ACCOUNT, { sinceSeq: lastSeq })).map((c) => [c.seq, c.userId, c.field, c.value, c.via]),
+        [[lastSeq + 1, first.id, 'name', 'First Renamed', 'api']],
+      );
+    });
+  });
+
   describe('request budget and faults', function () {
     it('answers 429 in text/plain with Retry-After when the budget is spent, and recovers after the window', async function () {
       await sandbox.client.updateAccount(ACCOUNT, { rateLimitPerMinute: 3, rateLimitWindowSeconds: 2 });
@@ -446,6 +505,68 @@ describe('sandbox Zendesk', function () {
       const started = Date.now();
       assert.equal((await api('GET', '/users')).status, 200);
       assert.ok(Date.now() - started >= 240, 'latency applied');
+    });
+  });
+
+  describe('lost answers and the request log', function () {
+    it('applies a write whose answer it loses: the client sees a network error, the user exists, and the logs show the write', async function () {
+      await sandbox.client.setFaults(ACCOUNT, { loseNextResponses: 1 });
+      const since = (await sandbox.client.requests()).lastSeq;
+      const write = { user: { name: 'Lost Answer', email: 'lost@example.com' } };
+      await assert.rejects(api('POST', '/users', write), TypeError);
+
+      const created = (await sandbox.client.listUsers(ACCOUNT)).find((u) => u.email === 'lost@example.com');
+      assert.ok(created, 'the user was created although the client never heard of it');
+      const events = await sandbox.client.events(ACCOUNT);
+      assert.deepEqual(
+        events.map((e) => [e.envelope.type, e.envelope.detail.id]),
+        [['zen:event-type:user.created', String(created.id)]],
+      );
+      assert.ok((await sandbox.client.changes(ACCOUNT, { userId: created.id })).every((c) => c.via === 'api'));
+
+      const retried = await api('POST', '/users', write);
+      assert.equal(retried.status, 422, 'a blind retry meets the user its first attempt made');
+      const logged = (await sandbox.client.requests({ sinceSeq: since, method: 'POST', path: '/api/v2/users$' })).requests;
+      assert.deepEqual(
+        logged.map((r) => [r.status, r.lost, r.body]),
+        [
+          [201, true, write],
+          [422, false, write],
+        ],
+      );
+    });
+
+    it('never loses the answer of a read, even at a lost-response rate of 1', async function () {
+      const user = await createApiUser({ name: 'Before' });
+      await sandbox.client.setFaults(ACCOUNT, { lostResponseRate: 1 });
+      const read = await api('GET', `/users/${user.id}`);
+      assert.equal(read.status, 200);
+      assert.equal(UserAnswer.parse(read.json).user.name, 'Before');
+      await assert.rejects(api('PUT', `/users/${user.id}`, { user: { name: 'After' } }), TypeError, 'a write at the same rate loses its answer');
+      assert.equal((await sandbox.client.getUser(ACCOUNT, user.id)).name, 'After');
+    });
+
+    it('logs when each answer was sent, and the JSON body of writes but not of reads', async function () {
+      const user = await createApiUser({ name: 'Logged' });
+      const since = (await sandbox.client.requests()).lastSeq;
+      await sandbox.client.setFaults(ACCOUNT, { latencyMs: 100 });
+      await api('PUT', `/users/${user.id}`, { user: { notes: 'hello' } });
+      await api('GET', `/users/${user.id}`);
+      await api('DELETE', `/users/${user.id}`);
+      const logged = (await sandbox.client.requests({ sinceSeq: since })).requests;
+      assert.deepEqual(
+        logged.map((r) => [r.method, r.status, r.body]),
+        [
+          ['PUT', 200, { user: { notes: 'hello' } }],
+          ['GET', 200, undefined],
+          ['DELETE', 200, null],
+        ],
+      );
+      assert.ok(!('body' in (logged[1] ?? {})));
+      for (const r of logged) {
+        assert.equal(r.finishedAtMs - r.atMs, r.durationMs);
+        assert.ok(r.durationMs >= 95, `answered ${r.durationMs} ms after arrival, latency included`);
+      }
     });
   });
 
@@ -739,6 +860,65 @@ describe('sandbox Zendesk', function () {
       const delivered = (await sandbox.client.deliveries(ACCOUNT)).map((d) => d.eventId);
       assert.deepEqual([...delivered].sort(), [...emitted].sort());
       assert.notDeepEqual(delivered, emitted);
+    });
+
+    it('a dropped event reaches no webhook and is recorded with the webhooks it missed', async function () {
+      receiver = await startReceiver();
+      const { id: webhookId } = await subscribeWebhook(receiver);
+      await sandbox.client.setFaults(ACCOUNT, { webhooks: { dropRate: 1 } });
+      const user = await sandbox.client.createUser(ACCOUNT, { name: 'Dropped' });
+      await sandbox.idle();
+      assert.deepEqual(receiver.received, []);
+      assert.deepEqual(await sandbox.client.deliveries(ACCOUNT), []);
+
+      await sandbox.client.setFaults(ACCOUNT, {});
+      await sandbox.client.updateUser(ACCOUNT, user.id, { name: 'Delivered' });
+      await sandbox.idle();
+      assert.deepEqual(
+        (await sandbox.client.events(ACCOUNT)).map((e) => [e.envelope.type, e.webhookIds, e.droppedWebhookIds]),
+        [
+          ['zen:event-type:user.created', [webhookId], [webhookId]],
+          ['zen:event-type:user.name_changed', [webhookId], []],
+        ],
+      );
+      assert.deepEqual(envelopesOf(receiver).map((e) => e.type), ['zen:event-type:user.name_changed']);
+    });
+
+    it('a delay fault holds every attempt, yet retries still follow the documented rule', async function () {
+      receiver = await startReceiver(() => 409);
+      await subscribeWebhook(receiver);
+      await sandbox.client.setFaults(ACCOUNT, { webhooks: { delayMs: { min: 100, max: 150 } } });
+      const changedAt = Date.now();
+      await sandbox.client.createUser(ACCOUNT, { name: 'Slow' });
+      await sandbox.idle();
+      assert.deepEqual((await sandbox.client.deliveries(ACCOUNT)).map((d) => [d.attempts, d.status]), [
+        [1, 409],
+        [2, 409],
+        [3, 409],
+        [4, 409],
+      ]);
+      const arrivals = [changedAt, ...receiver.received.map((r) => r.atMs)];
+      // The delay before the first attempt, then Zendesk's 200 ms doubling backoff plus the delay before each retry.
+      const least = [100, 300, 500, 900];
+      for (let i = 1; i < arrivals.length; i++) {
+        const gap = (arrivals[i] ?? 0) - (arrivals[i - 1] ?? 0);
+        assert.ok(gap >= (least[i - 1] ?? 0), `attempt ${i} came ${gap} ms after the previous step`);
+      }
+    });
+
+    it('a pause holds deliveries and keeps the sandbox busy; unpausing sends them in the order the events happened', async function () {
+      receiver = await startReceiver();
+      await subscribeWebhook(receiver);
+      await sandbox.client.setFaults(ACCOUNT, { webhooks: { paused: true } });
+      for (const name of ['One', 'Two', 'Three']) await sandbox.client.createUser(ACCOUNT, { name });
+      const idle = sandbox.idle().then(() => 'idle' as const);
+      assert.equal(await Promise.race([idle, sleep(300).then(() => 'busy' as const)]), 'busy');
+      assert.deepEqual(receiver.received, []);
+
+      await sandbox.client.setFaults(ACCOUNT, { webhooks: { paused: false } });
+      assert.equal(await idle, 'idle');
+      const emitted = (await sandbox.client.events(ACCOUNT)).map((e) => e.envelope.id);
+      assert.deepEqual(envelopesOf(receiver).map((e) => e.id), emitted);
     });
 
     it('retries a 409 three times and never a 500, as Zendesk documents', async function () {

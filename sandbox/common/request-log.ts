@@ -1,20 +1,33 @@
 import type { NextFunction, Request, Response } from 'express';
+import { z } from 'zod';
+import { responseLostAt } from './lost-response';
 
-export interface LoggedRequest {
-  readonly seq: number;
+export const LoggedRequestSchema = z.object({
+  seq: z.number().int(),
   /** ISO-8601 with milliseconds, when the request arrived. */
-  readonly at: string;
-  readonly atMs: number;
-  readonly method: string;
+  at: z.string(),
+  atMs: z.number(),
+  /** When the answer was sent, or the socket destroyed for a lost answer. */
+  finishedAtMs: z.number(),
+  method: z.string(),
   /** Path as seen by the sandbox, without the query string. */
-  readonly path: string;
-  readonly query: string;
-  readonly status: number;
-  readonly account: string | null;
-  readonly durationMs: number;
+  path: z.string(),
+  query: z.string(),
+  /** For a lost answer: the status the handler answered, which the client never saw. */
+  status: z.number().int(),
+  account: z.string().nullable(),
+  durationMs: z.number(),
   /** The `Retry-After` the sandbox answered with, in seconds, if any. */
-  readonly retryAfterSeconds: number | null;
-}
+  retryAfterSeconds: z.number().nullable(),
+  /** True when the request was applied but its answer dropped (`lostResponseRate`, `loseNextResponses`). */
+  lost: z.boolean(),
+  /**
+   * Writes only: the parsed JSON body; null when there was none, it was not JSON or it was larger
+   * than `MAX_LOGGED_BODY_BYTES`. Absent on reads.
+   */
+  body: z.unknown().optional(),
+});
+export type LoggedRequest = z.infer<typeof LoggedRequestSchema>;
 
 export interface RequestFilter {
   account?: string | undefined;
@@ -24,7 +37,12 @@ export interface RequestFilter {
   sinceSeq?: number | undefined;
 }
 
-/** Every request a sandbox answered, in arrival order; what tests count calls with. */
+/** Larger bodies are logged as null: the log lives in memory for a whole benchmark run. */
+export const MAX_LOGGED_BODY_BYTES = 64 * 1024;
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Every request a sandbox answered (or whose answer it lost), in arrival order; what tests count calls with. */
 export class RequestLog {
   private entries: LoggedRequest[] = [];
   private seq = 0;
@@ -33,19 +51,30 @@ export class RequestLog {
     return (req: Request, res: Response, next: NextFunction): void => {
       const atMs = Date.now();
       const [path = '', query = ''] = req.originalUrl.split('?', 2);
-      res.on('finish', () => {
+      let logged = false;
+      const log = (finishedAtMs: number, lost: boolean): void => {
+        if (logged) return;
+        logged = true;
         this.entries.push({
           seq: ++this.seq,
           at: new Date(atMs).toISOString(),
           atMs,
+          finishedAtMs,
           method: req.method,
           path,
           query,
           status: res.statusCode,
           account: accountOf(req),
-          durationMs: Date.now() - atMs,
+          durationMs: finishedAtMs - atMs,
           retryAfterSeconds: retryAfterOf(res),
+          lost,
+          ...(WRITE_METHODS.has(req.method) ? { body: loggedBody(req) } : {}),
         });
+      };
+      res.on('finish', () => log(Date.now(), false));
+      res.on('close', () => {
+        const lostAt = responseLostAt(res);
+        if (lostAt !== undefined) log(lostAt, true);
       });
       next();
     };
@@ -69,6 +98,16 @@ export class RequestLog {
   clear(): void {
     this.entries = [];
   }
+}
+
+function loggedBody(req: Request): unknown {
+  // API writes carry JSON; a form body (an OAuth token request) is logged as null.
+  if (!req.is('application/json')) return null;
+  const body: unknown = req.body;
+  if (body === undefined) return null;
+  const text = JSON.stringify(body);
+  // A copy, so a handler that mutates what it was given cannot rewrite history.
+  return Buffer.byteLength(text) > MAX_LOGGED_BODY_BYTES ? null : (JSON.parse(text) as unknown);
 }
 
 function retryAfterOf(res: Response): number | null {

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { FaultSettingsSchema, type FaultSettings, type FaultSettingsInput } from '../common/faults';
-import type { RequestFilter } from '../common/request-log';
+import { LoggedRequestSchema, type LoggedRequest, type RequestFilter } from '../common/request-log';
 import {
   SandboxCustomFieldSchema,
   SandboxJobSchema,
   SandboxSgAccountSchema,
   SandboxSgEventSchema,
+  SandboxSgFieldChangeSchema,
   SandboxSgUserSchema,
   SandboxUnitRentalSchema,
   type AddonState,
@@ -17,6 +18,7 @@ import {
   type SandboxJob,
   type SandboxSgAccount,
   type SandboxSgEvent,
+  type SandboxSgFieldChange,
   type SandboxSgUser,
   type SandboxUnitRental,
 } from './records';
@@ -27,6 +29,7 @@ export type {
   SandboxJob,
   SandboxSgAccount,
   SandboxSgEvent,
+  SandboxSgFieldChange,
   SandboxSgUser,
   SandboxSgWebhookBody,
   SandboxUnitRental,
@@ -84,19 +87,13 @@ export interface NewSandboxCustomField {
   ownerAcl?: 'none' | 'read' | 'write';
 }
 
-const LoggedRequestSchema = z.object({
-  seq: z.number(),
-  at: z.string(),
-  atMs: z.number(),
-  method: z.string(),
-  path: z.string(),
-  query: z.string(),
-  status: z.number(),
-  account: z.string().nullable(),
-  durationMs: z.number(),
-  retryAfterSeconds: z.number().nullable(),
-});
-export type SandboxSgLoggedRequest = z.infer<typeof LoggedRequestSchema>;
+export type SandboxSgLoggedRequest = LoggedRequest;
+
+export interface SandboxSgChangeFilter {
+  /** Only entries with a larger `seq`. */
+  sinceSeq?: number;
+  userId?: string;
+}
 
 const DeliverySchema = z.object({
   seq: z.number(),
@@ -244,6 +241,11 @@ export class StoreganiseSandboxClient {
   /** Every event the account emitted, in order, whether or not it was sent. */
   events(subdomain: string): Promise<SandboxSgEvent[]> {
     return this.call(z.array(SandboxSgEventSchema), 'GET', `${this.account(subdomain)}/events`);
+  }
+
+  /** Every value a user field took, in order, with who set it (`api` or `control`). */
+  changes(subdomain: string, filter: SandboxSgChangeFilter = {}): Promise<SandboxSgFieldChange[]> {
+    return this.call(z.array(SandboxSgFieldChangeSchema), 'GET', `${this.account(subdomain)}/changes`, undefined, { ...filter });
   }
 
   /** One record per delivery attempt chain: final status, attempts, error. */

@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
+import { ChangesQuerySchema } from '../common/change-log';
 import { FaultSettingsSchema, type Faults } from '../common/faults';
 import type { RequestLog } from '../common/request-log';
 import type { WebhookOutbox } from '../common/webhook-outbox';
@@ -23,7 +24,7 @@ import {
   updateRental,
 } from './rentals';
 import { AddonStateSchema, type SandboxSgAccount } from './records';
-import type { Account, AccountRegistry, UnitRental } from './state';
+import { nowIso, type Account, type AccountRegistry, type UnitRental } from './state';
 import { NewUserSchema, UserPatchSchema, createUser, findUser, updateUser, userView } from './users';
 
 const SubdomainSchema = z
@@ -118,7 +119,7 @@ export function controlApi(deps: ControlDeps): Router {
   router.post('/accounts', (req, res) => {
     const { emitInstalled, ...input } = parseInput(NewAccountSchema, req.body, 'body');
     const account = registry.create(input);
-    if (emitInstalled) registry.publish(account, 'addon.installed', { addonId: account.addonId });
+    if (emitInstalled) registry.publish(account, 'addon.installed', { addonId: account.addonId }, nowIso());
     res.status(201).json(accountView(account));
   });
   router.get('/accounts/:sub', (req, res) => {
@@ -140,7 +141,7 @@ export function controlApi(deps: ControlDeps): Router {
   });
   router.post('/accounts/:sub/installed', (req, res) => {
     const account = registry.require(req.params.sub);
-    registry.publish(account, 'addon.installed', { addonId: account.addonId });
+    registry.publish(account, 'addon.installed', { addonId: account.addonId }, nowIso());
     res.status(204).end();
   });
 
@@ -150,7 +151,7 @@ export function controlApi(deps: ControlDeps): Router {
   });
   router.post('/accounts/:sub/users', (req, res) => {
     const account = registry.require(req.params.sub);
-    const user = createUser(account, registry, parseInput(NewUserSchema, req.body, 'body'));
+    const user = createUser(account, registry, parseInput(NewUserSchema, req.body, 'body'), 'control');
     res.status(201).json(userView(account, user, true));
   });
   router.get('/accounts/:sub/users/:id', (req, res) => {
@@ -159,7 +160,7 @@ export function controlApi(deps: ControlDeps): Router {
   });
   router.patch('/accounts/:sub/users/:id', (req, res) => {
     const account = registry.require(req.params.sub);
-    const user = updateUser(account, registry, req.params.id, parseInput(UserPatchSchema, req.body, 'body'));
+    const user = updateUser(account, registry, req.params.id, parseInput(UserPatchSchema, req.body, 'body'), 'control');
     res.json(userView(account, user, true));
   });
 
@@ -220,6 +221,10 @@ export function controlApi(deps: ControlDeps): Router {
 
   router.get('/accounts/:sub/events', (req, res) => {
     res.json(registry.require(req.params.sub).events);
+  });
+  router.get('/accounts/:sub/changes', (req, res) => {
+    const account = registry.require(req.params.sub);
+    res.json(account.changes.list(parseInput(ChangesQuerySchema, req.query, 'query')));
   });
   router.get('/accounts/:sub/deliveries', (req, res) => {
     res.json(outbox.deliveries(registry.require(req.params.sub).subdomain));

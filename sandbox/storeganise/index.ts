@@ -34,11 +34,11 @@ export interface StoreganiseSandboxOptions {
 export async function startStoreganiseSandbox(options: StoreganiseSandboxOptions = {}): Promise<StoreganiseSandbox> {
   const requestLog = new RequestLog();
   const faults = new Faults();
-  const outbox = new WebhookOutbox(storeganiseRetryRule(options.webhookRetryDelaysMs ?? STOREGANISE_RETRY_DELAYS_MS));
+  const outbox = new WebhookOutbox(storeganiseRetryRule(options.webhookRetryDelaysMs ?? STOREGANISE_RETRY_DELAYS_MS), faults);
   // The listening address is known only after binding; webhooks are sent only after that.
   let baseUrl = '';
   const apiUrlOf = (subdomain: string): string => `${baseUrl}/${encodeURIComponent(subdomain)}/api`;
-  const registry = new AccountRegistry(new AddonWebhookPublisher(outbox, faults, apiUrlOf));
+  const registry = new AccountRegistry(new AddonWebhookPublisher(outbox, apiUrlOf));
 
   const app = express();
   app.disable('x-powered-by');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fieldChangeSchema } from '../common/change-log';
 
 /**
  * The sandbox's wire records: the server builds objects of these types, the client parses them
@@ -139,6 +140,8 @@ export type SandboxSgAccount = z.infer<typeof SandboxSgAccountSchema>;
 /** The envelope of an add-on webhook, exactly as sent. */
 export const SandboxSgWebhookBodySchema = z.object({
   id: z.string(),
+  /** When the change that caused the event was made (ISO-8601, ms, UTC); a user's `updated` for user events. */
+  created: z.string(),
   type: z.string(),
   data: z.record(z.string(), z.unknown()),
   apiUrl: z.string(),
@@ -151,8 +154,15 @@ export const SandboxSgEventSchema = z.object({
   id: z.string(),
   type: z.string(),
   data: z.record(z.string(), z.unknown()),
+  /** The `created` of the webhook body. */
   at: z.string(),
-  /** False when the account had no webhook URL or its add-on was not enabled at the time. */
+  /** False when the account had no webhook URL, its add-on was not enabled at the time, or the webhook was dropped. */
   sent: z.boolean(),
+  /** True when the `webhooks.dropRate` fault lost the webhook for good. */
+  dropped: z.boolean(),
 });
 export type SandboxSgEvent = z.infer<typeof SandboxSgEventSchema>;
+
+/** One entry of the field-level change log; fields are `email`, `firstName`, `lastName`, `phone`, `disabled`, `customFields.<code>`. */
+export const SandboxSgFieldChangeSchema = fieldChangeSchema(z.string());
+export type SandboxSgFieldChange = z.infer<typeof SandboxSgFieldChangeSchema>;

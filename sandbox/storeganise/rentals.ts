@@ -149,7 +149,7 @@ export function reserveUnit(
     steps: [completedStep('start', { unitId: rental.unitId, unitRentalId: rental.id }, rental.created)],
   });
   rental.moveInJobId = job.id;
-  events.publish(account, 'job.unit_moveIn.created', { jobId: job.id });
+  events.publish(account, 'job.unit_moveIn.created', { jobId: job.id }, job.created);
   return { job, unitRental: rental };
 }
 
@@ -183,7 +183,7 @@ export function moveIn(
   job.steps = [...(job.steps ?? []).filter((s) => s.type === 'start'), completedStep('complete', result, at)];
   job.updated = nowIso();
   rental.moveInJobId = job.id;
-  events.publish(account, 'job.unit_moveIn.completed', { jobId: job.id, unitRentalId: rental.id });
+  events.publish(account, 'job.unit_moveIn.completed', { jobId: job.id, unitRentalId: rental.id }, job.updated);
   return { job, unitRental: rental };
 }
 
@@ -209,7 +209,7 @@ export function moveOut(
     result,
     steps: [completedStep('complete', result, at)],
   });
-  events.publish(account, 'job.unit_moveOut.completed', { jobId: job.id, unitRentalId: rental.id });
+  events.publish(account, 'job.unit_moveOut.completed', { jobId: job.id, unitRentalId: rental.id }, at);
   return { job, unitRental: rental };
 }
 
@@ -235,7 +235,7 @@ export function transferUnit(
     steps: [completedStep('complete', result, at)],
   });
   const ids = { jobId: job.id, oldRentalId: oldRental.id, newRentalId: next.id };
-  events.publish(account, 'job.unit_transfer.completed', ids);
+  events.publish(account, 'job.unit_transfer.completed', ids, at);
   return { job, oldRental, newRental: next };
 }
 
@@ -261,7 +261,7 @@ export function updateRental(
   if (changedKeys.length === 0) return rental;
   rental.customFields = merged.values;
   rental.updated = at;
-  events.publish(account, 'unitRental.updated', { unitRentalId: rental.id, changedKeys });
+  events.publish(account, 'unitRental.updated', { unitRentalId: rental.id, changedKeys }, at);
   return rental;
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { FieldChangeLog } from '../common/change-log';
 import type {
   AddonState,
   CustomFieldModel,
@@ -88,11 +89,13 @@ export interface Account {
   readonly jobs: Map<string, Job>;
   readonly customFields: CustomFieldDefinition[];
   readonly events: SandboxSgEvent[];
+  readonly changes: FieldChangeLog<string>;
 }
 
 /** Where an account's changes go: recorded, then sent to the add-on's webhook URL. */
 export interface EventPublisher {
-  publish(account: Account, type: string, data: Record<string, unknown>): void;
+  /** `created`: when the change that caused the event was made, e.g. the user's new `updated`. */
+  publish(account: Account, type: string, data: Record<string, unknown>, created: string): void;
 }
 
 let idCounter = randomBytes(3).readUIntBE(0, 3);
@@ -105,6 +108,9 @@ export function newObjectId(): string {
 }
 
 export const nowIso = (): string => new Date().toISOString();
+
+/** Now, or 1 ms after `previous` if the clock has not passed it: a record's `updated` then names one change. */
+export const instantAfter = (previous: string): string => new Date(Math.max(Date.now(), Date.parse(previous) + 1)).toISOString();
 
 /** Calendar date `YYYY-MM-DD` (UTC), the format of rental start and end dates. */
 export const today = (): string => nowIso().slice(0, 10);
@@ -145,6 +151,7 @@ export class AccountRegistry implements EventPublisher {
       jobs: new Map(),
       customFields: [],
       events: [],
+      changes: new FieldChangeLog(input.subdomain),
     };
     this.accounts.set(account.subdomain, account);
     return account;
@@ -164,8 +171,8 @@ export class AccountRegistry implements EventPublisher {
     return [...this.accounts.values()];
   }
 
-  publish(account: Account, type: string, data: Record<string, unknown>): void {
-    this.publisher.publish(account, type, data);
+  publish(account: Account, type: string, data: Record<string, unknown>, created: string): void {
+    this.publisher.publish(account, type, data, created);
   }
 
   clear(): void {

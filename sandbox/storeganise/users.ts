@@ -1,11 +1,12 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import type { ChangeOrigin, ChangeValue } from '../common/change-log';
 import { requestAccount } from './auth';
 import { CustomFieldPatchSchema, mergeCustomFields } from './custom-fields';
 import { SgApiError, notFound, parseInput } from './errors';
 import { IncludeSchema, InstantSchema, LimitSchema, OffsetSchema, page } from './paging';
 import type { SandboxSgUser } from './records';
-import { newObjectId, nowIso, type Account, type EventPublisher, type SgUser } from './state';
+import { instantAfter, newObjectId, nowIso, type Account, type EventPublisher, type SgUser } from './state';
 
 // Names must not be blank: this is why a one-word name needs a placeholder last name.
 const PersonNameSchema = z.string().regex(/\S/, 'must not be blank');
@@ -85,7 +86,27 @@ export function userView(account: Account, user: SgUser, withCustomFields: boole
   };
 }
 
-export function createUser(account: Account, events: EventPublisher, input: NewUser): SgUser {
+// The user fields the change log follows, besides `customFields.<code>`; `language` is left out, as nothing syncs it.
+const LOGGED_FIELDS: Readonly<Record<string, (user: SgUser) => ChangeValue>> = {
+  email: (user) => user.email,
+  firstName: (user) => user.firstName,
+  lastName: (user) => user.lastName,
+  phone: (user) => user.phone ?? null,
+  disabled: (user) => user.disabled,
+};
+
+/** Records the current value of each named field (e.g. a `changedKeys` list) at the user's `updated`. */
+function logChanges(account: Account, user: SgUser, fields: readonly string[], via: ChangeOrigin): void {
+  const entries = fields.flatMap((field): Array<readonly [string, ChangeValue]> => {
+    if (field.startsWith('customFields.')) return [[field, user.customFields[field.slice('customFields.'.length)] ?? null]];
+    const read = LOGGED_FIELDS[field];
+    return read ? [[field, read(user)]] : [];
+  });
+  account.changes.record(user.id, Date.parse(user.updated), via, entries);
+}
+
+/** `via` says who creates the user, for the change log: the admin API (`api`) or the admin UI (`control`). */
+export function createUser(account: Account, events: EventPublisher, input: NewUser, via: ChangeOrigin): SgUser {
   assertEmailFree(account, input.email);
   const { values } = mergeCustomFields(account, 'user', {}, input.customFields ?? {});
   const created = nowIso();
@@ -102,7 +123,8 @@ export function createUser(account: Account, events: EventPublisher, input: NewU
     updated: created,
   };
   account.users.set(user.id, user);
-  events.publish(account, 'user.created', { userId: user.id });
+  logChanges(account, user, [...Object.keys(LOGGED_FIELDS), ...Object.keys(values).map((code) => `customFields.${code}`)], via);
+  events.publish(account, 'user.created', { userId: user.id }, user.updated);
   return user;
 }
 
@@ -110,7 +132,7 @@ export function createUser(account: Account, events: EventPublisher, input: NewU
  * Applies a partial update. Only fields whose value really changes count: they are listed in the
  * `user.updated` event, and an update that changes nothing emits nothing.
  */
-export function updateUser(account: Account, events: EventPublisher, idOrEmail: string, patch: UserPatch): SgUser {
+export function updateUser(account: Account, events: EventPublisher, idOrEmail: string, patch: UserPatch, via: ChangeOrigin): SgUser {
   const user = findUser(account, idOrEmail);
   if (patch.email !== undefined && emailKey(patch.email) !== emailKey(user.email)) {
     assertEmailFree(account, patch.email, user.id);
@@ -135,8 +157,9 @@ export function updateUser(account: Account, events: EventPublisher, idOrEmail: 
   user.language = patch.language ?? user.language;
   user.disabled = patch.disabled ?? user.disabled;
   user.customFields = merged.values;
-  user.updated = nowIso();
-  events.publish(account, 'user.updated', { userId: user.id, changedKeys });
+  user.updated = instantAfter(user.updated);
+  logChanges(account, user, changedKeys, via);
+  events.publish(account, 'user.updated', { userId: user.id, changedKeys }, user.updated);
   return user;
 }
 
@@ -175,12 +198,12 @@ export function usersRouter(events: EventPublisher): Router {
   });
   router.post('/users', (req, res) => {
     const account = requestAccount(req);
-    const user = createUser(account, events, parseInput(NewUserSchema, req.body, 'body'));
+    const user = createUser(account, events, parseInput(NewUserSchema, req.body, 'body'), 'api');
     res.status(201).json(userView(account, user, true));
   });
   router.put('/users/:id', (req, res) => {
     const account = requestAccount(req);
-    const user = updateUser(account, events, req.params.id, parseInput(UserPatchSchema, req.body, 'body'));
+    const user = updateUser(account, events, req.params.id, parseInput(UserPatchSchema, req.body, 'body'), 'api');
     res.json(userView(account, user, true));
   });
   return router;

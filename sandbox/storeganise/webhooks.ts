@@ -1,8 +1,7 @@
 import { createHmac } from 'node:crypto';
-import type { Faults } from '../common/faults';
-import type { RetryRule, WebhookOutbox } from '../common/webhook-outbox';
+import type { EnqueueOutcome, RetryRule, WebhookOutbox } from '../common/webhook-outbox';
 import type { SandboxSgWebhookBody } from './records';
-import { newObjectId, nowIso, type Account, type EventPublisher } from './state';
+import { newObjectId, type Account, type EventPublisher } from './state';
 
 /**
  * Our assumption (Storeganise documents no retry policy): a delivery answered with a 5xx or not
@@ -27,13 +26,14 @@ export class AddonWebhookPublisher implements EventPublisher {
 
   constructor(
     private readonly outbox: WebhookOutbox,
-    private readonly faults: Faults,
     private readonly apiUrlOf: (subdomain: string) => string,
   ) {}
 
-  publish(account: Account, type: string, data: Record<string, unknown>): void {
+  publish(account: Account, type: string, data: Record<string, unknown>, created: string): void {
+    // Storeganise documents `created` on its plain webhooks; the sandbox assumes add-on webhooks carry it too.
     const envelope: SandboxSgWebhookBody = {
       id: newObjectId(),
+      created,
       type,
       data,
       apiUrl: this.apiUrlOf(account.subdomain),
@@ -41,23 +41,24 @@ export class AddonWebhookPublisher implements EventPublisher {
     };
     // Paused and disabled add-ons receive no webhooks.
     const url = account.addonState === 'enabled' ? account.webhookUrl : null;
-    account.events.push({ seq: ++this.seq, id: envelope.id, type, data, at: nowIso(), sent: url !== null });
-    if (url === null) return;
+    const outcome = url === null ? null : this.send(account, url, envelope);
+    const dropped = outcome === 'dropped';
+    account.events.push({ seq: ++this.seq, id: envelope.id, type, data, at: created, sent: outcome === 'queued', dropped });
+  }
+
+  private send(account: Account, url: string, envelope: SandboxSgWebhookBody): EnqueueOutcome {
     const body = JSON.stringify(envelope);
-    this.outbox.enqueue(
-      {
-        account: account.subdomain,
-        url,
-        eventType: type,
-        eventId: envelope.id,
-        headers: {
-          'content-type': 'application/json',
-          'sg-signature': signWebhookBody(account.webhookSecret, body),
-          'user-agent': 'Storeganise-Sandbox-Webhooks/1.0',
-        },
-        body,
+    return this.outbox.enqueue({
+      account: account.subdomain,
+      url,
+      eventType: envelope.type,
+      eventId: envelope.id,
+      headers: {
+        'content-type': 'application/json',
+        'sg-signature': signWebhookBody(account.webhookSecret, body),
+        'user-agent': 'Storeganise-Sandbox-Webhooks/1.0',
       },
-      this.faults.get(account.subdomain).webhooks,
-    );
+      body,
+    });
   }
 }

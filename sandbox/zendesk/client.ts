@@ -4,6 +4,7 @@ import {
   AccountInfoSchema,
   DeliveryRecordSchema,
   EmittedEventSchema,
+  FieldChangeSchema,
   LoggedRequestSchema,
   OAuthLogSchema,
   SandboxWebhookSchema,
@@ -28,6 +29,7 @@ export type {
   AccountSettings,
   AccountSettingsPatch,
   EmittedEventJson,
+  FieldChangeJson,
   FieldValue,
   IdentityJson,
   OAuthLog,
@@ -44,6 +46,13 @@ export type SandboxDelivery = z.infer<typeof DeliveryRecordSchema>;
 export type SandboxRequest = z.infer<typeof LoggedRequestSchema>;
 export type SandboxVerificationEmail = z.infer<typeof VerificationEmailSchema>;
 export type SandboxEvent = z.infer<typeof EmittedEventSchema>;
+export type SandboxFieldChange = z.infer<typeof FieldChangeSchema>;
+
+export interface ChangeFilter {
+  /** Only entries with a larger `seq`. */
+  sinceSeq?: number;
+  userId?: number;
+}
 
 export interface UserFieldSeed {
   key: string;
@@ -123,6 +132,7 @@ const Requests = z.object({ requests: z.array(LoggedRequestSchema), lastSeq: z.n
 const Webhooks = z.object({ webhooks: z.array(SandboxWebhookSchema) });
 const Deliveries = z.object({ deliveries: z.array(DeliveryRecordSchema) });
 const Events = z.object({ events: z.array(EmittedEventSchema) });
+const Changes = z.object({ changes: z.array(FieldChangeSchema) });
 const VerificationEmails = z.object({ verificationEmails: z.array(VerificationEmailSchema) });
 const Revoked = z.object({ revoked: z.number().int() });
 
@@ -249,6 +259,13 @@ export class ZendeskSandboxClient {
   /** Every user event the account emitted, in emission order, with the webhooks it was queued for. */
   async events(subdomain: string): Promise<SandboxEvent[]> {
     return Events.parse(await this.call('GET', `${this.account(subdomain)}/events`)).events;
+  }
+
+  /** Every value a user field took, in order, with who set it (`api` or `control`). */
+  async changes(subdomain: string, filter: ChangeFilter = {}): Promise<SandboxFieldChange[]> {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
+    return Changes.parse(await this.call('GET', `${this.account(subdomain)}/changes?${query.toString()}`)).changes;
   }
 
   /** Verification emails Zendesk would have sent. */

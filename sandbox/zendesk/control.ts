@@ -1,5 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
+import { ChangesQuerySchema } from '../common/change-log';
 import { FaultSettingsSchema } from '../common/faults';
 import { addIdentity, makeIdentityPrimary } from './identities';
 import { accountBaseUrl, HttpError, issueDetails, parseInput } from './http';
@@ -243,6 +244,11 @@ export function controlRoutes(ctx: SandboxContext): Router {
 
   router.get('/accounts/:sub/events', (req, res) => {
     res.json({ events: accountFrom(req).events });
+  });
+
+  router.get('/accounts/:sub/changes', (req, res) => {
+    const account = accountFrom(req);
+    res.json({ changes: account.changes.list(parseControl(ChangesQuerySchema, req.query)) });
   });
 
   router.get('/accounts/:sub/verification-emails', (req, res) => {

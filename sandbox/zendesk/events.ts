@@ -1,5 +1,5 @@
 import { createHmac, randomInt, randomUUID } from 'node:crypto';
-import type { Faults } from '../common/faults';
+import type { ChangeOrigin, ChangeValue } from '../common/change-log';
 import type { RetryRule, WebhookOutbox } from '../common/webhook-outbox';
 import { isoSeconds, type SandboxState, type UserRecord, type WebhookRecord, type ZendeskAccount } from './state';
 import type { FieldValue, UserEventEnvelope } from './wire';
@@ -111,6 +111,30 @@ export function diffUser(account: ZendeskAccount, before: UserSnapshot, after: U
   return events;
 }
 
+/** The fields the change log follows, as stored; `user_fields.<key>` only for keys the user ever had set. */
+function loggedFields(account: ZendeskAccount, user: UserRecord): Map<string, ChangeValue> {
+  const fields = new Map<string, ChangeValue>([
+    ['name', user.name],
+    ['email', account.primaryIdentity(user.id, 'email')?.value ?? null],
+    ['phone', account.primaryIdentity(user.id, 'phone_number')?.value ?? null],
+    ['external_id', user.externalId],
+    ['suspended', user.suspended],
+    ['notes', user.notes],
+    ['active', user.active],
+  ]);
+  for (const [key, value] of user.userFields) fields.set(`user_fields.${key}`, value);
+  return fields;
+}
+
+function changedFields(before: ReadonlyMap<string, ChangeValue>, after: ReadonlyMap<string, ChangeValue>): Array<[string, ChangeValue]> {
+  const changed: Array<[string, ChangeValue]> = [];
+  for (const field of new Set([...before.keys(), ...after.keys()])) {
+    const value = after.get(field) ?? null;
+    if (JSON.stringify(before.get(field) ?? null) !== JSON.stringify(value)) changed.push([field, value]);
+  }
+  return changed;
+}
+
 export function signWebhookBody(secret: string, timestamp: string, body: string): string {
   return createHmac('sha256', secret).update(timestamp + body).digest('base64');
 }
@@ -126,15 +150,27 @@ export const zendeskRetryRule: RetryRule = ({ status, retryAfterSeconds }, attem
   return null;
 };
 
+/**
+ * Publishes user events and writes the field-level change log. `via` is who the changes are
+ * recorded as made by: one publisher serves the REST API (`api`), another the control API (`control`).
+ */
 export class EventPublisher {
   constructor(
     private readonly state: SandboxState,
     private readonly outbox: WebhookOutbox,
-    private readonly faults: Faults,
+    private readonly via: ChangeOrigin,
   ) {}
+
+  /** The same publisher, recording its changes as made through `via`. */
+  madeVia(via: ChangeOrigin): EventPublisher {
+    return new EventPublisher(this.state, this.outbox, via);
+  }
 
   userCreated(account: ZendeskAccount, user: UserRecord): void {
     user.changeSeq = this.state.nextChangeSeq();
+    // A field that never had a value starts the timeline as null without an entry.
+    const initial = [...loggedFields(account, user)].filter(([field, value]) => !(field.startsWith('user_fields.') && value === null));
+    account.changes.record(user.id, user.updatedAtMs, this.via, initial);
     this.publish(account, user, snapshotUser(account, user), [{ action: 'created', event: {} }]);
   }
 
@@ -143,16 +179,20 @@ export class EventPublisher {
    * `extra` events (e.g. `merged`) come first, before those derived from the difference.
    */
   track<T>(account: ZendeskAccount, users: readonly UserRecord[], change: () => T, extra: ReadonlyMap<number, UserEvent[]> = new Map()): T {
-    const before = users.map((user) => ({ user, snapshot: snapshotUser(account, user) }));
+    const before = users.map((user) => ({ user, snapshot: snapshotUser(account, user), fields: loggedFields(account, user) }));
     const result = change();
-    for (const { user, snapshot } of before) {
+    for (const { user, snapshot, fields } of before) {
       const after = snapshotUser(account, user);
       const events = [...(extra.get(user.id) ?? []), ...diffUser(account, snapshot, after)];
-      if (events.length === 0) continue;
-      user.updatedAtMs = Math.max(Date.now(), user.updatedAtMs);
+      // A value of an inactive user field changes without an event, yet it is a change.
+      const changed = changedFields(fields, loggedFields(account, user));
+      if (events.length === 0 && changed.length === 0) continue;
+      // Strictly later than the previous change, so one user's change-log entries with one time are one write.
+      user.updatedAtMs = Math.max(Date.now(), user.updatedAtMs + 1);
       user.changeSeq = this.state.nextChangeSeq();
+      account.changes.record(user.id, user.updatedAtMs, this.via, changed);
       // A user who just left is described as they were, so receivers still see the address and external id.
-      this.publish(account, user, after.active ? after : snapshot, events);
+      if (events.length > 0) this.publish(account, user, after.active ? after : snapshot, events);
     }
     return result;
   }
@@ -181,21 +221,20 @@ export class EventPublisher {
         event,
       };
       const targets = [...account.webhooks.values()].filter((w) => subscribes(w, type));
-      account.events.push({ envelope, webhookIds: targets.map((w) => w.id) });
       const body = JSON.stringify(envelope);
+      const droppedWebhookIds: string[] = [];
       for (const webhook of targets) {
-        this.outbox.enqueue(
-          {
-            account: account.subdomain,
-            url: webhook.endpoint,
-            eventType: type,
-            eventId: envelope.id,
-            headers: deliveryHeaders(account, webhook, body),
-            body,
-          },
-          this.faults.get(account.subdomain).webhooks,
-        );
+        const outcome = this.outbox.enqueue({
+          account: account.subdomain,
+          url: webhook.endpoint,
+          eventType: type,
+          eventId: envelope.id,
+          headers: deliveryHeaders(account, webhook, body),
+          body,
+        });
+        if (outcome === 'dropped') droppedWebhookIds.push(webhook.id);
       }
+      account.events.push({ envelope, webhookIds: targets.map((w) => w.id), droppedWebhookIds });
     }
   }
 }

@@ -35,14 +35,14 @@ const WEBHOOK_TIMEOUT_MS = 12_000;
 export async function startZendeskSandbox(options: { port?: number; host?: string } = {}): Promise<ZendeskSandbox> {
   const state = new SandboxState();
   const faults = new Faults();
-  const outbox = new WebhookOutbox(zendeskRetryRule, WEBHOOK_TIMEOUT_MS);
+  const outbox = new WebhookOutbox(zendeskRetryRule, faults, WEBHOOK_TIMEOUT_MS);
   const ctx: SandboxContext = {
     state,
     faults,
     outbox,
     requestLog: new RequestLog(),
     oauth: new OAuthStore(),
-    events: new EventPublisher(state, outbox, faults),
+    events: new EventPublisher(state, outbox, 'api'),
   };
   const server = await listen(createZendeskApp(ctx), options.port, options.host);
   return {
@@ -72,7 +72,8 @@ export function createZendeskApp(ctx: SandboxContext): express.Express {
   app.disable('x-powered-by');
   app.disable('etag');
 
-  app.use('/_sandbox', express.json({ limit: '1mb' }), controlRoutes(ctx));
+  // Changes made through the control API are an agent's edits in the Zendesk UI, and logged as such.
+  app.use('/_sandbox', express.json({ limit: '1mb' }), controlRoutes({ ...ctx, events: ctx.events.madeVia('control') }));
 
   const api = Router();
   api.use(stripJsonSuffix, requestBudget(ctx), ctx.faults.middleware(subdomainOf), express.json({ limit: '1mb' }), authenticate(ctx));

@@ -1,3 +1,4 @@
+import { FieldChangeLog } from '../common/change-log';
 import type { Faults } from '../common/faults';
 import type { RequestLog } from '../common/request-log';
 import type { WebhookOutbox } from '../common/webhook-outbox';
@@ -108,8 +109,10 @@ export interface VerificationEmail {
 
 export interface EmittedEvent {
   readonly envelope: UserEventEnvelope;
-  /** Webhooks the event was queued for (active and subscribed at emission time). */
+  /** Webhooks the event was meant for (active and subscribed at emission time). */
   readonly webhookIds: string[];
+  /** Those of `webhookIds` the `webhooks.dropRate` fault chose: the event never reached them. */
+  readonly droppedWebhookIds: string[];
 }
 
 export class ZendeskAccount {
@@ -120,6 +123,7 @@ export class ZendeskAccount {
   readonly webhooks = new Map<string, WebhookRecord>();
   readonly verificationEmails: VerificationEmail[] = [];
   readonly events: EmittedEvent[] = [];
+  readonly changes: FieldChangeLog<number>;
   readonly budget = { windowStartMs: 0, used: 0 };
 
   constructor(
@@ -128,7 +132,9 @@ export class ZendeskAccount {
     /** The admin every OAuth grant acts as; not a user record. */
     readonly adminUserId: number,
     public settings: AccountSettings,
-  ) {}
+  ) {
+    this.changes = new FieldChangeLog(subdomain);
+  }
 
   get displayName(): string {
     return this.settings.name ?? this.subdomain;

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { fieldChangeSchema } from '../common/change-log';
+export { LoggedRequestSchema } from '../common/request-log';
 
 /** JSON shapes the sandbox answers with; the server builds them and the typed client parses them. */
 
@@ -215,7 +217,11 @@ export type SandboxZendeskUser = z.infer<typeof SandboxZendeskUserSchema>;
 export const SandboxWebhookSchema = WebhookJsonSchema.extend({ signingSecret: z.string() });
 export type SandboxWebhook = z.infer<typeof SandboxWebhookSchema>;
 
-export const EmittedEventSchema = z.object({ envelope: UserEventEnvelopeSchema, webhookIds: z.array(z.string()) });
+export const EmittedEventSchema = z.object({
+  envelope: UserEventEnvelopeSchema,
+  webhookIds: z.array(z.string()),
+  droppedWebhookIds: z.array(z.string()),
+});
 export type EmittedEventJson = z.infer<typeof EmittedEventSchema>;
 
 export const DeliveryRecordSchema = z.object({
@@ -230,18 +236,12 @@ export const DeliveryRecordSchema = z.object({
   sentAt: z.string(),
 });
 
-export const LoggedRequestSchema = z.object({
-  seq: z.number().int(),
-  at: z.string(),
-  atMs: z.number(),
-  method: z.string(),
-  path: z.string(),
-  query: z.string(),
-  status: z.number().int(),
-  account: z.string().nullable(),
-  durationMs: z.number(),
-  retryAfterSeconds: z.number().nullable(),
-});
+/**
+ * One entry of the field-level change log. Fields: `name`, `email` (primary), `phone` (primary),
+ * `external_id`, `suspended`, `notes`, `active` and `user_fields.<key>`.
+ */
+export const FieldChangeSchema = fieldChangeSchema(z.number().int());
+export type FieldChangeJson = z.infer<typeof FieldChangeSchema>;
 
 export const VerificationEmailSchema = z.object({
   at: z.string(),
