@@ -3,12 +3,24 @@ import { z } from 'zod';
 import type { Payload } from '@temporalio/common';
 import type { Config } from '../lib/config';
 import { EncryptionCodec } from '../lib/payload-codec';
-import { HttpError } from './http-errors';
+import { HttpError, requireJson } from './http-errors';
 import { operatorOnly } from './operator-auth';
+import { CODEC_BODY_LIMIT_BYTES } from './request-guards';
+import { describeIssues } from './schemas';
 
-const PayloadsSchema = z.object({
-  payloads: z.array(z.object({ metadata: z.record(z.string(), z.string()).default({}), data: z.string().default('') })),
-});
+// Buffer.from(text, 'base64') skips what it does not understand, so garbage would decode to other bytes.
+const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const base64 = z.string().regex(STRICT_BASE64, 'must be standard base64 (A-Z a-z 0-9 + /, padded with =)');
+
+const PayloadsSchema = z.object(
+  {
+    payloads: z.array(
+      z.object({ metadata: z.record(z.string(), base64).default({}), data: base64.default('') }, { error: 'must be an object { metadata, data }' }),
+      { error: 'must be an array of { metadata, data }' },
+    ),
+  },
+  { error: 'expected { payloads: [{ metadata, data }] } with base64 values' },
+);
 
 const toPayload = (p: { metadata: Record<string, string>; data: string }): Payload => ({
   metadata: Object.fromEntries(Object.entries(p.metadata).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
@@ -21,20 +33,21 @@ const fromPayload = (p: Payload) => ({
 
 /**
  * The remote codec the Temporal Web UI and CLI call to show decrypted payloads to operators.
- * CORS lets the browser call it; the operator token keeps everyone else out.
+ * CORS lets the Web UI at TEMPORAL_UI_URL (and no other site) call it from the browser; the
+ * operator token keeps everyone else out.
  */
 export function codecRouter(config: Config): Router {
   const router = express.Router();
   const codec = new EncryptionCodec(config.keyring);
   const cors = (req: Request, res: Response, next: NextFunction): void => {
+    res.vary('Origin');
     const origin = req.get('origin');
-    if (origin) {
+    if (config.temporalUiOrigin !== null && origin === config.temporalUiOrigin) {
       res.setHeader('Access-Control-Allow-Origin', origin);
-      res.setHeader('Vary', 'Origin');
       res.setHeader('Access-Control-Allow-Credentials', 'true');
+      res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
+      res.setHeader('Access-Control-Allow-Headers', 'authorization, content-type, x-namespace');
     }
-    res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
-    res.setHeader('Access-Control-Allow-Headers', 'authorization, content-type, x-namespace');
     if (req.method === 'OPTIONS') {
       res.status(204).end();
       return;
@@ -43,7 +56,10 @@ export function codecRouter(config: Config): Router {
   };
   const handle = (op: 'encode' | 'decode') => async (req: Request, res: Response) => {
     const parsed = PayloadsSchema.safeParse(req.body);
-    if (!parsed.success) throw new HttpError(400, 'invalid_body', 'expected { payloads: [{ metadata, data }] } with base64 values');
+    if (!parsed.success) {
+      const { path, message } = describeIssues(parsed.error);
+      throw new HttpError(400, 'invalid_body', `${path}: ${message}`, path);
+    }
     const payloads = parsed.data.payloads.map(toPayload);
     let result: Payload[];
     try {
@@ -54,11 +70,12 @@ export function codecRouter(config: Config): Router {
     }
     res.json({ payloads: result.map(fromPayload) });
   };
-  const json = express.json({ limit: '4mb' });
+  // No inflating: a compressed body is refused (415) before it is read, by the guards in app.ts and here.
+  const json = express.json({ limit: CODEC_BODY_LIMIT_BYTES, inflate: false, type: 'application/json' });
   for (const prefix of ['/codec', '/codec/t/:token']) {
     router.options(`${prefix}/:op`, cors);
-    router.post(`${prefix}/encode`, cors, operatorOnly(config.operatorToken), json, handle('encode'));
-    router.post(`${prefix}/decode`, cors, operatorOnly(config.operatorToken), json, handle('decode'));
+    router.post(`${prefix}/encode`, cors, operatorOnly(config.operatorToken), requireJson, json, handle('encode'));
+    router.post(`${prefix}/decode`, cors, operatorOnly(config.operatorToken), requireJson, json, handle('decode'));
   }
   return router;
 }

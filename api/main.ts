@@ -1,16 +1,17 @@
 import http from 'node:http';
 import { loadConfigOrExit } from '../lib/config';
-import { createLogger } from '../lib/logger';
+import { createLogger, secretsFromEnv } from '../lib/logger';
 import { connectClient } from '../lib/temporal';
 import { createApiApp } from './app';
+import { applyServerTimeouts } from './server';
 
 /** Production entry point: `npm run api`. Stateless: run as many behind a load balancer as needed. */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger(config.logLevel, { process: 'api' });
+  const logger = createLogger(config.logLevel, { process: 'api' }, undefined, secretsFromEnv(process.env));
   const { client, connection } = await connectClient(config);
   const { app } = createApiApp({ client, config, logger });
-  const server = http.createServer(app);
+  const server = applyServerTimeouts(http.createServer(app));
   server.listen(config.port, () => logger.info('api listening', { port: config.port, publicUrl: config.publicUrl }));
   const stop = (): void => {
     logger.info('api stopping');

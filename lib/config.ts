@@ -42,6 +42,7 @@ const EnvSchema = z.object({
   OPERATOR_TOKEN: z.preprocess(blankAsUnset, z.string().min(16, 'must be at least 16 characters').optional()),
   WORKER_METRICS_PORT: z.preprocess(blankAsUnset, port.optional()),
   LOG_LEVEL: z.preprocess(blankAsUnset, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
+  TEMPORAL_UI_URL: z.preprocess(blankAsUnset, z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL of the Temporal Web UI, e.g. http://localhost:8233' }).optional()),
 });
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -59,6 +60,8 @@ export interface Config {
   operatorToken: string | null;
   workerMetricsPort: number | null;
   logLevel: LogLevel;
+  /** Origin of the Temporal Web UI (TEMPORAL_UI_URL): the only origin the codec grants CORS to; none when unset. */
+  temporalUiOrigin: string | null;
 }
 
 export class ConfigError extends Error {
@@ -90,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     operatorToken: e.OPERATOR_TOKEN ?? null,
     workerMetricsPort: e.WORKER_METRICS_PORT ?? null,
     logLevel: e.LOG_LEVEL,
+    temporalUiOrigin: e.TEMPORAL_UI_URL === undefined ? null : new URL(e.TEMPORAL_UI_URL).origin,
   };
 }
 

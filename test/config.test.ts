@@ -73,6 +73,13 @@ describe('Configuration from environment variables', () => {
       assert.equal(config.operatorToken, env.OPERATOR_TOKEN);
     });
 
+    it('TEMPORAL_UI_URL gives the Web UI origin the codec grants CORS to; unset grants none', () => {
+      assert.equal(loadConfig(minimal()).temporalUiOrigin, null);
+      assert.equal(loadConfig({ ...minimal(), TEMPORAL_UI_URL: '' }).temporalUiOrigin, null);
+      assert.equal(loadConfig({ ...minimal(), TEMPORAL_UI_URL: 'http://localhost:8233' }).temporalUiOrigin, 'http://localhost:8233');
+      assert.equal(loadConfig({ ...minimal(), TEMPORAL_UI_URL: 'https://Temporal.Example.com:443/namespaces/default/' }).temporalUiOrigin, 'https://temporal.example.com');
+    });
+
     it('ENCRYPTION_KEY may list older keys after the current one', () => {
       const [current, older] = [Keyring.generateSpec(), Keyring.generateSpec()];
       const config = loadConfig({ ...minimal(), ENCRYPTION_KEY: `${current},${older}` });
@@ -99,6 +106,8 @@ describe('Configuration from environment variables', () => {
       { variable: 'ZENDESK_URL_TEMPLATE', value: '{subdomain}.zendesk.com', expected: /absolute http\(s\) URL/ },
       { variable: 'LOG_LEVEL', value: 'verbose', expected: /debug.*info.*warn.*error/ },
       { variable: 'OPERATOR_TOKEN', value: 'too-short', expected: /at least 16/ },
+      { variable: 'TEMPORAL_UI_URL', value: 'localhost:8233', expected: /absolute http\(s\) URL of the Temporal Web UI/ },
+      { variable: 'TEMPORAL_UI_URL', value: 'ftp://temporal.example.com', expected: /absolute http\(s\) URL of the Temporal Web UI/ },
     ];
 
     for (const { variable, value, expected } of cases) {
