@@ -1,14 +1,11 @@
 import { createHash } from 'node:crypto';
-import { USER_CUSTOM_FIELDS, type AdminTask } from '../adapters/storeganise';
+import { USER_CUSTOM_FIELDS } from '../adapters/storeganise';
 import { ZendeskClient, ZendeskGrantRefused, ZendeskUnauthorized } from '../adapters/zendesk';
-import { sealGrant } from '../lib/grants';
-import type { SettingsResult } from '../domain/settings';
-import type { AccountRef, SealedGrant } from '../workflows/definitions';
 import { zendeskWebhookSubscriptions } from '../domain/events';
+import { authorizeTask, invalidSettingsTask, type AdminTask } from '../domain/tasks';
+import { sealGrant } from '../lib/grants';
+import type { AccountRef, AccountSettingsView, SealedGrant } from '../workflows/definitions';
 import type { SyncServices } from './services';
-
-export const AUTHORIZE_TASK_TITLE = 'zendesk: Authorize Zendesk OAuth connection';
-export const INVALID_SETTINGS_TASK_TITLE = 'zendesk: Invalid settings';
 
 export function zendeskWebhookEndpoint(services: SyncServices, subdomain: string): string {
   return `${services.config.publicUrl}/addon/zendesk/${encodeURIComponent(subdomain)}`;
@@ -36,8 +33,14 @@ export function accountActivities(services: SyncServices) {
       return created;
     },
 
-    async checkSettings(account: AccountRef): Promise<SettingsResult> {
-      return services.settings(account, { fresh: true });
+    /** The add-on settings as read now; the manual webhook secret leaves this process sealed only. */
+    async checkSettings(account: AccountRef): Promise<AccountSettingsView> {
+      const result = await services.settings(account, { fresh: true });
+      if (!result.ok) return result;
+      const { webhookSecret, ...settings } = result.settings;
+      const { keyring } = services.config;
+      const sealed = webhookSecret === null ? { sealedWebhookSecret: null, webhookSecretFingerprint: null } : { sealedWebhookSecret: keyring.seal(webhookSecret), webhookSecretFingerprint: keyring.fingerprint(webhookSecret) };
+      return { ok: true, settings: { ...settings, ...sealed } };
     },
 
     async createAdminTask(account: AccountRef, task: AdminTask): Promise<string> {
@@ -46,29 +49,11 @@ export function accountActivities(services: SyncServices) {
 
     async raiseAuthorizeTask(account: AccountRef): Promise<string> {
       const link = `${services.config.publicUrl}/oauth/zendesk/authorize?account=${encodeURIComponent(account.subdomain)}`;
-      return services.storeganise(account).createTask({
-        targetType: 'addon',
-        targetId: account.addonId,
-        title: AUTHORIZE_TASK_TITLE,
-        desc: [
-          'The Zendesk sync needs access to your Zendesk account before it can keep customers in sync.',
-          `Open this link and approve the request in Zendesk: ${link}`,
-          'Changes made meanwhile are kept and applied once access is granted.',
-        ].join('\n\n'),
-      });
+      return services.storeganise(account).createTask(authorizeTask(account.addonId, link));
     },
 
     async raiseInvalidSettingsTask(account: AccountRef, problems: string[]): Promise<string> {
-      return services.storeganise(account).createTask({
-        targetType: 'addon',
-        targetId: account.addonId,
-        title: INVALID_SETTINGS_TASK_TITLE,
-        desc: [
-          'The Zendesk sync is paused for this account because of its add-on settings:',
-          ...problems.map((p) => `- ${p}`),
-          'Fix the settings of the add-on; syncing resumes by itself, and changes made meanwhile are kept.',
-        ].join('\n'),
-      });
+      return services.storeganise(account).createTask(invalidSettingsTask(account.addonId, problems));
     },
 
     /** Uses the refresh token once; the rotated pair is returned sealed and must be stored before any further refresh. */

@@ -1,5 +1,6 @@
-import type { AdminTask } from '../adapters/storeganise';
-import { enqueueCustomerEvent } from '../lib/enqueue';
+import { queueCustomerEvent } from '../client/customers';
+import type { AdminTask } from '../domain/tasks';
+import type { LegacyCustomerEvent } from '../workflows/legacy/definitions';
 import {
   accountWorkflowId,
   raiseAdminTaskUpdate,
@@ -12,13 +13,38 @@ import {
 import { taskKey } from './account';
 import type { SyncServices } from './services';
 
-/** Activities through which event workflows talk to the account and customer-lock workflows. */
+/** What the previous version's queued event becomes on the entity: a run for its fields, with no edit to record. */
+function handedOver(event: LegacyCustomerEvent): CustomerEvent {
+  const zendesk = event.kind === 'zendesk-user' ? event.event : null;
+  const fields = event.coalesceKey.split(':').at(-1)?.split(',').filter((f) => f !== '') ?? [];
+  return {
+    eventId: event.workflowId,
+    workflowId: `${event.workflowId}:handed-over`,
+    source: 'handed-over',
+    type: event.kind,
+    at: null,
+    edits: [],
+    fields: fields.filter((f): f is CustomerEvent['fields'][number] => ['email', 'name', 'phone', 'status', 'disabled'].includes(f)),
+    contactsChanged: zendesk !== null,
+    zendeskUserId: zendesk?.zendeskUserId ?? null,
+    linkOnly: zendesk !== null && zendesk.externalId === null,
+    mayCreate: event.kind === 'storeganise-user',
+  };
+}
+
+/** Activities through which workflows talk to the account and customer workflows. */
 export function coordinationActivities(services: SyncServices) {
   const account = (ref: AccountRef) => services.temporal.workflow.getHandle(accountWorkflowId(ref.subdomain));
+  const queue = (ref: AccountRef, customer: string, event: CustomerEvent) => queueCustomerEvent(services.temporal, services.config.temporal.taskQueue, ref, customer, event);
   return {
-    /** Queues an event on its customer's lock (the lock runs it as a child workflow, in order). */
-    async enqueueCustomerEvent(ref: AccountRef, customer: string, event: CustomerEvent): Promise<void> {
-      await enqueueCustomerEvent(services.temporal, services.config.temporal.taskQueue, ref, customer, event);
+    /** Queues an event on its customer's entity workflow (which runs it in order with the others). */
+    async queueCustomerEvent(ref: AccountRef, customer: string, event: CustomerEvent): Promise<void> {
+      await queue(ref, customer, event);
+    },
+
+    /** Moves the events of an execution of the previous version onto the customer's entity workflow. */
+    async handOverLegacyEvents(ref: AccountRef, customer: string, events: LegacyCustomerEvent[]): Promise<void> {
+      for (const event of events) await queue(ref, customer, handedOver(event));
     },
 
     async reportZendeskUnauthorized(ref: AccountRef, tokenVersion: number, workflowId: string): Promise<PauseDecision> {

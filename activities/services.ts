@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { fillTemplate } from '../adapters/http';
+import { AccountDirectory } from '../client/accounts';
 import type { StoreganiseClient } from '../adapters/storeganise';
 import { RateGate, ZendeskClient, ZendeskOAuth, ZendeskUnauthorized } from '../adapters/zendesk';
 import type { SettingsResult } from '../domain/settings';
@@ -15,6 +16,7 @@ export class SyncServices {
   private readonly settingsSource: AccountSettingsSource;
   private readonly tokens = new Map<string, { token: string; version: number; usableUntil: number | null }>();
   private readonly inflight = new Map<string, Promise<{ token: string; version: number }>>();
+  private readonly directory: AccountDirectory;
 
   constructor(
     readonly config: Config,
@@ -22,6 +24,7 @@ export class SyncServices {
     readonly logger: Logger,
   ) {
     this.settingsSource = new AccountSettingsSource(config.storeganise.addonApiKey);
+    this.directory = new AccountDirectory(temporal, config.temporal.taskQueue);
   }
 
   storeganise(account: AccountRef): StoreganiseClient {
@@ -36,8 +39,19 @@ export class SyncServices {
     return new ZendeskOAuth(this.zendeskBaseUrl(instance), this.config.zendesk.clientId, this.config.zendesk.clientSecret);
   }
 
-  /** Settings from the add-on object, cached briefly so a burst of events reads them once. */
-  settings(account: AccountRef, options: { fresh?: boolean } = {}): Promise<SettingsResult> {
+  /**
+   * The account's settings: as its account workflow last read them (its memo), so a run does not
+   * call Storeganise for them; `fresh` reads the add-on now (what the account workflow does).
+   */
+  async settings(account: AccountRef, options: { fresh?: boolean } = {}): Promise<SettingsResult> {
+    if (!options.fresh) {
+      const view = (await this.directory.get(account.subdomain))?.settings;
+      if (view && !view.ok) return view;
+      if (view?.ok) {
+        const { sealedWebhookSecret: _sealed, webhookSecretFingerprint: _fingerprint, ...settings } = view.settings;
+        return { ok: true, settings: { ...settings, webhookSecret: null } };
+      }
+    }
     return this.settingsSource.get(account, options);
   }
 

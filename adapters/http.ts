@@ -33,15 +33,59 @@ export function parseJson(text: string): unknown {
   }
 }
 
+/** An id refused before it could reach a URL: it does not have the shape the remote system gives its ids. */
+export class InvalidId extends Error {
+  constructor(readonly kind: string) {
+    super(`refused to call with a malformed ${kind} id`);
+    this.name = 'InvalidId';
+  }
+}
+
+/**
+ * An id as one URL path segment: checked against the shape its system uses and percent-encoded,
+ * so no input can become a dot segment, a slash or a query.
+ */
+export function pathSegment(id: string, kind: string, shape: RegExp): string {
+  if (!shape.test(id)) throw new InvalidId(kind);
+  return encodeURIComponent(id);
+}
+
+/** The request line of a failed call, with every id replaced, so messages carry no data. */
+export function requestLine(method: string, path: string): string {
+  const segments = (path.split('?')[0] ?? '').split('/');
+  const idLike = (segment: string): boolean => /^\d+$/.test(segment) || /^[0-9a-f]{24}$/i.test(segment) || /[@%]/.test(segment) || segment.length > 24;
+  return `${method} ${segments.map((segment) => (idLike(segment) ? ':id' : segment)).join('/')}`;
+}
+
 /** Fills `{subdomain}` in a URL template from the configuration; no trailing slash. */
 export function fillTemplate(template: string, subdomain: string): string {
   return template.replaceAll('{subdomain}', encodeURIComponent(subdomain)).replace(/\/+$/, '');
 }
 
-/** The subdomain a URL was built from, or null when the URL does not fit the template. */
+/**
+ * The subdomain a URL was built from, or null when the URL is not exactly what the template gives
+ * for some subdomain. Only the scheme and host compare without case (a URL's path is
+ * case-sensitive), a trailing slash is ignored, and nothing else may differ: no query, no other
+ * spelling of the path.
+ */
 export function matchTemplate(template: string, url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  if (parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') return null;
+  const given = canonical(url, parsed);
   const [before, after = ''] = template.replace(/\/+$/, '').split('{subdomain}', 2);
-  const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const match = new RegExp(`^${escape(before ?? '')}([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)${escape(after)}/?$`, 'i').exec(url);
-  return match?.[1]?.toLowerCase() ?? null;
+  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const match = new RegExp(`^${escape(before ?? '')}([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)${escape(after)}$`, 'i').exec(given);
+  const subdomain = match?.[1]?.toLowerCase() ?? null;
+  return subdomain !== null && given === canonical(fillTemplate(template, subdomain)) ? subdomain : null;
+}
+
+/** Scheme and host as the URL parser spells them (lower case, default port dropped), the path exactly as written. */
+function canonical(url: string, parsed = new URL(url)): string {
+  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').replace(/\/+$/, '');
+  return `${parsed.protocol}//${parsed.host}${path}`;
 }

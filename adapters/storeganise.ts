@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import type { StoreganiseUserChanges } from '../domain/plan';
+import type { StoreganiseUserChanges } from '../domain/pair-plan';
 import type { StoreganiseCustomer } from '../domain/records';
-import { parseJson, send, type HttpResponse } from './http';
+import type { AdminTask } from '../domain/tasks';
+import { parseJson, pathSegment, requestLine, send, type HttpResponse } from './http';
 
 /*
  * Assumptions about the Storeganise admin API that public documentation does not confirm
@@ -25,10 +26,15 @@ export const USER_CUSTOM_FIELDS = [
   { code: OTHER_PHONES_FIELD, type: 'array', title: 'Zendesk other phone numbers' },
 ] as const;
 
+/**
+ * A failed Storeganise call. The message names the request and the status only; Storeganise's own
+ * words (which may quote personal data) stay in `detail`, for admin tasks, never for logs.
+ */
 export class StoreganiseApiError extends Error {
   constructor(
     readonly status: number | null,
     message: string,
+    readonly detail: string | null = null,
   ) {
     super(message);
     this.name = new.target.name;
@@ -69,12 +75,15 @@ const AddonSchema = z.looseObject({ id: z.string(), customFields: z.record(z.str
 export type StoreganiseRental = z.infer<typeof RentalSchema>;
 export type StoreganiseJob = z.infer<typeof JobSchema>;
 
-export interface AdminTask {
-  targetType: 'user' | 'addon';
-  targetId: string;
-  title: string;
-  desc: string;
+
+/** Parses an answer; zod's message would quote the values, so only the paths are kept. */
+function parseWith<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new StoreganiseUnavailable(null, `unexpected Storeganise ${what} at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  return parsed.data;
 }
+
+const parseUser = (raw: unknown): z.infer<typeof UserSchema> => parseWith(UserSchema, raw, 'user');
 
 function toCustomer(user: z.infer<typeof UserSchema>): StoreganiseCustomer {
   const fields = user.customFields ?? {};
@@ -93,11 +102,24 @@ function toCustomer(user: z.infer<typeof UserSchema>): StoreganiseCustomer {
   };
 }
 
-function describeError(res: HttpResponse): string {
-  const body = parseJson(res.text) as { error?: { message?: unknown } | string; message?: unknown } | null;
-  const message = typeof body?.error === 'string' ? body.error : (body?.error?.message ?? body?.message);
-  return typeof message === 'string' && message !== '' ? message : res.text.slice(0, 300) || `HTTP ${res.status}`;
+const ErrorBodySchema = z.looseObject({
+  error: z.union([z.string(), z.looseObject({ message: z.string().optional() })]).optional(),
+  message: z.string().optional(),
+});
+
+function errorDetail(res: HttpResponse): string | null {
+  const body = ErrorBodySchema.safeParse(parseJson(res.text));
+  if (!body.success) return null;
+  const message = typeof body.data.error === 'string' ? body.data.error : (body.data.error?.message ?? body.data.message);
+  return message === undefined || message === '' ? null : message.slice(0, 500);
 }
+
+// Storeganise ids are ObjectId-like; anything else never reaches a URL.
+const STOREGANISE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const storeganiseId = (id: string, kind: string): string => pathSegment(id, `Storeganise ${kind}`, STOREGANISE_ID);
+
+/** Whether text (e.g. a Zendesk external id an agent typed) can be a Storeganise id at all. */
+export const isStoreganiseId = (id: string): boolean => STOREGANISE_ID.test(id);
 
 export class StoreganiseClient {
   constructor(
@@ -124,24 +146,27 @@ export class StoreganiseClient {
     }
     if (res.status >= 200 && res.status < 300) return res.text === '' ? null : parseJson(res.text);
     if (res.status === 404) return undefined;
-    const what = `${method} ${path.split('?')[0]} → ${res.status} ${describeError(res)}`;
+    const what = `${requestLine(method, `/v1/admin${path}`)} → ${res.status}`;
     if (res.status === 401 || res.status === 403) throw new StoreganiseUnauthorized(res.status, what);
-    if (res.status === 409 || res.status === 422) throw new StoreganiseConflict(res.status, what);
+    if (res.status === 409 || res.status === 422) throw new StoreganiseConflict(res.status, what, errorDetail(res));
     if (res.status >= 500 || res.status === 429 || res.status === 408) throw new StoreganiseUnavailable(res.status, what);
-    throw new StoreganiseRejected(res.status, what);
+    throw new StoreganiseRejected(res.status, what, errorDetail(res));
   }
 
   private async expect<T>(schema: z.ZodType<T>, method: string, path: string, body?: unknown): Promise<T> {
     const raw = await this.call(method, path, body);
-    if (raw === undefined) throw new StoreganiseRejected(404, `${method} ${path.split('?')[0]} → 404 not found`);
+    if (raw === undefined) throw new StoreganiseRejected(404, `${requestLine(method, `/v1/admin${path}`)} → 404`);
     const parsed = schema.safeParse(raw);
-    if (!parsed.success) throw new StoreganiseUnavailable(null, `unexpected Storeganise answer to ${method} ${path.split('?')[0]}: ${parsed.error.message}`);
+    // zod's message quotes the offending values; only the paths are kept.
+    if (!parsed.success) {
+      throw new StoreganiseUnavailable(null, `unexpected Storeganise answer to ${requestLine(method, `/v1/admin${path}`)} at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+    }
     return parsed.data;
   }
 
   async getUser(id: string): Promise<StoreganiseCustomer | null> {
-    const raw = await this.call('GET', `/users/${encodeURIComponent(id)}?include=customFields`);
-    return raw === undefined ? null : toCustomer(UserSchema.parse(raw));
+    const raw = await this.call('GET', `/users/${storeganiseId(id, 'user')}?include=customFields`);
+    return raw === undefined ? null : toCustomer(parseUser(raw));
   }
 
   async findUsersByEmail(email: string): Promise<StoreganiseCustomer[]> {
@@ -150,28 +175,28 @@ export class StoreganiseClient {
     return users.filter((u) => (u.email ?? '').trim().toLowerCase() === wanted).map(toCustomer);
   }
 
-  /** One `PUT`: custom fields merge on the Storeganise side, so only the given codes change. */
-  async updateUser(id: string, changes: StoreganiseUserChanges): Promise<void> {
-    await this.expect(z.unknown(), 'PUT', `/users/${encodeURIComponent(id)}`, changes);
+  /** One `PUT`: custom fields merge on the Storeganise side, so only the given codes change. Answers the user as written. */
+  async updateUser(id: string, changes: StoreganiseUserChanges): Promise<StoreganiseCustomer> {
+    return toCustomer(await this.expect(UserSchema, 'PUT', `/users/${storeganiseId(id, 'user')}`, changes));
   }
 
   async getRental(id: string): Promise<StoreganiseRental | null> {
-    const raw = await this.call('GET', `/unit-rentals/${encodeURIComponent(id)}`);
-    return raw === undefined ? null : RentalSchema.parse(raw);
+    const raw = await this.call('GET', `/unit-rentals/${storeganiseId(id, 'rental')}`);
+    return raw === undefined ? null : parseWith(RentalSchema, raw, 'rental');
   }
 
   async listRentalsOf(ownerId: string): Promise<StoreganiseRental[]> {
     const rentals: StoreganiseRental[] = [];
     for (let offset = 0; ; offset += 100) {
-      const page = await this.expect(z.array(RentalSchema), 'GET', `/unit-rentals?ownerId=${encodeURIComponent(ownerId)}&limit=100&offset=${offset}`);
+      const page = await this.expect(z.array(RentalSchema), 'GET', `/unit-rentals?ownerId=${storeganiseId(ownerId, 'user')}&limit=100&offset=${offset}`);
       rentals.push(...page);
       if (page.length < 100) return rentals;
     }
   }
 
   async getJob(id: string): Promise<StoreganiseJob | null> {
-    const raw = await this.call('GET', `/jobs/${encodeURIComponent(id)}`);
-    return raw === undefined ? null : JobSchema.parse(raw);
+    const raw = await this.call('GET', `/jobs/${storeganiseId(id, 'job')}`);
+    return raw === undefined ? null : parseWith(JobSchema, raw, 'job');
   }
 
   async createTask(task: AdminTask): Promise<string> {
@@ -190,7 +215,7 @@ export class StoreganiseClient {
 
   /** The add-on's settings (its `customFields`); null when the add-on does not exist for this key. */
   async getAddonSettings(): Promise<Record<string, unknown> | null> {
-    const raw = await this.call('GET', `/addons/${encodeURIComponent(this.addonId)}`);
-    return raw === undefined ? null : (AddonSchema.parse(raw).customFields ?? {});
+    const raw = await this.call('GET', `/addons/${storeganiseId(this.addonId, 'add-on')}`);
+    return raw === undefined ? null : (parseWith(AddonSchema, raw, 'add-on').customFields ?? {});
   }
 }

@@ -1,12 +1,18 @@
 import { z } from 'zod';
-import type { NewZendeskUser, ZendeskUserChanges } from '../domain/plan';
+import type { NewZendeskUser, ZendeskUserChanges } from '../domain/pair-plan';
 import type { ZendeskContacts, ZendeskCustomer } from '../domain/records';
-import { parseJson, send, type HttpResponse } from './http';
+import { parseJson, pathSegment, requestLine, send, type HttpResponse } from './http';
 
+/**
+ * A failed Zendesk call. The message names the request, the status and Zendesk's error code only:
+ * response bodies quote names, emails and phones, so their text stays in `detail`, which goes into
+ * an admin task and never into a log or a failure message.
+ */
 export class ZendeskApiError extends Error {
   constructor(
     readonly status: number | null,
     message: string,
+    readonly detail: string | null = null,
   ) {
     super(message);
     this.name = new.target.name;
@@ -24,9 +30,10 @@ export class ZendeskRateLimited extends ZendeskApiError {
 export class ZendeskDuplicateValue extends ZendeskApiError {
   constructor(
     readonly field: string,
-    description: string,
+    request: string,
+    detail: string | null,
   ) {
-    super(422, description);
+    super(422, `${request} → 422 DuplicateValue (${field})`, detail);
   }
 }
 /** A 4xx a person has to look at (validation, permissions). */
@@ -49,7 +56,7 @@ const UserSchema = z.looseObject({
   user_fields: z.record(z.string(), FieldValue.or(z.array(z.string()))).nullish(),
   updated_at: z.string().nullish(),
 });
-const IdentitySchema = z.looseObject({ id: Id, type: z.string(), value: z.string(), primary: z.boolean() });
+const IdentitySchema = z.looseObject({ id: Id, type: z.string(), value: z.string(), primary: z.boolean(), updated_at: z.string().nullish() });
 const WebhookSchema = z.looseObject({ id: z.string(), name: z.string(), endpoint: z.string(), status: z.string(), subscriptions: z.array(z.string()).nullish() });
 
 export type ZendeskIdentity = z.infer<typeof IdentitySchema>;
@@ -95,16 +102,31 @@ export class RateGate {
   }
 }
 
-function describeError(res: HttpResponse): string {
-  const body = parseJson(res.text);
-  if (body && typeof body === 'object') {
-    const b = body as Record<string, unknown>;
-    const details = b.details && typeof b.details === 'object' ? JSON.stringify(b.details) : '';
-    const text = [b.error, b.description, b.error_description, details].filter((p) => typeof p === 'string' && p !== '').join(': ');
-    if (text !== '') return text;
-    if (Array.isArray(b.errors)) return JSON.stringify(b.errors);
-  }
-  return res.text.slice(0, 300) || `HTTP ${res.status}`;
+const ErrorBodySchema = z.looseObject({
+  error: z.union([z.string(), z.looseObject({ title: z.string().optional(), message: z.string().optional() })]).optional(),
+  description: z.string().optional(),
+  error_description: z.string().optional(),
+  details: z.record(z.string(), z.array(z.looseObject({ error: z.string().optional(), description: z.string().optional() }))).optional(),
+});
+
+/** Zendesk's error code and the fields it names: safe to log. */
+function errorCode(res: HttpResponse): string {
+  const body = ErrorBodySchema.safeParse(parseJson(res.text));
+  if (!body.success) return `HTTP ${res.status}`;
+  const { error, details } = body.data;
+  const code = typeof error === 'string' ? error : (error?.title ?? `HTTP ${res.status}`);
+  const fields = Object.entries(details ?? {}).map(([field, problems]) => `${field}: ${problems.map((p) => p.error ?? '?').join(', ')}`);
+  return fields.length > 0 ? `${code} (${fields.join('; ')})` : code;
+}
+
+/** Zendesk's own words about the failure, which may quote personal data: for admin tasks only. */
+function errorDetail(res: HttpResponse): string | null {
+  const body = ErrorBodySchema.safeParse(parseJson(res.text));
+  if (!body.success) return null;
+  const { description, error_description, details } = body.data;
+  const texts = [description, error_description, ...Object.entries(details ?? {}).flatMap(([field, problems]) => problems.map((p) => `${field}: ${p.description ?? p.error ?? '?'}`))];
+  const text = texts.filter((t): t is string => typeof t === 'string' && t !== '').join('; ');
+  return text === '' ? null : text.slice(0, 500);
 }
 
 /** The field of a 422 DuplicateValue, if that is what the body says. */
@@ -116,6 +138,23 @@ function duplicateField(res: HttpResponse): string | null {
     if (Array.isArray(problems) && problems.some((p) => p?.error === 'DuplicateValue')) return field;
   }
   return null;
+}
+
+// Zendesk ids are integers (sent as strings here); webhook ids are ULID-like.
+const userId = (id: string): string => pathSegment(id, 'Zendesk user', /^\d{1,20}$/);
+const identityId = (id: string): string => pathSegment(id, 'Zendesk identity', /^\d{1,20}$/);
+const webhookId = (id: string): string => pathSegment(id, 'Zendesk webhook', /^[A-Za-z0-9]{1,64}$/);
+
+function parseOr<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new ZendeskUnavailable(null, `unexpected Zendesk ${what} at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  return parsed.data;
+}
+
+/** The latest change among identities Zendesk answered with, epoch ms. */
+function stampOf(identities: ReadonlyArray<{ updated_at?: string | null | undefined }>): number | null {
+  const stamps = identities.map((i) => Date.parse(i.updated_at ?? '')).filter(Number.isFinite);
+  return stamps.length === 0 ? null : Math.max(...stamps);
 }
 
 export class ZendeskClient {
@@ -148,28 +187,31 @@ export class ZendeskClient {
       this.gate.block(this.baseUrl, seconds);
       throw new ZendeskRateLimited(seconds);
     }
-    if (res.status === 401) throw new ZendeskUnauthorized(401, describeError(res));
+    const request = requestLine(method, path);
+    if (res.status === 401) throw new ZendeskUnauthorized(401, `${request} → 401 ${errorCode(res)}`);
     if (res.status === 404) return undefined;
     if (res.status === 422) {
       const field = duplicateField(res);
-      if (field !== null) throw new ZendeskDuplicateValue(field, describeError(res));
+      if (field !== null) throw new ZendeskDuplicateValue(field, request, errorDetail(res));
     }
-    if (res.status >= 500 || res.status === 409 || res.status === 408) throw new ZendeskUnavailable(res.status, describeError(res));
-    throw new ZendeskRejected(res.status, `${method} ${path.split('?')[0]} → ${res.status} ${describeError(res)}`);
+    const failure = `${request} → ${res.status} ${errorCode(res)}`;
+    if (res.status >= 500 || res.status === 409 || res.status === 408) throw new ZendeskUnavailable(res.status, failure);
+    throw new ZendeskRejected(res.status, failure, errorDetail(res));
   }
 
   private async expect<T>(schema: z.ZodType<T>, method: string, path: string, body?: unknown): Promise<T> {
     const raw = await this.call(method, path, body);
-    if (raw === undefined) throw new ZendeskRejected(404, `${method} ${path.split('?')[0]} → 404 not found`);
+    if (raw === undefined) throw new ZendeskRejected(404, `${requestLine(method, path)} → 404 RecordNotFound`);
     const parsed = schema.safeParse(raw);
-    if (!parsed.success) throw new ZendeskUnavailable(null, `unexpected Zendesk answer to ${method} ${path.split('?')[0]}: ${parsed.error.message}`);
+    // zod's message quotes the offending values; only the paths are kept.
+    if (!parsed.success) throw new ZendeskUnavailable(null, `unexpected Zendesk answer to ${requestLine(method, path)} at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
     return parsed.data;
   }
 
   async getUser(id: string): Promise<ZendeskCustomer | null> {
-    const raw = await this.call('GET', `/api/v2/users/${encodeURIComponent(id)}`);
+    const raw = await this.call('GET', `/api/v2/users/${userId(id)}`);
     if (raw === undefined) return null;
-    return toCustomer(z.object({ user: UserSchema }).parse(raw).user);
+    return toCustomer(parseOr(z.object({ user: UserSchema }), raw, 'user').user);
   }
 
   /** Active users holding the address as any of their email identities. */
@@ -216,38 +258,43 @@ export class ZendeskClient {
     if (changes.suspended !== undefined) user.suspended = changes.suspended;
     if (changes.notes !== undefined) user.notes = changes.notes;
     if (changes.userFields !== undefined) user.user_fields = changes.userFields;
-    return toCustomer((await this.expect(z.object({ user: UserSchema }), 'PUT', `/api/v2/users/${encodeURIComponent(id)}`, { user })).user);
+    return toCustomer((await this.expect(z.object({ user: UserSchema }), 'PUT', `/api/v2/users/${userId(id)}`, { user })).user);
   }
 
-  async listIdentities(userId: string): Promise<ZendeskIdentity[]> {
+  /** The user's identities, or null when the user does not exist. */
+  async identitiesOf(zendeskUserId: string): Promise<ZendeskIdentity[] | null> {
+    const raw = await this.call('GET', `/api/v2/users/${userId(zendeskUserId)}/identities?per_page=100`);
+    return raw === undefined ? null : parseOr(z.object({ identities: z.array(IdentitySchema) }), raw, 'identities').identities;
+  }
+
+  async listIdentities(zendeskUserId: string): Promise<ZendeskIdentity[]> {
     const { identities } = await this.expect(
       z.object({ identities: z.array(IdentitySchema) }),
       'GET',
-      `/api/v2/users/${encodeURIComponent(userId)}/identities?per_page=100`,
+      `/api/v2/users/${userId(zendeskUserId)}/identities?per_page=100`,
     );
     return identities;
   }
 
   /**
    * Makes `email` the user's primary address through the identities API: an existing identity of
-   * the user is promoted, otherwise the primary identity's value is replaced.
+   * the user is promoted, otherwise the primary identity's value is replaced. Answers when the
+   * change was stamped (epoch ms), or null when Zendesk did not say.
    */
-  async changePrimaryEmail(userId: string, email: string, identities: readonly ZendeskIdentity[]): Promise<void> {
+  async changePrimaryEmail(zendeskUserId: string, email: string, identities: readonly ZendeskIdentity[]): Promise<number | null> {
     const emails = identities.filter((i) => i.type === 'email');
     const existing = emails.find((i) => i.value.toLowerCase() === email.toLowerCase());
-    const base = `/api/v2/users/${encodeURIComponent(userId)}/identities`;
+    const base = `/api/v2/users/${userId(zendeskUserId)}/identities`;
+    const identity = z.object({ identity: IdentitySchema });
+    const collection = z.object({ identities: z.array(IdentitySchema) });
     if (existing) {
-      if (!existing.primary) await this.expect(z.unknown(), 'PUT', `${base}/${existing.id}/make_primary`);
-      return;
+      if (existing.primary) return null;
+      return stampOf((await this.expect(collection, 'PUT', `${base}/${identityId(existing.id)}/make_primary`)).identities);
     }
     const primary = emails.find((i) => i.primary);
-    if (primary) await this.expect(z.unknown(), 'PUT', `${base}/${primary.id}`, { identity: { value: email } });
-    else {
-      const created = await this.expect(z.object({ identity: IdentitySchema }), 'POST', base, {
-        identity: { type: 'email', value: email, skip_verify_email: true, verified: true },
-      });
-      await this.expect(z.unknown(), 'PUT', `${base}/${created.identity.id}/make_primary`);
-    }
+    if (primary) return stampOf([(await this.expect(identity, 'PUT', `${base}/${identityId(primary.id)}`, { identity: { value: email } })).identity]);
+    const created = await this.expect(identity, 'POST', base, { identity: { type: 'email', value: email, skip_verify_email: true, verified: true } });
+    return stampOf((await this.expect(collection, 'PUT', `${base}/${identityId(created.identity.id)}/make_primary`)).identities);
   }
 
   async listWebhooks(): Promise<ZendeskWebhook[]> {
@@ -262,16 +309,16 @@ export class ZendeskClient {
 
   async updateWebhookSubscriptions(webhook: ZendeskWebhook, subscriptions: readonly string[]): Promise<void> {
     const body = { webhook: { name: webhook.name, endpoint: webhook.endpoint, status: 'active', http_method: 'POST', request_format: 'json', subscriptions } };
-    await this.call('PUT', `/api/v2/webhooks/${encodeURIComponent(webhook.id)}`, body);
+    await this.call('PUT', `/api/v2/webhooks/${webhookId(webhook.id)}`, body);
   }
 
   async deleteWebhook(id: string): Promise<void> {
-    await this.call('DELETE', `/api/v2/webhooks/${encodeURIComponent(id)}`);
+    await this.call('DELETE', `/api/v2/webhooks/${webhookId(id)}`);
   }
 
   async webhookSigningSecret(id: string): Promise<string> {
     const schema = z.object({ signing_secret: z.object({ secret: z.string().min(1) }) });
-    return (await this.expect(schema, 'GET', `/api/v2/webhooks/${encodeURIComponent(id)}/signing_secret`)).signing_secret.secret;
+    return (await this.expect(schema, 'GET', `/api/v2/webhooks/${webhookId(id)}/signing_secret`)).signing_secret.secret;
   }
 
   async revokeCurrentToken(): Promise<void> {
@@ -340,8 +387,8 @@ export class ZendeskOAuth {
     } catch (err) {
       throw new ZendeskUnavailable(null, err instanceof Error ? err.message : String(err));
     }
-    if (res.status >= 500 || res.status === 429) throw new ZendeskUnavailable(res.status, describeError(res));
-    if (res.status !== 200 && res.status !== 201) throw new ZendeskGrantRefused(res.status, describeError(res));
+    if (res.status >= 500 || res.status === 429) throw new ZendeskUnavailable(res.status, `POST /oauth/tokens → ${res.status} ${errorCode(res)}`);
+    if (res.status !== 200 && res.status !== 201) throw new ZendeskGrantRefused(res.status, `POST /oauth/tokens → ${res.status} ${errorCode(res)}`);
     const parsed = TokenSchema.safeParse(parseJson(res.text));
     if (!parsed.success) throw new ZendeskUnavailable(res.status, 'unexpected token response from Zendesk');
     const t = parsed.data;

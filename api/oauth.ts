@@ -8,8 +8,8 @@ import { sealGrant } from '../lib/grants';
 import type { AccountSettingsSource } from '../lib/account-settings';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
-import { accountWorkflowId, storeGrantUpdate } from '../workflows/definitions';
-import type { AccountRegistry } from './account-registry';
+import { accountQuery, accountWorkflowId, storeGrantUpdate } from '../workflows/definitions';
+import type { AccountDirectory } from '../client/accounts';
 import { page } from './pages';
 
 /** How long an authorize link's round trip through Zendesk may take. */
@@ -36,8 +36,8 @@ function readState(config: Config, state: string): OAuthState | null {
 export const callbackUrl = (config: Config): string => `${config.publicUrl}/oauth/zendesk/callback`;
 
 /** The operator's one click: consent in Zendesk, then the grant is stored and paused work resumes. */
-export function oauthRouter(deps: { client: Client; config: Config; registry: AccountRegistry; settings: AccountSettingsSource; logger: Logger }): Router {
-  const { client, config, registry, settings, logger } = deps;
+export function oauthRouter(deps: { client: Client; config: Config; directory: AccountDirectory; settings: AccountSettingsSource; logger: Logger }): Router {
+  const { client, config, directory, settings, logger } = deps;
   const router = express.Router();
   const oauthFor = (instance: string) => new ZendeskOAuth(fillTemplate(config.zendesk.urlTemplate, instance), config.zendesk.clientId, config.zendesk.clientSecret);
   const fail = (res: Response, status: number, title: string, ...lines: string[]): void => {
@@ -47,7 +47,9 @@ export function oauthRouter(deps: { client: Client; config: Config; registry: Ac
   router.get('/oauth/zendesk/authorize', async (req: Request, res: Response) => {
     const subdomain = typeof req.query.account === 'string' ? req.query.account.toLowerCase() : '';
     if (subdomain === '') return fail(res, 400, 'Missing account', 'The link must name the Storeganise account: ?account=<subdomain>.');
-    const view = await registry.resolve(subdomain);
+    // Anyone can open this link: only what the directory holds, refreshed at most once a second in all.
+    if (directory.peek(subdomain) === undefined) await directory.refreshAll();
+    const view = directory.peek(subdomain) ?? null;
     if (view === null) return fail(res, 404, 'Unknown account', `No Storeganise account "${subdomain}" uses this add-on here.`);
     const result = await settings.get({ subdomain, apiUrl: view.apiUrl, addonId: view.addonId }, { fresh: true });
     if (!result.ok) return fail(res, 400, 'Fix the add-on settings first', 'The Zendesk connection needs valid settings:', ...result.problems);
@@ -60,9 +62,10 @@ export function oauthRouter(deps: { client: Client; config: Config; registry: Ac
     const state = rawState === '' ? null : readState(config, rawState);
     if (state === null) return fail(res, 400, 'Invalid authorization link', 'This answer from Zendesk does not belong to a link issued here. Start again from the admin task.');
     if (state.expiresAt < Date.now()) return fail(res, 400, 'Authorization link expired', 'Start again from the admin task.');
-    const view = await registry.resolve(state.account, { fresh: true });
+    const view = await directory.get(state.account, { fresh: true });
     if (view === null) return fail(res, 400, 'Unknown account', `No Storeganise account "${state.account}" uses this add-on here.`);
-    if (view.usedStateNonces.includes(state.nonce)) return fail(res, 400, 'Authorization link already used', 'Start again from the admin task if you need to reconnect.');
+    const { usedStateNonces } = await client.workflow.getHandle(accountWorkflowId(state.account)).query(accountQuery);
+    if (usedStateNonces.includes(state.nonce)) return fail(res, 400, 'Authorization link already used', 'Start again from the admin task if you need to reconnect.');
     if (typeof req.query.error === 'string') {
       return fail(res, 400, 'Zendesk access was not granted', `Zendesk answered: ${req.query.error}. Nothing changed; open the link in the admin task again to retry.`);
     }
@@ -89,7 +92,7 @@ export function oauthRouter(deps: { client: Client; config: Config; registry: Ac
       if (err instanceof WorkflowUpdateFailedError) return fail(res, 400, 'Authorization link already used', 'Start again from the admin task if you need to reconnect.');
       throw err;
     }
-    registry.invalidate(state.account);
+    directory.invalidate(state.account);
     logger.info('zendesk authorized', { account: state.account });
     res
       .status(200)

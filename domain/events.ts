@@ -1,6 +1,8 @@
+import type { ReportedEdit } from './convergence';
 import { SYNC_FIELDS, type SyncField } from './records';
 
-// Which incoming events the sync acts on, and which fields each may have changed. Everything
+// Which incoming events the sync acts on, which fields a run for each compares, and which edits
+// of a person each reports (the conflict model records those when the event arrives). Everything
 // else is answered 200 and dropped, so subscribing broadly costs nothing.
 
 const ZENDESK_PREFIX = 'zen:event-type:';
@@ -10,79 +12,107 @@ export function normaliseZendeskEventType(type: string): string {
   return type.startsWith('zen:event-type/') ? `${ZENDESK_PREFIX}${type.slice('zen:event-type/'.length)}` : type;
 }
 
-const CONTACTS: readonly SyncField[] = ['email', 'phone'];
-const EVERYTHING_FROM_ZENDESK: readonly SyncField[] = ['email', 'name', 'phone'];
+/** What a Zendesk user event's `event` object says, as far as the sync reads it. */
+export type ZendeskEventBody =
+  | { kind: 'name'; current: string }
+  | { kind: 'identity'; type: string; value: string; primary: boolean; wasPrimary: boolean }
+  | { kind: 'other' };
 
-const ZENDESK_USER_EVENTS: Readonly<Record<string, readonly SyncField[]>> = {
-  'user.created': EVERYTHING_FROM_ZENDESK,
-  'user.name_changed': ['name'],
-  'user.identity_created': CONTACTS,
-  'user.identity_changed': CONTACTS,
-  'user.identity_deleted': CONTACTS,
-  // A link changed (an agent typed a Storeganise id, or the sync repaired a pointer): the
-  // pointers are brought in line; field values follow their own events, never overwritten here.
-  'user.external_id_changed': [],
-  // The merged-away user's pointer moves to the user it was merged into; no field changes.
-  'user.merged': [],
-};
+/** What an event means to the sync. */
+export interface EventEffect {
+  /** What a run for it compares and writes. */
+  fields: SyncField[];
+  /** The two-way fields a person edited, with the value when the event carried it. */
+  edits: ReportedEdit[];
+  /** Zendesk's non-primary emails or phones may have changed: a run must look, whatever else agrees. */
+  contactsChanged: boolean;
+}
+
+const USER_EVENTS = ['created', 'name_changed', 'identity_created', 'identity_changed', 'identity_deleted', 'external_id_changed', 'merged'] as const;
 
 export const ZENDESK_MERGED_EVENT = `${ZENDESK_PREFIX}user.merged`;
 
-/** The fields a Zendesk event may have changed, or null when the sync ignores the event. */
-export function zendeskEventFields(type: string): readonly SyncField[] | null {
+/** Whether the sync acts on a Zendesk event type at all. */
+export function isZendeskUserEvent(type: string): boolean {
   const normalised = normaliseZendeskEventType(type);
-  if (!normalised.startsWith(ZENDESK_PREFIX)) return null;
-  return ZENDESK_USER_EVENTS[normalised.slice(ZENDESK_PREFIX.length)] ?? null;
+  return normalised.startsWith(`${ZENDESK_PREFIX}user.`) && (USER_EVENTS as readonly string[]).includes(normalised.slice(`${ZENDESK_PREFIX}user.`.length));
 }
 
 /**
- * The fields to sync for a Zendesk event. A change made while the Zendesk user was not linked
- * (no external id when it happened) is not an edit of a customer: it only links the pair, so a
- * requester's record never overwrites a customer's data on first contact, however late it arrives.
+ * What a Zendesk user event means. `detailEmail` is the primary email the envelope's `detail`
+ * reports at the event's time. Identities of other types (twitter, …) change nothing synced.
  */
-export function zendeskEventSyncFields(type: string, externalIdAtEvent: string | null): readonly SyncField[] | null {
-  const fields = zendeskEventFields(type);
-  return fields === null ? null : externalIdAtEvent === null ? [] : fields;
+export function zendeskEventEffect(type: string, body: ZendeskEventBody, detailEmail: string | null): EventEffect | null {
+  const name = normaliseZendeskEventType(type).slice(`${ZENDESK_PREFIX}user.`.length);
+  switch (name) {
+    case 'created':
+      return {
+        fields: ['email', 'name', 'phone'],
+        edits: [{ field: 'email', ...(detailEmail === null ? {} : { value: detailEmail }) }, { field: 'name' }, { field: 'phone' }],
+        contactsChanged: true,
+      };
+    case 'name_changed':
+      return { fields: ['name'], edits: [{ field: 'name', ...(body.kind === 'name' ? { value: body.current } : {}) }], contactsChanged: false };
+    case 'identity_created':
+    case 'identity_changed':
+    case 'identity_deleted': {
+      if (body.kind !== 'identity') return { fields: ['email', 'phone'], edits: [{ field: 'email' }, { field: 'phone' }], contactsChanged: true };
+      const field = body.type === 'email' ? 'email' : body.type === 'phone_number' ? 'phone' : null;
+      if (field === null) return null;
+      // Only the primary is synced both ways; a secondary only feeds the other-emails/phones list.
+      if (!body.primary && !body.wasPrimary) return { fields: [field], edits: [], contactsChanged: true };
+      const value = field === 'email' ? (detailEmail ?? undefined) : body.primary && name !== 'identity_deleted' ? body.value : undefined;
+      const samePrimary = name === 'identity_changed' && body.primary && body.wasPrimary;
+      return { fields: [field], edits: [{ field, ...(value === undefined ? {} : { value }) }], contactsChanged: !samePrimary && name !== 'identity_created' };
+    }
+    // A link changed (an agent typed a Storeganise id, the sync repaired a pointer, a merge): the
+    // pointers are brought in line; field values follow their own events, never overwritten here.
+    case 'external_id_changed':
+    case 'merged':
+      return { fields: [], edits: [], contactsChanged: false };
+    default:
+      return null;
+  }
 }
 
 /** What the service subscribes its own Zendesk webhook to. */
 export function zendeskWebhookSubscriptions(): string[] {
-  return Object.keys(ZENDESK_USER_EVENTS).map((name) => `${ZENDESK_PREFIX}${name}`);
+  return USER_EVENTS.map((name) => `${ZENDESK_PREFIX}user.${name}`);
 }
 
 export const STOREGANISE_USER_EVENTS = ['user.created', 'user.updated', 'user.disabled'] as const;
 export const STOREGANISE_RENTAL_EVENTS = ['job.unit_moveIn.completed', 'job.unit_moveOut.completed', 'job.unit_transfer.completed', 'unitRental.updated'] as const;
 export const STOREGANISE_ACTIVATION_EVENTS = ['addon.installed'] as const;
 
-const STOREGANISE_KEY_FIELDS: Readonly<Record<string, readonly SyncField[]>> = {
-  email: ['email'],
-  firstName: ['name'],
-  lastName: ['name'],
-  name: ['name'],
-  phone: ['phone'],
-  disabled: ['disabled'],
+const STOREGANISE_KEY_FIELDS: Readonly<Record<string, SyncField>> = {
+  email: 'email',
+  firstName: 'name',
+  lastName: 'name',
+  name: 'name',
+  phone: 'phone',
+  disabled: 'disabled',
 };
 
 /**
- * The fields a Storeganise user event may have changed, or null when none matters to Zendesk
- * (e.g. only `language`, or only the sync's own `zendesk_*` fields: an echo of our own write).
- * The status is recomputed on every relevant event: it is cheap and heals missed rental events.
+ * What a Storeganise user event means, or null when nothing synced changed (e.g. only `language`,
+ * or only the sync's own `zendesk_*` fields). Storeganise events carry no values: a run reads them.
  */
-export function storeganiseUserEventFields(type: string, changedKeys: readonly string[] | null): readonly SyncField[] | null {
-  if (type === 'user.disabled') return ['status', 'disabled'];
-  if (type === 'user.created') return SYNC_FIELDS;
-  if (type !== 'user.updated') return null;
-  if (changedKeys === null) return SYNC_FIELDS;
-  const fields = new Set<SyncField>();
-  for (const key of changedKeys) for (const field of STOREGANISE_KEY_FIELDS[key.split('.')[0] ?? ''] ?? []) fields.add(field);
+export function storeganiseUserEventEffect(type: string, changedKeys: readonly string[] | null): EventEffect | null {
+  if (type === 'user.disabled') return { fields: ['status', 'disabled'], edits: [], contactsChanged: false };
+  if (type === 'user.created' || (type === 'user.updated' && changedKeys === null)) {
+    return { fields: [...SYNC_FIELDS], edits: [{ field: 'email' }, { field: 'name' }, { field: 'phone' }], contactsChanged: false };
+  }
+  if (type !== 'user.updated' || changedKeys === null) return null;
+  const fields = new Set(changedKeys.flatMap((key) => STOREGANISE_KEY_FIELDS[key.split('.')[0] ?? ''] ?? []));
   if (fields.size === 0) return null;
-  fields.add('status');
-  return SYNC_FIELDS.filter((f) => fields.has(f));
+  // Disabling changes the customer status as well.
+  if (fields.has('disabled')) fields.add('status');
+  const edits: ReportedEdit[] = (['email', 'name', 'phone'] as const).filter((f) => fields.has(f)).map((field) => ({ field }));
+  return { fields: SYNC_FIELDS.filter((f) => fields.has(f)), edits, contactsChanged: false };
 }
 
-/** Events with the same key redo the same work: a queued one makes an earlier one unnecessary. */
-export function coalesceKeyOf(direction: 'to-zendesk' | 'to-storeganise', fields: readonly SyncField[]): string {
-  return `${direction}:${fields.join(',')}`;
+export function isStoreganiseUserEvent(type: string): boolean {
+  return (STOREGANISE_USER_EVENTS as readonly string[]).includes(type);
 }
 
 export function isStoreganiseRentalEvent(type: string): boolean {

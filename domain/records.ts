@@ -44,19 +44,3 @@ export type SyncField = (typeof SYNC_FIELDS)[number];
 
 export const sameEmail = (a: string | null | undefined, b: string | null | undefined): boolean =>
   (a ?? '').trim().toLowerCase() === (b ?? '').trim().toLowerCase();
-
-/**
- * Whether the target record changed after the source record. Zendesk stamps seconds, so both are
- * compared in whole seconds; a tie is broken by `laterEventQueued` (an event from the target side
- * already waits behind this one: it arrived later, so it carries the newer edit).
- */
-export function targetIsNewer(sourceUpdatedAt: string | null, targetUpdatedAt: string | null, laterEventQueued: boolean): boolean {
-  const seconds = (iso: string | null): number | null => {
-    const ms = iso === null ? NaN : Date.parse(iso);
-    return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
-  };
-  const source = seconds(sourceUpdatedAt);
-  const target = seconds(targetUpdatedAt);
-  if (source === null || target === null) return laterEventQueued;
-  return target > source || (target === source && laterEventQueued);
-}

@@ -76,9 +76,10 @@ export class Keyring {
     return this.decrypt(keyId, Buffer.from(data, 'base64url')).toString('utf8');
   }
 
-  /** A key derived for one purpose, so signing state never reuses the encryption key directly. */
-  derive(purpose: string): Buffer {
-    return createHmac('sha256', this.current.key).update(`sg-zendesk-sync:${purpose}`).digest();
+  /** A short keyed fingerprint of a secret: tells whether it changed without keeping it in clear. */
+  fingerprint(secret: string): string {
+    const key = createHmac('sha256', this.current.key).update('sg-zendesk-sync:fingerprint').digest();
+    return createHmac('sha256', key).update(secret).digest('base64url').slice(0, 22);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
-import { lockStatusQuery } from '../workflows/definitions';
+import { customerStatusQuery } from '../workflows/definitions';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AUTHORIZE_TASK_TITLE } from '../activities/account';
+import { AUTHORIZE_TASK_TITLE } from '../domain/tasks';
 import type { StoreganiseSandboxClient } from './storeganise/client';
 import type { AccountSettingsPatch, ZendeskSandboxClient } from './zendesk/client';
 
@@ -87,22 +87,25 @@ export async function authorizeThroughSandbox(link: string): Promise<{ status: n
   return { status: done.status, body: await done.text() };
 }
 
-const EVENT_WORKFLOW_TYPES = ['syncStoreganiseUserEvent', 'syncStoreganiseRentalEvent', 'syncZendeskUserEvent', 'syncCustomerStatus'];
+const EVENT_WORKFLOW_TYPES = ['syncCustomer', 'syncStoreganiseRentalEvent'];
 
 export async function runningEventWorkflows(client: Client, subdomain: string): Promise<number> {
   const types = EVENT_WORKFLOW_TYPES.map((t) => `'${t}'`).join(', ');
   return (await client.workflow.count(`SyncAccount = '${subdomain}' AND ExecutionStatus = 'Running' AND WorkflowType IN (${types})`)).count;
 }
 
-/** Events queued or running on the account's customer locks, asked of each lock (visibility lags; a query does not). */
-async function pendingOnLocks(client: Client, subdomain: string): Promise<number> {
+/**
+ * Events queued or running on the account's customer workflows, and conflicts waiting for an
+ * event still on its way, asked of each customer (visibility lags; a query does not).
+ */
+async function pendingOnCustomers(client: Client, subdomain: string): Promise<number> {
   let pending = 0;
-  for await (const lock of client.workflow.list({ query: `SyncAccount = '${subdomain}' AND ExecutionStatus = 'Running' AND WorkflowType = 'customerLock'` })) {
+  for await (const customer of client.workflow.list({ query: `SyncAccount = '${subdomain}' AND ExecutionStatus = 'Running' AND WorkflowType = 'customerWorkflow'` })) {
     try {
-      const status = await client.workflow.getHandle(lock.workflowId).query(lockStatusQuery);
-      pending += status.queued + (status.running === null ? 0 : 1);
+      const status = await client.workflow.getHandle(customer.workflowId).query(customerStatusQuery);
+      pending += status.queued + (status.running === null ? 0 : 1) + status.deferred.length;
     } catch {
-      // A lock that cannot answer (closed meanwhile, or no worker to replay it) has nothing it could start.
+      // A customer that cannot answer (closed meanwhile, or no worker to replay it) has nothing it could start.
     }
   }
   return pending;
@@ -110,9 +113,9 @@ async function pendingOnLocks(client: Client, subdomain: string): Promise<number
 
 /**
  * Waits until the sandboxes have delivered every webhook, no event workflow of the account runs and
- * no customer lock holds a queued event, echoes included. A queued event reaches its lock before
- * the webhook is answered, and the lock starts it within one workflow task: a few quiet looks in a
- * row mean nothing is left in flight.
+ * no customer workflow holds a queued event or a waiting conflict, echoes included. A queued
+ * event reaches its customer before the webhook is answered, and the customer starts it within
+ * one workflow task: a few quiet looks in a row mean nothing is left in flight.
  */
 export async function settleAccount(client: Client, sandboxes: Array<{ idle(): Promise<void> }>, subdomain: string, timeoutMs: number, stillAlive?: () => void): Promise<void> {
   let quietChecks = 0;
@@ -121,7 +124,7 @@ export async function settleAccount(client: Client, sandboxes: Array<{ idle(): P
     stillAlive?.();
     if (Date.now() > deadline) throw new Error(`account ${subdomain} did not settle in ${timeoutMs} ms: ${await runningEventWorkflows(client, subdomain)} event workflows still running`);
     await Promise.all(sandboxes.map((s) => s.idle()));
-    const quiet = (await runningEventWorkflows(client, subdomain)) === 0 && (await pendingOnLocks(client, subdomain)) === 0;
+    const quiet = (await runningEventWorkflows(client, subdomain)) === 0 && (await pendingOnCustomers(client, subdomain)) === 0;
     quietChecks = quiet ? quietChecks + 1 : 0;
     await sleep(150);
   }

@@ -7,7 +7,7 @@ import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { AUTHORIZE_TASK_TITLE } from '../activities/account';
+import { AUTHORIZE_TASK_TITLE } from '../domain/tasks';
 import { Keyring } from '../lib/crypto';
 import { DEMO_ACCOUNT, sandboxSecretsFrom, type SandboxSecrets } from '../sandbox/demo';
 import { StoreganiseSandboxClient } from '../sandbox/storeganise/client';
@@ -277,6 +277,8 @@ class Launcher {
       DATA_DIR: plan.dataDir,
       ENCRYPTION_KEY: encryptionKey,
       OPERATOR_TOKEN: operatorToken,
+      // The Web UI's origin is the only one the codec grants CORS to.
+      TEMPORAL_UI_URL: this.devServer?.uiUrl ?? env.TEMPORAL_UI_URL,
     };
     if (plan.sandbox !== null) {
       await this.startSandbox(plan.sandbox, childEnv);

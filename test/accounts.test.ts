@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { AUTHORIZE_TASK_TITLE, INVALID_SETTINGS_TASK_TITLE } from '../activities/account';
+import { AUTHORIZE_TASK_TITLE, INVALID_SETTINGS_TASK_TITLE } from '../domain/tasks';
 import { freePort } from '../scripts/dev-server';
 import { accountQuery, accountWorkflowId, obtainAccessTokenUpdate } from '../workflows/definitions';
 import { AccountView, uniqueEmail } from './support/customers';
@@ -178,7 +178,7 @@ describe('Accounts: registry, settings and first activation', function () {
           assert.equal(waiting.count, 2, 'both user events wait for valid settings');
         });
         assert.equal((await view.tasks(INVALID_SETTINGS_TASK_TITLE)).length, 1, 'one task however many events wait');
-        const zendeskCalls = (await system.zendesk.client.requests({ sinceSeq: mark.zendesk })).requests.filter((r) => r.path.includes('/api/v2/'));
+        const zendeskCalls = (await system.zendesk.client.requests({ account: account.zendeskSubdomain, sinceSeq: mark.zendesk })).requests.filter((r) => r.path.includes('/api/v2/'));
         assert.deepEqual(zendeskCalls, [], 'nothing is sent to Zendesk while the settings are invalid');
 
         await system.storeganise.client.updateAccount(account.subdomain, { settings: validSettings(account) });

@@ -5,6 +5,7 @@ import { ensureSearchAttributes } from '../lib/temporal';
 import { startDevServer, type DevServer } from '../scripts/dev-server';
 import { resolveTemporalCli } from '../scripts/temporal-cli';
 import { workflowsPath } from '../worker/worker';
+import { secretsInLogs } from './support/log-capture';
 
 export interface Harness {
   /** The real Temporal dev server every test of the run talks to. */
@@ -40,6 +41,9 @@ export const mochaHooks = {
   },
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(60_000);
+    // Every line the API and the workers of the whole run logged, scanned for every secret they were configured with.
+    const leaks = secretsInLogs();
+    if (leaks.length > 0) throw new Error(`secrets appeared in the logs of this run:\n${leaks.map((l) => `  ${l.variable}: ${l.line}`).join('\n')}`);
     const current = harness;
     harness = null;
     if (current === null) return;

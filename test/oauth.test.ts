@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { AUTHORIZE_TASK_TITLE } from '../activities/account';
+import { AUTHORIZE_TASK_TITLE } from '../domain/tasks';
 import { SYNC_ERROR_TITLE } from '../domain/tasks';
 import { sealGrant } from '../lib/grants';
 import { accountWorkflowId, storeganiseEventWorkflowId, storeGrantUpdate } from '../workflows/definitions';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import type { SyncResult } from '../workflows/definitions';
-import { storeganiseEventWorkflowId } from '../workflows/definitions';
-import type { syncStoreganiseUserEvent } from '../workflows/events';
+import { emptyFacts } from '../domain/convergence';
+import { storeganiseCustomer, storeganiseEventWorkflowId, type SyncRunResult } from '../workflows/definitions';
+import { syncCustomer } from '../workflows/sync-customer';
 import { AccountView, startWithAccount } from './support/customers';
 import { eventually } from './support/eventually';
 import { TestSystem } from './support/system';
@@ -22,13 +22,16 @@ describe('workflows on a real Temporal server', function () {
     await system.settle(acme.account);
     const { subdomain, addonId } = acme.account;
     const apiUrl = system.storeganise.urlTemplate.replace('{subdomain}', subdomain);
-    const result: SyncResult = await system.client.workflow.execute<typeof syncStoreganiseUserEvent>('syncStoreganiseUserEvent', {
+    const eventId = `manual-${customer.sgId}`;
+    const workflowId = storeganiseEventWorkflowId(subdomain, eventId);
+    const lead = { eventId, workflowId, source: 'operator' as const, type: 'manual', at: null, edits: [], fields: ['name' as const], contactsChanged: false, zendeskUserId: null, linkOnly: false, mayCreate: false };
+    const result: SyncRunResult = await system.client.workflow.execute(syncCustomer, {
       taskQueue: system.config.temporal.taskQueue,
-      workflowId: storeganiseEventWorkflowId(subdomain, `manual-${customer.sgId}`),
-      args: [{ account: { subdomain, apiUrl, addonId }, eventId: `manual-${customer.sgId}`, type: 'user.updated', userId: customer.sgId, changedKeys: ['lastName'] }],
+      workflowId,
+      args: [{ account: { subdomain, apiUrl, addonId }, customer: storeganiseCustomer(customer.sgId), lead, covers: [], fields: ['name'], facts: emptyFacts(), mayCreate: false, linkOnly: false }],
     });
     assert.equal(result.outcome, 'unchanged', 'the name already reached Zendesk through the webhook');
-    assert.equal(result.zendeskWrites, 0);
+    assert.deepEqual(result.written, { storeganise: [], zendesk: [] });
     assert.ok(result.notes.some((n) => n.includes(String(customer.zdId))), result.notes.join('; '));
     assert.equal((await acme.zdUser(customer.zdId)).name, 'Hanako Kobayashi');
   });
@@ -47,9 +50,9 @@ describe('workflows on a real Temporal server', function () {
     const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${system.config.operatorToken ?? ''}` } });
     assert.equal(res.status, 202);
     const { workflowId } = (await res.json()) as { workflowId: string };
-    const result = await eventually(() => system.client.workflow.getHandle<typeof syncStoreganiseUserEvent>(workflowId).result());
+    const result = await eventually(() => system.client.workflow.getHandle<typeof syncCustomer>(workflowId).result());
     assert.equal(result.outcome, 'synced');
-    assert.equal(result.zendeskWrites, 1);
+    assert.deepEqual(result.written.zendesk, ['name']);
     assert.equal((await acme.zdUser(customer.zdId)).name, 'Hanako Missed');
   });
 });

@@ -1,13 +1,13 @@
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../lib/config';
-import { createLogger } from '../lib/logger';
+import { createLogger, secretsFromEnv } from '../lib/logger';
 import { connectClient } from '../lib/temporal';
 import { createSyncWorker } from './worker';
 
 /** Production entry point: `npm run worker`. Scales horizontally: run as many as the load needs. */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger(config.logLevel, { process: 'worker' });
+  const logger = createLogger(config.logLevel, { process: 'worker' }, undefined, secretsFromEnv(process.env));
   Runtime.install({
     logger: new DefaultLogger(config.logLevel === 'debug' ? 'DEBUG' : 'WARN'),
     ...(config.workerMetricsPort === null

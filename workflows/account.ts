@@ -6,14 +6,17 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities';
-import { SYNC_ERROR_TITLE } from '../domain/tasks';
+import { webhookRegistrationTask } from '../domain/tasks';
 import {
+  ACCOUNT_MEMO_KEY,
   accountQuery,
   authorizeSignal,
   disconnectUpdate,
@@ -27,7 +30,9 @@ import {
   storeGrantUpdate,
   waitForValidSettingsUpdate,
   type AccessTokenResult,
+  type AccountDirectoryEntry,
   type AccountRef,
+  type AccountSettingsView,
   type AccountView,
   type ConnectionState,
   FailureType,
@@ -51,6 +56,13 @@ const TASK_MEMORY_MS = 7 * 24 * 60 * 60_000;
 /** An unexpired token refused this soon after it was issued means the grant itself is revoked: refreshing would loop. */
 const FRESH_TOKEN_MS = 60_000;
 const MAX_REFRESH_MARGIN_MS = 5 * 60_000;
+/** How often the add-on settings are read again, so the memo the API and the runs use stays current. */
+const SETTINGS_REFRESH_MS = 60_000;
+/**
+ * Marks the version that publishes the account's directory entry as its memo and keeps the
+ * settings in it; histories recorded before it replay without either.
+ */
+const DIRECTORY_PATCH = 'account-directory-memo';
 
 export interface AccountWorkflowInput {
   account: AccountRef;
@@ -76,6 +88,18 @@ export interface AccountState {
   waitingForSettings: string[];
   settingsProblems: string[] | null;
   raisedTasks: Record<string, number>;
+  /** The settings as last read (absent in states carried over from before the directory memo). */
+  settings?: AccountSettingsView | null;
+}
+
+export function directoryEntryOf(state: AccountState): AccountDirectoryEntry {
+  return {
+    ...state.account,
+    connection: state.connection,
+    sealedWebhookSecret: state.webhook?.sealedSecret ?? null,
+    webhookId: state.webhook?.id ?? null,
+    settings: state.settings ?? null,
+  };
 }
 
 function newAccountState(account: AccountRef): AccountState {
@@ -135,12 +159,34 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
     if (state.settingsProblems?.join('\n') !== problems.join('\n')) await acts.raiseInvalidSettingsTask(ref(), problems);
     state.settingsProblems = problems;
   };
+  let published = '';
+  /** Publishes what the API and the runs read without a worker: the directory entry, as the memo. */
+  const publish = (): void => {
+    if (!patched(DIRECTORY_PATCH)) return;
+    const entry = directoryEntryOf(state);
+    const serialised = JSON.stringify(entry);
+    if (serialised === published) return;
+    published = serialised;
+    upsertMemo({ [ACCOUNT_MEMO_KEY]: entry });
+  };
+  const checkSettings = async (): Promise<AccountSettingsView> => {
+    const result = await acts.checkSettings(ref());
+    // Results recorded by the previous version carried the manual secret in clear: not kept.
+    if (result.ok && !('webhookSecretFingerprint' in result.settings)) return result;
+    const before = state.settings;
+    // A secret sealed again has a new ciphertext: keep the old one while it is the same secret.
+    const unchangedSecret = result.ok && before?.ok && result.settings.webhookSecretFingerprint === before.settings.webhookSecretFingerprint;
+    state.settings = unchangedSecret && before?.ok ? { ok: true, settings: { ...result.settings, sealedWebhookSecret: before.settings.sealedWebhookSecret } } : result;
+    publish();
+    return result;
+  };
   const setGrant = (grant: SealedGrant): void => {
     state.grant = { ...grant, version: ++state.tokenVersion };
   };
   const loseGrant = async (): Promise<void> => {
     state.grant = null;
     if (state.connection === 'connected') state.connection = 'awaiting-authorization';
+    publish();
     await raiseAuthorizeTaskOnce();
   };
   const refreshGrant = async (): Promise<void> => {
@@ -161,6 +207,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
 
   setHandler(registerAccountSignal, ({ apiUrl, addonId }) => {
     state.account = { ...state.account, apiUrl, addonId };
+    publish();
   });
   setHandler(recheckSettingsSignal, () => {
     recheckRequested = true;
@@ -210,6 +257,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
         state.authorizations++;
         state.connection = 'connected';
         state.webhookWanted = true;
+        publish();
         const waiters = state.waitingForAuthorization;
         state.waitingForAuthorization = [];
         await signalAll(waiters, authorizeSignal);
@@ -222,7 +270,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
   );
   setHandler(waitForValidSettingsUpdate, ({ workflowId }) =>
     mutex.run(async () => {
-      const result = await acts.checkSettings(ref());
+      const result = await checkSettings();
       if (result.ok) {
         state.settingsProblems = null;
         return 'retry';
@@ -248,6 +296,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
       state.webhook = null;
       state.webhookWanted = false;
       state.connection = 'disconnected';
+      publish();
     }),
   );
 
@@ -256,7 +305,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
     try {
       await mutex.run(async () => {
         await acts.ensureUserCustomFields(ref());
-        const settings = await acts.checkSettings(ref());
+        const settings = await checkSettings();
         if (!settings.ok) await raiseSettingsTaskOnce(settings.problems);
         await raiseAuthorizeTaskOnce();
         state.activated = true;
@@ -268,7 +317,9 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
     }
   }
 
+  publish();
   const shouldRoll = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2_000;
+  let settingsRefreshAt = Date.now() + SETTINGS_REFRESH_MS;
   let webhookFailures = 0;
   let webhookRetryAt = 0;
   const webhookDue = (): boolean => state.webhookWanted && state.grant !== null && Date.now() >= webhookRetryAt;
@@ -277,6 +328,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
     const wakeUps = [
       ...(state.waitingForSettings.length > 0 ? [SETTINGS_RECHECK_MS] : []),
       ...(state.webhookWanted && webhookRetryAt > Date.now() ? [webhookRetryAt - Date.now()] : []),
+      ...(patched(DIRECTORY_PATCH) ? [Math.max(1, settingsRefreshAt - Date.now())] : []),
     ];
     if (wakeUps.length > 0) await condition(ready, Math.min(...wakeUps));
     else await condition(ready);
@@ -289,6 +341,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
           const { webhookId, sealedSecret } = await acts.registerZendeskWebhook(ref(), state.grant.sealedAccessToken);
           state.webhook = { id: webhookId, sealedSecret };
           state.webhookWanted = false;
+          publish();
         });
         webhookFailures = 0;
       } catch (err) {
@@ -300,27 +353,18 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
         log.warn('Zendesk webhook registration failed; trying again later', { account: state.account.subdomain, failures: webhookFailures, reason: failure.message });
         if (webhookFailures === 1 && failure.type !== FailureType.zendeskUnauthorized) {
           await mutex
-            .run(() =>
-              acts.createAdminTask(ref(), {
-                targetType: 'addon',
-                targetId: state.account.addonId,
-                title: SYNC_ERROR_TITLE,
-                desc: [
-                  'The Zendesk sync could not register its webhook in Zendesk, so changes made in Zendesk do not reach Storeganise yet.',
-                  `Reason: ${failure.message}`,
-                  'Check that the Zendesk connection was authorized by a Zendesk administrator (authorize again if not). The sync keeps trying, and changes made in Storeganise still reach Zendesk.',
-                ].join('\n'),
-              }),
-            )
+            .run(() => acts.createAdminTask(ref(), webhookRegistrationTask(state.account.addonId, failure.message)))
             .catch((taskErr: unknown) => log.warn('could not raise the webhook task', { account: state.account.subdomain, reason: failureOf(taskErr).message }));
         }
       }
     }
-    if (recheckRequested || state.waitingForSettings.length > 0) {
+    const refreshDue = patched(DIRECTORY_PATCH) && Date.now() >= settingsRefreshAt;
+    if (recheckRequested || refreshDue || state.waitingForSettings.length > 0) {
       recheckRequested = false;
+      if (refreshDue) settingsRefreshAt = Date.now() + SETTINGS_REFRESH_MS;
       try {
         await mutex.run(async () => {
-          const result = await acts.checkSettings(ref());
+          const result = await checkSettings();
           if (!result.ok) return raiseSettingsTaskOnce(result.problems);
           state.settingsProblems = null;
           const waiters = state.waitingForSettings;

@@ -1,7 +1,8 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AdminTask } from '../adapters/storeganise';
-import type { OwnWrites, ZendeskChange } from '../domain/echo';
-import type { SyncBase } from '../domain/plan';
+import type { CopyReason, FieldOutcome, PairFacts, ReportedEdit, Side, TwoWayField } from '../domain/convergence';
+import type { SyncField } from '../domain/records';
+import type { AccountSettings } from '../domain/settings';
+import type { AdminTask } from '../domain/tasks';
 
 /** A Storeganise account (business) served by this installation, keyed by its subdomain. */
 export interface AccountRef {
@@ -13,6 +14,7 @@ export interface AccountRef {
 
 export const accountWorkflowId = (subdomain: string): string => `account:${subdomain}`;
 export const customerLockWorkflowId = (subdomain: string, customer: string): string => `customer-lock:${subdomain}:${customer}`;
+export const customerWorkflowId = (subdomain: string, customer: string): string => `customer:${subdomain}:${customer}`;
 export const storeganiseEventWorkflowId = (subdomain: string, eventId: string): string => `sg-event:${subdomain}:${eventId}`;
 export const zendeskEventWorkflowId = (subdomain: string, eventId: string): string => `zd-event:${subdomain}:${eventId}`;
 
@@ -41,6 +43,29 @@ export interface SealedGrant {
 }
 
 export type ConnectionState = 'awaiting-authorization' | 'connected' | 'disconnected';
+
+/** The add-on settings as the account workflow last read them; the manual webhook secret sealed. */
+export type AccountSettingsView =
+  | { ok: true; settings: Omit<AccountSettings, 'webhookSecret'> & { sealedWebhookSecret: string | null; webhookSecretFingerprint: string | null } }
+  | { ok: false; problems: string[] };
+
+/**
+ * What the API and the activities need to know about an account without a worker running and
+ * without calling Storeganise: published by the account workflow as its memo (encrypted by the
+ * payload codec) and read with `describe()` or a visibility list.
+ */
+export interface AccountDirectoryEntry {
+  subdomain: string;
+  apiUrl: string;
+  addonId: string;
+  connection: ConnectionState;
+  /** Signing secret of the Zendesk webhook the service registered itself, sealed. */
+  sealedWebhookSecret: string | null;
+  webhookId: string | null;
+  settings: AccountSettingsView | null;
+}
+
+export const ACCOUNT_MEMO_KEY = 'directory';
 
 /** What the API needs to know about an account; secrets stay sealed. */
 export interface AccountView {
@@ -82,28 +107,95 @@ export const authorizeSignal = defineSignal('authorize');
 /** Sent by the account workflow to each parked event workflow once the settings validate. */
 export const settingsFixedSignal = defineSignal('settingsFixed');
 
-/** What the customer's lock hands each event it runs. */
-export interface LockContext {
-  /** The values both sides last agreed on. */
-  base: SyncBase;
-  /** A later queued event redoes the same work: this one skips. */
-  superseded: boolean;
-  /** The event only echoes this run's own write: nothing to read or write. */
-  echoOf: string | null;
-  /** An event from the other side waits behind this one: it arrived later, so on a tie it is the newer edit. */
-  otherSideQueued: boolean;
+/** Where an event comes from. Only `storeganise` and `zendesk` events report a person's edits. */
+export type EventSource = 'storeganise' | 'zendesk' | 'rental' | 'operator' | 'reconcile' | 'handed-over';
+
+/** An accepted event, queued on its customer's entity workflow. */
+export interface CustomerEvent {
+  eventId: string;
+  /** The workflow id a run led by this event gets (derived from the event id, so Temporal refuses a second one). */
+  workflowId: string;
+  source: EventSource;
+  type: string;
+  /** When the change was made, epoch ms in its side's clock (Zendesk `time`, Storeganise `created`). */
+  at: number | null;
+  /** The two-way fields a person edited, as the event reports them. */
+  edits: ReportedEdit[];
+  /** What a run for this event compares and writes. */
+  fields: SyncField[];
+  /** Zendesk's non-primary emails or phones may have changed: never taken for an echo. */
+  contactsChanged: boolean;
+  /** The Zendesk user the event is about, for Zendesk events. */
+  zendeskUserId: string | null;
+  /** The Zendesk user was not linked when this happened: link the pair, copy no field. */
+  linkOnly: boolean;
+  /** May create the Zendesk user of a never-linked Storeganise customer. */
+  mayCreate: boolean;
 }
 
-export interface StoreganiseUserEvent {
-  account: AccountRef;
+export type EventOutcome =
+  | 'synced'
+  | 'unchanged'
+  | 'echo'
+  | 'coalesced'
+  | 'duplicate'
+  | 'deferred'
+  | 'linked'
+  | 'conflict'
+  | 'rejected'
+  | 'unlinked'
+  | 'gone'
+  | 'failed';
+
+/** What became of an accepted event, kept by its customer's entity workflow. */
+export interface OutcomeRecord {
   eventId: string;
-  type: string;
-  userId: string;
-  /** Dotted paths Storeganise says changed; null = unknown, sync everything. */
-  changedKeys: string[] | null;
-  /** Set when the customer's lock runs the event; absent when started by hand (unserialised, no base). */
-  lock?: LockContext;
+  outcome: EventOutcome;
+  /** The run that covered it, when another event led that run. */
+  by: string | null;
+  /** Workflow time, epoch ms. */
+  at: number;
 }
+
+/** One run: converges a customer's pair for the fields its events name. */
+export interface SyncRunInput {
+  account: AccountRef;
+  /** `sg:{storeganise user id}`, or `zd:{zendesk user id}` for a Zendesk user not linked yet. */
+  customer: string;
+  /** The event the run is named after. */
+  lead: CustomerEvent;
+  /** Other events this run also serves. */
+  covers: string[];
+  fields: SyncField[];
+  facts: PairFacts;
+  mayCreate: boolean;
+  linkOnly: boolean;
+}
+
+export interface SyncRunResult {
+  outcome: EventOutcome;
+  storeganiseUserId: string | null;
+  zendeskUserId: string | null;
+  /** What the run established per field, for the customer's facts. */
+  fields: FieldOutcome[];
+  /** Two-way fields whose conflict waits for an event still on its way. */
+  deferred: TwoWayField[];
+  /** Same-field conflicts decided, with the side whose edit won and why. */
+  resolved: Array<{ field: TwoWayField; winner: Side; reason: CopyReason }>;
+  /** Fields written, per side. */
+  written: Record<Side, string[]>;
+  /** The story of the run for the Web UI: what was read, decided and written, without values. */
+  notes: string[];
+}
+
+export const queueCustomerEventSignal = defineSignal<[CustomerEvent]>('queueCustomerEvent');
+/** What a customer's entity is doing: the run in progress, how many events wait, and recent outcomes. */
+export const customerStatusQuery = defineQuery<{ running: string | null; queued: number; deferred: TwoWayField[]; outcomes: OutcomeRecord[] }>('customerStatus');
+
+/** The customer key events are serialised on: a Storeganise user, or a Zendesk user not linked yet. */
+export const storeganiseCustomer = (userId: string): string => `sg:${userId}`;
+export const zendeskCustomer = (event: { externalId: string | null; zendeskUserId: string }): string =>
+  event.externalId === null ? `zd:${event.zendeskUserId}` : storeganiseCustomer(event.externalId);
 
 export interface StoreganiseRentalEvent {
   account: AccountRef;
@@ -113,55 +205,3 @@ export interface StoreganiseRentalEvent {
   jobId: string | null;
   rentalIds: string[];
 }
-
-/** A rental changed: recompute one owner's customer status. */
-export interface CustomerStatusEvent {
-  account: AccountRef;
-  /** The rental event's workflow, for the story. */
-  cause: string;
-  userId: string;
-  lock?: LockContext;
-}
-
-export interface ZendeskUserEvent {
-  account: AccountRef;
-  eventId: string;
-  /** Normalised to the `zen:event-type:` spelling. */
-  type: string;
-  zendeskUserId: string;
-  externalId: string | null;
-  /** For `user.merged`: the user the event's subject was merged into. */
-  mergedIntoUserId: string | null;
-  /** What the event says changed, to recognise the echo of the sync's own write. */
-  change: ZendeskChange | null;
-  lock?: LockContext;
-}
-
-export interface SyncResult {
-  outcome: 'synced' | 'unchanged' | 'superseded' | 'echo' | 'unlinked' | 'gone' | 'conflict' | 'rejected' | 'queued';
-  zendeskWrites: number;
-  storeganiseWrites: number;
-  /** The story of the run, for the Web UI: what was read, what was written and why. */
-  notes: string[];
-  /** For the customer's lock: the base after this run, and what it wrote (to recognise echoes). */
-  base?: SyncBase;
-  wrote?: Omit<OwnWrites, 'by' | 'at'>;
-}
-
-// ---- customer lock ---------------------------------------------------------------------------
-
-/** An event queued on its customer's lock, which runs it as a child workflow with this id. */
-export type CustomerEvent = { workflowId: string; coalesceKey: string } & (
-  | { kind: 'storeganise-user'; event: StoreganiseUserEvent }
-  | { kind: 'zendesk-user'; event: ZendeskUserEvent }
-  | { kind: 'customer-status'; event: CustomerStatusEvent }
-);
-
-export const enqueueEventSignal = defineSignal<[CustomerEvent]>('enqueueEvent');
-/** What a customer's lock is doing: the event it runs and how many wait. */
-export const lockStatusQuery = defineQuery<{ running: string | null; queued: number }>('lockStatus');
-
-/** The customer key events are serialised on: a Storeganise user, or a Zendesk user not linked yet. */
-export const storeganiseCustomer = (userId: string): string => `sg:${userId}`;
-export const zendeskCustomer = (event: Pick<ZendeskUserEvent, 'externalId' | 'zendeskUserId'>): string =>
-  event.externalId === null ? `zd:${event.zendeskUserId}` : storeganiseCustomer(event.externalId);

@@ -1,3 +1,7 @@
 export { accountWorkflow } from './account';
-export { customerLock } from './customer-lock';
-export { syncCustomerStatus, syncStoreganiseRentalEvent, syncStoreganiseUserEvent, syncZendeskUserEvent } from './events';
+export { customerWorkflow } from './customer';
+export { syncStoreganiseRentalEvent } from './events';
+export { syncCustomer } from './sync-customer';
+// The previous version's event layer, kept until its executions are gone (workflows/legacy/definitions.ts).
+export { customerLock } from './legacy/customer-lock';
+export { syncCustomerStatus, syncStoreganiseUserEvent, syncZendeskUserEvent } from './legacy/events';

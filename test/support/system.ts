@@ -3,7 +3,7 @@ import http from 'node:http';
 import { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createApiApp, type ApiApp } from '../../api/app';
-import { AUTHORIZE_TASK_TITLE } from '../../activities/account';
+import { AUTHORIZE_TASK_TITLE } from '../../domain/tasks';
 import { loadConfig, type Config } from '../../lib/config';
 import { Keyring } from '../../lib/crypto';
 import { dataConverterFor } from '../../lib/data-converter';
@@ -16,6 +16,8 @@ import { createSyncWorker } from '../../worker/worker';
 import { testHarness } from '../hooks';
 import { authorizeLink, authorizeThroughSandbox, installAddon, settleAccount, type SandboxInstallation } from '../../sandbox/installation';
 import { eventually } from './eventually';
+import { registerTestSecrets, writeTestLog } from './log-capture';
+import { applyServerTimeouts } from '../../api/server';
 
 export const STATUS_FIELD_KEY = 'customer_status';
 
@@ -75,10 +77,12 @@ export class TestSystem {
       ZENDESK_CLIENT_ID: 'sg-zendesk-sync-test',
       ZENDESK_CLIENT_SECRET: `sandbox-client-secret-${randomBytes(6).toString('hex')}`,
       OPERATOR_TOKEN: `operator-${randomBytes(12).toString('hex')}`,
+      TEMPORAL_UI_URL: 'http://localhost:8233',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
       ...overrides,
     };
     const config = loadConfig(env);
+    registerTestSecrets(env);
     await zendesk.client.registerOAuthClient({ clientId: config.zendesk.clientId, clientSecret: config.zendesk.clientSecret, redirectUris: [`${config.publicUrl}/oauth/zendesk/callback`] });
     const client = new Client({ connection: temporal.connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config.keyring) });
     const system = new TestSystem(zendesk, storeganise, env, config, client, config.publicUrl);
@@ -88,9 +92,9 @@ export class TestSystem {
   }
 
   async startApi(): Promise<void> {
-    const logger = createLogger(this.config.logLevel, { process: 'api' }, (line) => process.stderr.write(line));
+    const logger = createLogger(this.config.logLevel, { process: 'api' }, writeTestLog);
     this.api = createApiApp({ client: this.client, config: this.config, logger });
-    const server = http.createServer(this.api.app);
+    const server = applyServerTimeouts(http.createServer(this.api.app));
     await new Promise<void>((resolve) => server.listen(this.config.port, '127.0.0.1', resolve));
     this.apiServer = server;
   }
@@ -108,7 +112,7 @@ export class TestSystem {
 
   async startWorker(): Promise<void> {
     const { env, workflowBundle } = testHarness();
-    const logger = createLogger(this.config.logLevel, { process: 'worker' }, (line) => process.stderr.write(line));
+    const logger = createLogger(this.config.logLevel, { process: 'worker' }, writeTestLog);
     const worker = await createSyncWorker({ config: this.config, connection: env.nativeConnection, client: this.client, logger, workflowBundle });
     this.worker = { worker, running: worker.run() };
   }

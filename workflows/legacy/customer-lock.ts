@@ -6,14 +6,26 @@ import {
   log,
   ParentClosePolicy,
   patched,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { isStoreganiseEcho, isZendeskEcho, type OwnWrites } from '../domain/echo';
-import type { SyncBase } from '../domain/plan';
-import { enqueueEventSignal, lockStatusQuery, type AccountRef, type CustomerEvent, type LockContext, type SyncResult } from './definitions';
-import { syncAccountKey, syncCustomerKey, syncStateKey } from './search-attributes';
+import type { AccountRef } from '../definitions';
+import { syncAccountKey, syncCustomerKey, syncStateKey } from '../search-attributes';
+import {
+  enqueueEventSignal,
+  HAND_OVER_PATCH,
+  lockStatusQuery,
+  type LegacyActivities,
+  type LegacyCustomerEvent as CustomerEvent,
+  type LockContext,
+  type SyncResult,
+} from './definitions';
+import { isStoreganiseEcho, isZendeskEcho, type OwnWrites } from './echo';
+import type { SyncBase } from './plan';
+
+const { handOverLegacyEvents } = proxyLocalActivities<LegacyActivities>({ startToCloseTimeout: '1 minute' });
 
 export interface CustomerLockInput {
   account: AccountRef;
@@ -78,6 +90,10 @@ export async function customerLock(input: CustomerLockInput): Promise<void> {
     const shifted = queue.shift();
     if (shifted === undefined) continue;
     const next: CustomerEvent = shifted;
+    if (patched(HAND_OVER_PATCH)) {
+      await handOverLegacyEvents(input.account, input.customer, [next, ...queue]);
+      return;
+    }
     // Remembered before it runs: a redelivered copy arriving meanwhile is dropped, never queued again.
     if (dedupeAtDequeue) remember(next.workflowId);
     const required = dedupeAtDequeue && mustRun.delete(next.workflowId);

@@ -1,4 +1,4 @@
-import { normaliseWhitespace } from './names';
+import { normaliseWhitespace } from '../../domain/names';
 import type { StoreganiseUserChanges } from './plan';
 
 /**

@@ -2,17 +2,21 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
+  patched,
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SyncActivities } from '../activities';
-import type { AdminTask } from '../adapters/storeganise';
-import type { OwnWrites } from '../domain/echo';
-import type { SyncBase } from '../domain/plan';
-import { authorizeSignal, FailureType, NON_RETRYABLE_TYPES, settingsFixedSignal, type AccountRef, type LockContext, type SyncResult } from './definitions';
-import { syncStateKey, type SyncState } from './search-attributes';
+import type { AdminTask, TaskRequest } from '../../domain/tasks';
+import { authorizeSignal, FailureType, NON_RETRYABLE_TYPES, settingsFixedSignal, type AccountRef } from '../definitions';
+import { syncStateKey, type SyncState } from '../search-attributes';
+import { HAND_OVER_PATCH, type LegacyActivities, type LegacyCustomerEvent, type LockContext, type SyncResult } from './definitions';
+import type { OwnWrites } from './echo';
+import type { SyncBase } from './plan';
+
+/** Thrown at the first new step of an execution of this version: its event goes to the customer's entity instead. */
+class HandOver extends Error {}
 
 /** What a sync produced: the run's result and the base both sides now agree on, if known. */
 export interface SyncOutcome {
@@ -24,7 +28,7 @@ export interface SyncOutcome {
 // trip through the server per step. Outages (5xx, network) retry with backoff for as long as they
 // last; a Zendesk 429 retries after exactly its Retry-After (the activity sets the failure's next
 // retry delay); what a person must fix, and a revoked grant, are not retried but handled below.
-export const acts = proxyLocalActivities<SyncActivities>({
+export const acts = proxyLocalActivities<LegacyActivities>({
   startToCloseTimeout: '1 minute',
   // Longer waits (a long Retry-After, a long outage) become durable timers instead of holding the worker.
   localRetryThreshold: '5 seconds',
@@ -104,11 +108,17 @@ export class EventRun {
     }
   }
 
+  /** Runs one step of the event, unless this execution is past its recorded history: then it hands over. */
+  async step<T>(step: () => Promise<T>): Promise<T> {
+    if (patched(HAND_OVER_PATCH)) throw new HandOver();
+    return step();
+  }
+
   /** Runs a Zendesk step; on 401 the step waits for a new authorization and is then retried as is. */
   async zendesk<T>(step: () => Promise<T>): Promise<T> {
     for (;;) {
       try {
-        return await step();
+        return await this.step(step);
       } catch (err) {
         const unauthorized = failureOf(err, FailureType.zendeskUnauthorized);
         if (unauthorized === null) throw err;
@@ -123,8 +133,9 @@ export class EventRun {
   }
 
   /** Raises an admin task once per distinct problem across all runs of the account. */
-  async raiseTask(dedupeParts: string[], task: AdminTask): Promise<void> {
-    const outcome = await acts.raiseAdminTaskOnce(this.account, dedupeParts, task);
+  async raiseTask(dedupeParts: string[], request: AdminTask | TaskRequest): Promise<void> {
+    const task = 'task' in request ? request.task : request;
+    const outcome = await this.step(() => acts.raiseAdminTaskOnce(this.account, dedupeParts, task));
     this.note(`admin task "${task.title}" ${outcome === 'raised' ? 'raised' : 'already open'}`);
   }
 
@@ -132,11 +143,17 @@ export class EventRun {
    * Runs the event's work with what the customer's lock handed over. A superseded event (a later
    * one redoes the same work) and the echo of the previous run's own write have nothing to do.
    */
-  async run(lock: LockContext | undefined, work: (base: SyncBase) => Promise<SyncOutcome>): Promise<SyncResult> {
+  async run(lock: LockContext | undefined, work: (base: SyncBase) => Promise<SyncOutcome>, handOver: { customer: string; event: LegacyCustomerEvent }): Promise<SyncResult> {
     if (lock?.superseded) return this.result('superseded', 'a later event for this customer redoes the same work');
     if (lock?.echoOf) return this.result('echo', `the webhook of ${lock.echoOf}'s own write: nothing to read or write`);
     if (!lock) this.note('started outside the customer lock: not serialised with other events, no base');
-    const outcome = await work(lock?.base ?? {});
-    return { ...outcome.result, ...(outcome.base ? { base: outcome.base } : {}), wrote: this.wrote };
+    try {
+      const outcome = await work(lock?.base ?? {});
+      return { ...outcome.result, ...(outcome.base ? { base: outcome.base } : {}), wrote: this.wrote };
+    } catch (err) {
+      if (!(err instanceof HandOver)) throw err;
+      await acts.handOverLegacyEvents(this.account, handOver.customer, [handOver.event]);
+      return this.result('handed-over', "handed over to the customer's entity workflow");
+    }
   }
 }

@@ -1,14 +1,8 @@
 import { workflowInfo } from '@temporalio/workflow';
-import { storeganiseUserEventFields, zendeskEventSyncFields, ZENDESK_MERGED_EVENT } from '../domain/events';
-import {
-  storeganiseCustomer,
-  type CustomerStatusEvent,
-  type StoreganiseRentalEvent,
-  type StoreganiseUserEvent,
-  type SyncResult,
-  type ZendeskUserEvent,
-} from './definitions';
-import { acts, EventRun } from './event-run';
+import { storeganiseCustomer, zendeskCustomer } from '../definitions';
+import type { CustomerStatusEvent, LegacyCustomerEvent, StoreganiseUserEvent, SyncResult, ZendeskUserEvent } from './definitions';
+import { EventRun } from './event-run';
+import { storeganiseUserEventFields, zendeskEventSyncFields, ZENDESK_MERGED_EVENT } from './fields';
 import { syncCustomerToStoreganise } from './to-storeganise';
 import { syncCustomerToZendesk } from './to-zendesk';
 
@@ -17,7 +11,8 @@ export async function syncStoreganiseUserEvent(event: StoreganiseUserEvent): Pro
   const run = new EventRun(event.account);
   const fields = storeganiseUserEventFields(event.type, event.changedKeys) ?? [];
   const otherSideQueued = event.lock?.otherSideQueued ?? false;
-  return run.run(event.lock, (base) => syncCustomerToZendesk(run, event.userId, fields, base, { mayCreate: true, otherSideQueued }));
+  const handOver = handOverOf(storeganiseCustomer(event.userId), { kind: 'storeganise-user', event }, fields);
+  return run.run(event.lock, (base) => syncCustomerToZendesk(run, event.userId, fields, base, { mayCreate: true, otherSideQueued }), handOver);
 }
 
 /** One Zendesk user event: Zendesk → Storeganise; a merge moves the link to the surviving user. */
@@ -27,31 +22,13 @@ export async function syncZendeskUserEvent(event: ZendeskUserEvent): Promise<Syn
   if (event.type === ZENDESK_MERGED_EVENT) {
     const externalId = event.externalId;
     if (externalId === null) return run.result('unlinked', 'the merged-away user was not linked');
-    return run.run(event.lock, (base) => syncCustomerToZendesk(run, externalId, [], base, { mayCreate: false, otherSideQueued }));
+    const merged = handOverOf(storeganiseCustomer(externalId), { kind: 'zendesk-user', event }, []);
+    return run.run(event.lock, (base) => syncCustomerToZendesk(run, externalId, [], base, { mayCreate: false, otherSideQueued }), merged);
   }
   const fields = zendeskEventSyncFields(event.type, event.externalId) ?? [];
   if (event.externalId === null) run.note('the Zendesk user was not linked when this changed: link only');
-  return run.run(event.lock, (base) => syncCustomerToStoreganise(run, event.zendeskUserId, fields, base, { otherSideQueued }));
-}
-
-/** One rental or move event: queues a status recomputation on each owner's lock. */
-export async function syncStoreganiseRentalEvent(event: StoreganiseRentalEvent): Promise<SyncResult> {
-  const run = new EventRun(event.account);
-  const owners = await acts.resolveRentalOwners(event.account, event);
-  if (owners.length === 0) return run.result('gone', 'the rental or job has no owner');
-  const { workflowId } = workflowInfo();
-  for (const owner of owners) {
-    const statusEvent: CustomerStatusEvent = { account: event.account, cause: workflowId, userId: owner };
-    const statusWorkflowId = `${workflowId}:${owner}`;
-    await acts.enqueueCustomerEvent(event.account, storeganiseCustomer(owner), {
-      kind: 'customer-status',
-      workflowId: statusWorkflowId,
-      coalesceKey: 'to-zendesk:status',
-      event: statusEvent,
-    });
-    run.note(`status of Storeganise user ${owner} queued as ${statusWorkflowId}`);
-  }
-  return run.result('queued');
+  const handOver = handOverOf(zendeskCustomer(event), { kind: 'zendesk-user', event }, fields);
+  return run.run(event.lock, (base) => syncCustomerToStoreganise(run, event.zendeskUserId, fields, base, { otherSideQueued }), handOver);
 }
 
 /** A customer's status after a rental change: Storeganise → Zendesk, status only. */
@@ -59,5 +36,12 @@ export async function syncCustomerStatus(event: CustomerStatusEvent): Promise<Sy
   const run = new EventRun(event.account);
   run.note(`caused by ${event.cause}`);
   const otherSideQueued = event.lock?.otherSideQueued ?? false;
-  return run.run(event.lock, (base) => syncCustomerToZendesk(run, event.userId, ['status'], base, { mayCreate: false, otherSideQueued }));
+  const handOver = handOverOf(storeganiseCustomer(event.userId), { kind: 'customer-status', event }, ['status']);
+  return run.run(event.lock, (base) => syncCustomerToZendesk(run, event.userId, ['status'], base, { mayCreate: false, otherSideQueued }), handOver);
+}
+
+type EventPayload = LegacyCustomerEvent extends infer E ? (E extends LegacyCustomerEvent ? Omit<E, 'workflowId' | 'coalesceKey'> : never) : never;
+
+function handOverOf(customer: string, payload: EventPayload, fields: readonly string[]): { customer: string; event: LegacyCustomerEvent } {
+  return { customer, event: { ...payload, workflowId: workflowInfo().workflowId, coalesceKey: fields.join(',') } };
 }

@@ -1,9 +1,9 @@
-import { formatZendeskName, namesAgree, normaliseWhitespace, splitZendeskName } from './names';
-import { normalisePhone, phoneToWrite, samePhone } from './phones';
-import type { StoreganiseCustomer, SyncField, ZendeskContacts, ZendeskCustomer } from './records';
-import { sameEmail } from './records';
-import type { AccountSettings } from './settings';
-import type { CustomerStatus } from './status';
+import { formatZendeskName, namesAgree, normaliseWhitespace, splitZendeskName } from '../../domain/names';
+import { normalisePhone, phoneToWrite, samePhone } from '../../domain/phones';
+import type { StoreganiseCustomer, SyncField, ZendeskContacts, ZendeskCustomer } from '../../domain/records';
+import { sameEmail } from '../../domain/records';
+import type { AccountSettings } from '../../domain/settings';
+import type { CustomerStatus } from '../../domain/status';
 
 /**
  * The values both sides last agreed on, per two-way field: the base of a three-way comparison.
@@ -244,4 +244,19 @@ export function hasStoreganiseWrites(changes: StoreganiseUserChanges): boolean {
 
 function unique(values: string[]): string[] {
   return [...new Set(values)];
+}
+
+/**
+ * Whether the target record changed after the source record. Zendesk stamps seconds, so both are
+ * compared in whole seconds; a tie is broken by `laterEventQueued`.
+ */
+export function targetIsNewer(sourceUpdatedAt: string | null, targetUpdatedAt: string | null, laterEventQueued: boolean): boolean {
+  const seconds = (iso: string | null): number | null => {
+    const ms = iso === null ? NaN : Date.parse(iso);
+    return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
+  };
+  const source = seconds(sourceUpdatedAt);
+  const target = seconds(targetUpdatedAt);
+  if (source === null || target === null) return laterEventQueued;
+  return target > source || (target === source && laterEventQueued);
 }

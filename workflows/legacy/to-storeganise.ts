@@ -1,7 +1,7 @@
-import { hasStoreganiseWrites, planStoreganiseUpdate, type SyncBase } from '../domain/plan';
-import { changedKeysOf } from '../domain/echo';
-import { targetIsNewer, type SyncField } from '../domain/records';
-import { emailConflictTask, syncErrorTask } from '../domain/tasks';
+import { hasStoreganiseWrites, planStoreganiseUpdate, targetIsNewer, type SyncBase } from './plan';
+import { changedKeysOf } from './echo';
+import type { SyncField } from '../../domain/records';
+import { emailConflictTask, syncErrorTask } from '../../domain/tasks';
 import { acts, rejectionReason, type EventRun, type SyncOutcome } from './event-run';
 
 /**
@@ -37,7 +37,7 @@ export async function syncCustomerToStoreganise(
     nextBase = plan.base;
     if (hasStoreganiseWrites(changes)) {
       run.note(`Storeganise differs in: ${Object.keys(changes).join(', ')}`);
-      const write = await acts.writeStoreganiseCustomer(account, sg.id, changes);
+      const write = await run.step(() => acts.writeStoreganiseCustomer(account, sg.id, changes));
       if (write.outcome === 'email-conflict') {
         nextBase = { ...nextBase, email: base.email };
         await run.raiseTask(['email-conflict', sg.id, zd.id, write.email.toLowerCase()], emailConflictTask({
@@ -49,7 +49,7 @@ export async function syncCustomerToStoreganise(
         }));
         const { email: _refused, ...rest } = changes;
         changes = rest;
-        if (hasStoreganiseWrites(changes)) await acts.writeStoreganiseCustomer(account, sg.id, changes);
+        if (hasStoreganiseWrites(changes)) await run.step(() => acts.writeStoreganiseCustomer(account, sg.id, changes));
       }
       if (hasStoreganiseWrites(changes)) {
         run.storeganiseWrites++;

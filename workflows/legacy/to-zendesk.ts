@@ -1,6 +1,6 @@
-import { baseOfNewZendeskUser, hasZendeskWrites, planNewZendeskUser, planZendeskUpdate, type SyncBase } from '../domain/plan';
-import { targetIsNewer, type SyncField } from '../domain/records';
-import { emailConflictTask, syncErrorTask } from '../domain/tasks';
+import { baseOfNewZendeskUser, hasZendeskWrites, planNewZendeskUser, planZendeskUpdate, targetIsNewer, type SyncBase } from './plan';
+import type { SyncField } from '../../domain/records';
+import { emailConflictTask, syncErrorTask } from '../../domain/tasks';
 import { acts, rejectionReason, type EventRun, type SyncOutcome } from './event-run';
 
 /**
@@ -50,7 +50,7 @@ export async function syncCustomerToZendesk(
           run.wroteZendesk({ userId: created.user.id, created: true, name: newUser.name, externalId: newUser.externalId, ...(newUser.phone ? { phone: newUser.phone } : {}), ...(newUser.email ? { email: newUser.email } : {}) });
         }
         run.note(created.outcome === 'created' ? `created Zendesk user ${created.user.id}` : `found Zendesk user ${created.user.id} created earlier`);
-        await acts.writeStoreganiseCustomer(account, sg.id, { customFields: { zendesk_userId: created.user.id } });
+        await run.step(() => acts.writeStoreganiseCustomer(account, sg.id, { customFields: { zendesk_userId: created.user.id } }));
         run.storeganiseWrites++;
         return { result: run.result('synced', 'linked both ways'), base: baseOfNewZendeskUser(newUser, settings) };
       }
@@ -84,8 +84,9 @@ export async function syncCustomerToZendesk(
             }));
           }
         }
-        if (plan.storeganisePointer !== null) {
-          await acts.writeStoreganiseCustomer(account, sg.id, { customFields: { zendesk_userId: plan.storeganisePointer } });
+        const pointer = plan.storeganisePointer;
+        if (pointer !== null) {
+          await run.step(() => acts.writeStoreganiseCustomer(account, sg.id, { customFields: { zendesk_userId: pointer } }));
           run.storeganiseWrites++;
         }
         const wrote = run.zendeskWrites + run.storeganiseWrites > 0;
