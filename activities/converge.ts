@@ -33,6 +33,7 @@ export interface ConvergeInput {
   linkOnly: boolean;
   /** Workflow time of the run, epoch ms. */
   now: number;
+  settleMs?: number;
 }
 
 export type ConvergeResult =
@@ -180,7 +181,7 @@ async function convergeStoreganiseCustomer(sides: Sides, userId: string, input: 
       const read: PairRead = { storeganise: sg, zendesk: zd, contacts: identities === null ? null : contactsOf(identities), status };
       // Facts about another Zendesk user say nothing about this one.
       const facts = input.facts.zendeskUserId === null || input.facts.zendeskUserId === zd.id ? input.facts : emptyFacts(zd.id);
-      const plan = planPair(read, { settings, fields, facts, now: input.now, linkOnly: input.linkOnly });
+      const plan = planPair(read, { settings, fields, facts, now: input.now, linkOnly: input.linkOnly, ...(input.settleMs === undefined ? {} : { settleMs: input.settleMs }) });
       describePlan(story, plan);
       const receipt = await write(sides, plan, sg, zd, identities);
       story.fields = outcomesOf(plan, read, receipt);

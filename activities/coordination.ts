@@ -35,7 +35,7 @@ function handedOver(event: LegacyCustomerEvent): CustomerEvent {
 /** Activities through which workflows talk to the account and customer workflows. */
 export function coordinationActivities(services: SyncServices) {
   const account = (ref: AccountRef) => services.temporal.workflow.getHandle(accountWorkflowId(ref.subdomain));
-  const queue = (ref: AccountRef, customer: string, event: CustomerEvent) => queueCustomerEvent(services.temporal, services.config.temporal.taskQueue, ref, customer, event);
+  const queue = (ref: AccountRef, customer: string, event: CustomerEvent) => queueCustomerEvent(services.temporal, { taskQueue: services.config.temporal.taskQueue, settleMs: services.config.conflictSettleMs }, ref, customer, event);
   return {
     /** Queues an event on its customer's entity workflow (which runs it in order with the others). */
     async queueCustomerEvent(ref: AccountRef, customer: string, event: CustomerEvent): Promise<void> {

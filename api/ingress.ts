@@ -37,6 +37,8 @@ import { verifyStoreganiseSignature, verifyZendeskSignature } from './signatures
 
 /** Both senders retry a 503 whose Retry-After is under a minute. */
 const RETRY_AFTER_SECONDS = 5;
+/** How long recording an event may take before the answer is a 503: well inside Zendesk's ~10 s. */
+const RECORD_DEADLINE_MS = 3_000;
 /** An event's own timestamp is trusted within these bounds; outside them the arrival time stands in. */
 const MAX_EVENT_AGE_MS = 7 * 24 * 60 * 60_000;
 const MAX_EVENT_AHEAD_MS = 5 * 60_000;
@@ -77,7 +79,7 @@ export function ingressRouter(deps: { client: Client; config: Config; directory:
   /** Runs what makes the event durable; a failure there is not the sender's: 503, and it retries. */
   async function durably<T>(what: string, record: () => Promise<T>): Promise<T> {
     try {
-      return await record();
+      return await client.connection.withDeadline(Date.now() + RECORD_DEADLINE_MS, record);
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError || err instanceof HttpError) throw err;
       logger.warn('could not record a webhook; the sender will retry', { what, error: err instanceof Error ? err.name : 'unknown' });
@@ -86,7 +88,7 @@ export function ingressRouter(deps: { client: Client; config: Config; directory:
   }
 
   async function queue(account: AccountRef, customer: string, event: CustomerEvent): Promise<Answer> {
-    await durably('queue the event', () => queueCustomerEvent(client, taskQueue, account, customer, event));
+    await durably('queue the event', () => queueCustomerEvent(client, { taskQueue, settleMs: config.conflictSettleMs }, account, customer, event));
     return { status: 'accepted', workflowId: event.workflowId };
   }
 

@@ -7,11 +7,11 @@ import { syncAccountKey, syncCustomerKey } from '../workflows/search-attributes'
  * Queues an event on its customer's entity workflow, starting the entity when it is not running.
  * The event is durable once this returns; the entity runs it in order with the customer's others.
  */
-export async function queueCustomerEvent(client: Client, taskQueue: string, account: AccountRef, customer: string, event: CustomerEvent): Promise<void> {
+export async function queueCustomerEvent(client: Client, options: { taskQueue: string; settleMs: number }, account: AccountRef, customer: string, event: CustomerEvent): Promise<void> {
   await client.workflow.signalWithStart(customerWorkflow, {
     workflowId: customerWorkflowId(account.subdomain, customer),
-    taskQueue,
-    args: [{ account, customer }],
+    taskQueue: options.taskQueue,
+    args: [{ account, customer, settleMs: options.settleMs }],
     signal: queueCustomerEventSignal,
     signalArgs: [event],
     typedSearchAttributes: [

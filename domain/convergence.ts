@@ -25,8 +25,9 @@ export type Side = (typeof SIDES)[number];
 export const otherSide = (side: Side): Side => (side === 'storeganise' ? 'zendesk' : 'storeganise');
 
 /**
- * How long a webhook may take to arrive after its change, retries included. A conflict that an
- * event still on its way could decide waits this long at most; after it the event is taken as lost.
+ * How long a webhook may take to arrive after its change, retries included (the default of
+ * CONFLICT_SETTLE_SECONDS). A conflict that an event still on its way could decide waits this long
+ * at most; after it the event is taken as lost.
  */
 export const SETTLE_MS = 30_000;
 
@@ -159,7 +160,7 @@ function editInterval(facts: PairFacts, side: Side, field: TwoWayField, current:
  * Decides one two-way field. `sidesAgree` compares the two sides the way the field compares (a
  * name split in two parts, a phone in local format).
  */
-export function decideField(facts: PairFacts, field: TwoWayField, current: Record<Side, SideState>, sidesAgree: boolean, now: number): FieldDecision {
+export function decideField(facts: PairFacts, field: TwoWayField, current: Record<Side, SideState>, sidesAgree: boolean, now: number, settleMs = SETTLE_MS): FieldDecision {
   const { storeganise: sg, zendesk: zd } = current;
   if (sidesAgree) return { kind: 'agree', value: zd.value };
   const baseKnown = facts.base[field] !== undefined;
@@ -174,7 +175,7 @@ export function decideField(facts: PairFacts, field: TwoWayField, current: Recor
   if (s.from === s.to && z.from === z.to) return copy('storeganise', 'same-moment');
 
   const latest = Math.max(finiteOr(s.to, s.from), finiteOr(z.to, z.from));
-  if (Number.isFinite(latest) && now - latest < SETTLE_MS) {
+  if (Number.isFinite(latest) && now - latest < settleMs) {
     return { kind: 'defer', reason: 'both sides changed and an event that tells which edit is newer may still be on its way' };
   }
   // Settled: every event that was coming has come. An explained edit happened when its event says;

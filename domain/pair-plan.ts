@@ -79,6 +79,8 @@ export interface PlanContext {
   now: number;
   /** First contact with a Zendesk user: link the pair, copy nothing. */
   linkOnly: boolean;
+  /** How long a conflict may wait for an event still on its way; the model's default when absent. */
+  settleMs?: number;
 }
 
 /** The key a value of the field is compared and kept in. */
@@ -166,7 +168,7 @@ export function planPair(read: PairRead, context: PlanContext): PairPlan {
     for (const field of TWO_WAY_FIELDS) {
       if (!fields.has(field)) continue;
       const { sides, agree } = sidesOf(field, read, facts, settings);
-      const decision = decideField(facts, field, sides, agree, now);
+      const decision = decideField(facts, field, sides, agree, now, context.settleMs);
       plan.fields.push(writeDecision(field, decision, read, settings, plan));
     }
 

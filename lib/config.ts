@@ -41,6 +41,10 @@ const EnvSchema = z.object({
   ZENDESK_CLIENT_SECRET: requiredSecret('the OAuth client secret registered in Zendesk'),
   OPERATOR_TOKEN: z.preprocess(blankAsUnset, z.string().min(16, 'must be at least 16 characters').optional()),
   WORKER_METRICS_PORT: z.preprocess(blankAsUnset, port.optional()),
+  CONFLICT_SETTLE_SECONDS: z.preprocess(
+    blankAsUnset,
+    z.coerce.number({ error: 'must be a number of seconds, e.g. 30' }).int('must be whole seconds').min(1, 'must be at least 1 second').max(3600, 'must be at most 3600 seconds').default(30),
+  ),
   LOG_LEVEL: z.preprocess(blankAsUnset, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
   TEMPORAL_UI_URL: z.preprocess(blankAsUnset, z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL of the Temporal Web UI, e.g. http://localhost:8233' }).optional()),
 });
@@ -59,6 +63,8 @@ export interface Config {
   /** Protects the codec and operator endpoints; they are disabled when unset. */
   operatorToken: string | null;
   workerMetricsPort: number | null;
+  /** How long a same-field conflict may wait for a webhook still on its way (CONFLICT_SETTLE_SECONDS). */
+  conflictSettleMs: number;
   logLevel: LogLevel;
   /** Origin of the Temporal Web UI (TEMPORAL_UI_URL): the only origin the codec grants CORS to; none when unset. */
   temporalUiOrigin: string | null;
@@ -92,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     zendesk: { urlTemplate: e.ZENDESK_URL_TEMPLATE, clientId: e.ZENDESK_CLIENT_ID, clientSecret: e.ZENDESK_CLIENT_SECRET },
     operatorToken: e.OPERATOR_TOKEN ?? null,
     workerMetricsPort: e.WORKER_METRICS_PORT ?? null,
+    conflictSettleMs: e.CONFLICT_SETTLE_SECONDS * 1000,
     logLevel: e.LOG_LEVEL,
     temporalUiOrigin: e.TEMPORAL_UI_URL === undefined ? null : new URL(e.TEMPORAL_UI_URL).origin,
   };

@@ -28,6 +28,8 @@ export interface CustomerWorkflowInput {
   account: AccountRef;
   /** `sg:{storeganise user id}`, or `zd:{zendesk user id}` for a Zendesk user not linked yet. */
   customer: string;
+  /** How long a conflict may wait for an event still on its way (CONFLICT_SETTLE_SECONDS); the model's default when absent. */
+  settleMs?: number;
   /** Carried over by continue-as-new. */
   state?: CustomerState;
 }
@@ -125,13 +127,13 @@ class CustomerEntity {
   }
 
   /** Folds a completed run into the facts. */
-  apply(result: SyncRunResult, evaluated: readonly SyncField[], now: number): void {
+  apply(result: SyncRunResult, evaluated: readonly SyncField[], now: number, settleMs: number): void {
     this.facts = applyOutcomes(this.facts, result.zendeskUserId, result.fields);
     if (result.written.zendesk.includes('user')) this.createdZendeskUserId = result.zendeskUserId;
     const stillWaiting = this.deferred.filter((f) => !evaluated.includes(f));
     this.deferred = TWO_WAY_FIELDS.filter((f) => stillWaiting.includes(f) || result.deferred.includes(f));
-    this.recheckAt = this.deferred.length === 0 ? null : (this.recheckAt ?? now + SETTLE_MS);
-    if (this.recheckAt !== null && this.recheckAt <= now) this.recheckAt = now + SETTLE_MS;
+    this.recheckAt = this.deferred.length === 0 ? null : (this.recheckAt ?? now + settleMs);
+    if (this.recheckAt !== null && this.recheckAt <= now) this.recheckAt = now + settleMs;
   }
 
   state(): CustomerState {
@@ -175,7 +177,7 @@ export async function customerWorkflow(input: CustomerWorkflowInput): Promise<vo
 
     if (entity.queue.length === 0 && (workflowInfo().historyLength > ROLL_AT_HISTORY || workflowInfo().continueAsNewSuggested)) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof customerWorkflow>({ account: input.account, customer: input.customer, state: entity.state() });
+      await continueAsNew<typeof customerWorkflow>({ ...input, state: entity.state() });
     }
   }
 }
@@ -197,6 +199,7 @@ async function run(entity: CustomerEntity, input: CustomerWorkflowInput, batch: 
           facts: entity.facts,
           mayCreate: all.some((e) => e.mayCreate),
           linkOnly: all.every((e) => e.linkOnly),
+          ...(input.settleMs === undefined ? {} : { settleMs: input.settleMs }),
         },
       ],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -208,7 +211,7 @@ async function run(entity: CustomerEntity, input: CustomerWorkflowInput, batch: 
         { key: syncStateKey, value: 'running' },
       ],
     });
-    entity.apply(result, fields, Date.now());
+    entity.apply(result, fields, Date.now(), input.settleMs ?? SETTLE_MS);
     entity.record(lead.eventId, result.outcome);
     for (const event of covers) entity.record(event.eventId, 'coalesced', lead.workflowId);
   } catch (err) {

@@ -170,6 +170,8 @@ export interface SyncRunInput {
   facts: PairFacts;
   mayCreate: boolean;
   linkOnly: boolean;
+  /** How long a conflict may wait for an event still on its way (CONFLICT_SETTLE_SECONDS). */
+  settleMs?: number;
 }
 
 export interface SyncRunResult {

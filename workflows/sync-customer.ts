@@ -20,6 +20,7 @@ export async function syncCustomer(input: SyncRunInput): Promise<SyncRunResult> 
       mayCreate: input.mayCreate,
       linkOnly: input.linkOnly,
       now: Date.now(),
+      ...(input.settleMs === undefined ? {} : { settleMs: input.settleMs }),
     }),
   );
   const { tasks, kind: _done, ...outcome } = result;
