@@ -73,7 +73,7 @@ export function operatorRouter(deps: { client: Client; config: Config; directory
       linkOnly: false,
       mayCreate: true,
     };
-    await queueCustomerEvent(client, config.temporal.taskQueue, account, storeganiseCustomer(id.data), event);
+    await queueCustomerEvent(client, { taskQueue: config.temporal.taskQueue, settleMs: config.conflictSettleMs }, account, storeganiseCustomer(id.data), event);
     res.status(202).json({ status: 'queued', account: entry.subdomain, workflowId });
   });
 
