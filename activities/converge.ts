@@ -80,6 +80,14 @@ class RunStory {
   }
 }
 
+/** The records were read too long ago to write from; the attempt reads again (and after a few, the activity retries). */
+export class StaleRead extends Error {
+  constructor() {
+    super('the records were read too long before the write: reading again');
+    this.name = 'StaleRead';
+  }
+}
+
 const epochMs = (iso: string | null): number | null => {
   const ms = iso === null ? NaN : Date.parse(iso);
   return Number.isFinite(ms) ? ms : null;
@@ -102,10 +110,16 @@ export function convergeActivities(services: SyncServices) {
       const { settings } = settingsResult;
       const storeganise = services.storeganise(input.account);
       return services.withZendesk(input.account, settings.zendeskInstance, async (zendesk) => {
-        const story = new RunStory();
         const [kind, id] = [input.customer.slice(0, 3), input.customer.slice(3)];
-        if (kind === 'zd:') return linkZendeskUser({ zendesk, storeganise, settings, story }, id);
-        return convergeStoreganiseCustomer({ zendesk, storeganise, settings, story }, id, input);
+        for (let reads = 1; ; reads++) {
+          const sides: Sides = { zendesk, storeganise, settings, story: new RunStory(), readAt: Date.now() };
+          try {
+            if (kind === 'zd:') return await linkZendeskUser(sides, id);
+            return await convergeStoreganiseCustomer(sides, id, input);
+          } catch (err) {
+            if (!(err instanceof StaleRead) || reads >= FRESH_READS_TRIED) throw err;
+          }
+        }
       });
     },
   };
@@ -116,7 +130,17 @@ interface Sides {
   storeganise: StoreganiseClient;
   settings: AccountSettings;
   story: RunStory;
+  /** When this attempt started reading: no write goes out from a read older than MAX_READ_AGE_MS. */
+  readAt: number;
 }
+
+/**
+ * Neither API has a conditional write, so the only guard against overwriting an edit made after
+ * the read is a short read-to-write gap. Under load that gap grows inside the process (responses
+ * wait their turn on the event loop): past this age the attempt reads again before it writes.
+ */
+const MAX_READ_AGE_MS = 500;
+const FRESH_READS_TRIED = 3;
 
 /** First contact with a Zendesk user no customer is linked to: link by primary email, copy nothing. */
 async function linkZendeskUser(sides: Sides, zendeskUserId: string): Promise<ConvergeResult> {
@@ -231,6 +255,8 @@ async function createCounterpart(sides: Sides, sg: StoreganiseCustomer, status: 
 
 /** Both sides' writes at once; each side's own calls in order. */
 async function write(sides: Sides, plan: PairPlan, sg: StoreganiseCustomer, zd: ZendeskCustomer, identities: ZendeskIdentity[] | null): Promise<WriteReceipt> {
+  const writes = hasWrites(plan.zendesk) || plan.zendeskPrimaryEmail !== null || hasWrites(plan.storeganise);
+  if (writes && Date.now() - sides.readAt > MAX_READ_AGE_MS) throw new StaleRead();
   const [zendesk, storeganise] = await Promise.all([writeZendesk(sides, plan, sg, zd, identities), writeStoreganise(sides, sg, plan.storeganise, zd.id)]);
   return { zendesk, storeganise };
 }

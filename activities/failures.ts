@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { NetworkError } from '../adapters/http';
+import { InvalidId, NetworkError } from '../adapters/http';
+import { StaleRead } from './converge';
 import { StoreganiseRejected, StoreganiseUnauthorized, StoreganiseUnavailable } from '../adapters/storeganise';
 import { FailureType } from '../workflows/definitions';
 import { ZendeskGrantRefused, ZendeskRateLimited, ZendeskRejected, ZendeskUnauthorized, ZendeskUnavailable } from '../adapters/zendesk';
@@ -25,10 +26,10 @@ export function toFailure(err: unknown): unknown {
   if (err instanceof ZendeskRateLimited) {
     return ApplicationFailure.create({ type: FailureType.zendeskRateLimited, message: err.message, nextRetryDelay: `${err.retryAfterSeconds}s` });
   }
-  if (err instanceof ZendeskUnavailable || err instanceof StoreganiseUnavailable || err instanceof NetworkError) {
+  if (err instanceof ZendeskUnavailable || err instanceof StoreganiseUnavailable || err instanceof NetworkError || err instanceof StaleRead) {
     return ApplicationFailure.create({ type: FailureType.unavailable, message: err.message });
   }
-  if (err instanceof ZendeskRejected || err instanceof StoreganiseRejected || err instanceof ZendeskGrantRefused) {
+  if (err instanceof ZendeskRejected || err instanceof StoreganiseRejected || err instanceof ZendeskGrantRefused || err instanceof InvalidId) {
     return ApplicationFailure.create({ type: FailureType.rejected, message: err.message, nonRetryable: true });
   }
   if (err instanceof StoreganiseUnauthorized) {

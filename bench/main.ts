@@ -5,7 +5,7 @@ import { probeStoreganiseEdits } from './probe';
 import { profileEdits } from './profile';
 import { buildReport, failures, formatReport, type Memory } from './report';
 import { BenchSystem } from './system';
-import { verifyFinalState } from './verify';
+import { judgePhase, takeBaseline } from './verify';
 import { readWorkerMetrics, workerWorkPerEdit } from './worker-metrics';
 import { fireEdits, planEdits, seedLinkedUsers } from './workload';
 
@@ -32,6 +32,7 @@ async function run(options: BenchOptions): Promise<number> {
     log(`account connected; seeding ${options.users} linked users ...`);
     const users = await seedLinkedUsers(system, account, options.users, log);
     const edits = planEdits(users, options.changes, options.zendeskShare, options.seed);
+    const baseline = await takeBaseline(system, account);
 
     if (options.latencyMs > 0) {
       await system.zendesk.client.setFaults(account.zendeskSubdomain, { latencyMs: options.latencyMs });
@@ -96,8 +97,9 @@ async function run(options: BenchOptions): Promise<number> {
       phaseStartMs,
       phaseEndMs,
     });
-    log('verifying the final state of both sides ...');
-    const verification = await verifyFinalState(system, account, users);
+    log('judging the run: every edit, every write, both final states ...');
+    const correctness = await judgePhase(system, account, users, baseline);
+    for (const line of [...correctness.problems, ...correctness.raced]) log(line);
     let profile = null;
     if (options.profile) {
       log('reading event histories back from Temporal ...');
@@ -108,7 +110,7 @@ async function run(options: BenchOptions): Promise<number> {
     const report = buildReport({
       options,
       measurement,
-      verification,
+      correctness,
       memory,
       cpu: cpuUse,
       workerWorkPerEdit: workerWorkPerEdit(metricsBefore, metricsAfter, changes.length),

@@ -25,6 +25,9 @@ export async function createSyncWorker(options: {
     activities: createActivities({ config, temporal: client, logger }),
     dataConverter: dataConverterFor(config.keyring),
     maxConcurrentActivityTaskExecutions: 200,
+    // A run reads and writes within one local activity; fewer at once keep each one's read-to-write
+    // gap short under load (waiting happens before the read, where it costs no correctness).
+    maxConcurrentLocalActivityExecutions: 32,
     maxConcurrentWorkflowTaskExecutions: 100,
     maxCachedWorkflows: 2_000,
   });
