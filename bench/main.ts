@@ -11,7 +11,8 @@ import { fireEdits, planEdits, seedLinkedUsers } from './workload';
 
 /**
  * `npm run bench`: seeds linked users, fires single-field edits on both sides at a fixed rate and
- * reports latency, webhook answer time, throughput, API calls, writes, echo writes and worker memory.
+ * reports latency, webhook answer time, throughput, API calls, writes and worker memory, then
+ * judges the run with the convergence oracle (bench/oracle.ts).
  * Progress goes to stderr, the report to stdout.
  */
 async function run(options: BenchOptions): Promise<number> {

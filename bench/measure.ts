@@ -70,8 +70,8 @@ export interface ChangeOutcome {
   /** Every call for this user until its next edit, echo handling included. */
   zendeskCalls: number;
   storeganiseCalls: number;
-  forwardWrites: number;
-  echoWrites: number;
+  /** Writes attributed to this edit's user until its next edit (the oracle judges which are right). */
+  writes: number;
 }
 
 export interface Measurement {
@@ -142,12 +142,10 @@ export function measure(input: {
       ownZendeskCalls: 0,
       zendeskCalls: 0,
       storeganiseCalls: 0,
-      forwardWrites: 0,
-      echoWrites: 0,
+      writes: 0,
     });
   }
 
-  const forwardWrites = new Set([...outcomes.values()].flatMap((o) => (o.write === null ? [] : [o.write])));
   const unattributed: Record<string, number> = {};
   const byEndpoint: Record<string, number> = {};
   const strayWrites: ApiRequest[] = [];
@@ -166,12 +164,7 @@ export function measure(input: {
       const from = outcome.webhook?.sentAtMs ?? outcome.change.madeAtMs;
       if (outcome.write !== null && c.request.atMs >= from && c.request.atMs <= outcome.write.atMs) outcome.ownZendeskCalls++;
     } else outcome.storeganiseCalls++;
-    if (isWrite(c.request)) {
-      // Under backlog, an older edit's write from the other side can land after this user's next
-      // edit: a write some edit was matched to is never an echo.
-      if (c.side === outcome.change.side && !forwardWrites.has(c.request)) outcome.echoWrites++;
-      else outcome.forwardWrites++;
-    }
+    if (isWrite(c.request)) outcome.writes++;
   }
 
   return {
