@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { USER_CUSTOM_FIELDS } from '../adapters/storeganise';
 import { ZendeskClient, ZendeskGrantRefused, ZendeskUnauthorized } from '../adapters/zendesk';
 import { zendeskWebhookSubscriptions } from '../domain/events';
 import { authorizeTask, invalidSettingsTask, type AdminTask } from '../domain/tasks';
 import { sealGrant } from '../lib/grants';
 import type { AccountRef, AccountSettingsView, SealedGrant } from '../workflows/definitions';
+import { ensureUserCustomFields } from './custom-fields';
 import type { SyncServices } from './services';
 
 export function zendeskWebhookEndpoint(services: SyncServices, subdomain: string): string {
@@ -22,15 +22,7 @@ export function accountActivities(services: SyncServices) {
   return {
     /** Creates the three read-only user fields the sync keeps its pointers and extra contacts in. */
     async ensureUserCustomFields(account: AccountRef): Promise<string[]> {
-      const sg = services.storeganise(account);
-      const existing = new Set(await sg.listUserCustomFieldCodes());
-      const created: string[] = [];
-      for (const field of USER_CUSTOM_FIELDS) {
-        if (existing.has(field.code)) continue;
-        await sg.createUserCustomField(field);
-        created.push(field.code);
-      }
-      return created;
+      return ensureUserCustomFields(services.storeganise(account));
     },
 
     /** The add-on settings as read now; the manual webhook secret leaves this process sealed only. */

@@ -19,6 +19,7 @@ import { customerStatus } from '../domain/status';
 import { emailConflictTask, syncErrorTask, type EmailHolder, type TaskRequest } from '../domain/tasks';
 import type { AccountRef, EventOutcome, SyncRunResult } from '../workflows/definitions';
 import { emailHolder, findStoreganiseCounterpart, findZendeskCounterpart, isCounterpart } from './counterparts';
+import { ensureUserCustomFields } from './custom-fields';
 import type { SyncServices } from './services';
 
 export interface ConvergeInput {
@@ -312,8 +313,20 @@ async function writeStoreganise(sides: Sides, sg: StoreganiseCustomer, changes: 
   const { storeganise, story } = sides;
   const receipt: WriteReceipt['storeganise'] = { written: false, email: null, updatedAt: null };
   if (!hasWrites(changes)) return receipt;
+  let healed = false;
   const put = async (body: StoreganiseUserChanges): Promise<void> => {
-    const written = await storeganise.updateUser(sg.id, body);
+    let written: StoreganiseCustomer;
+    try {
+      written = await storeganise.updateUser(sg.id, body);
+    } catch (err) {
+      // A zendesk_* user field deleted (or lost to a reset) refuses the write: create it again, once.
+      if (!(err instanceof StoreganiseRejected) || body.customFields === undefined || healed) throw err;
+      healed = true;
+      const created = await ensureUserCustomFields(storeganise);
+      if (created.length === 0) throw err;
+      story.note(`re-created the missing Storeganise user fields ${created.join(', ')}`);
+      written = await storeganise.updateUser(sg.id, body);
+    }
     receipt.written = true;
     receipt.updatedAt = epochMs(written.updatedAt);
     story.written.storeganise.push(...Object.keys(body).flatMap((key) => (key === 'customFields' ? Object.keys(body.customFields ?? {}) : [key])));
