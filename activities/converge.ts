@@ -32,6 +32,8 @@ export interface ConvergeInput {
   facts: PairFacts;
   mayCreate: boolean;
   linkOnly: boolean;
+  /** Read Zendesk's identities for its other emails and phones (a Storeganise edit cannot change them). */
+  readContacts: boolean;
   /** Workflow time of the run, epoch ms. */
   now: number;
   settleMs?: number;
@@ -165,7 +167,7 @@ async function linkZendeskUser(sides: Sides, zendeskUserId: string): Promise<Con
 async function convergeStoreganiseCustomer(sides: Sides, userId: string, input: ConvergeInput): Promise<ConvergeResult> {
   const { zendesk, storeganise, settings, story } = sides;
   const fields = new Set(input.fields);
-  const withContacts = fields.has('email') || fields.has('phone');
+  const withContacts = input.readContacts && (fields.has('email') || fields.has('phone'));
   const withStatus = settings.statusFieldKey !== null && (fields.has('status') || fields.has('disabled') || input.mayCreate);
   const hint = input.zendeskUserId;
   // Both sides at once: the expected counterpart is read beside the customer, and checked after.

@@ -199,6 +199,8 @@ async function run(entity: CustomerEntity, input: CustomerWorkflowInput, batch: 
           facts: entity.facts,
           mayCreate: all.some((e) => e.mayCreate),
           linkOnly: all.every((e) => e.linkOnly),
+          // Only Zendesk changes (or a run comparing everything) can change its other emails and phones.
+          readContacts: all.some((e) => e.source !== 'storeganise' && e.source !== 'rental'),
           ...(input.settleMs === undefined ? {} : { settleMs: input.settleMs }),
         },
       ],

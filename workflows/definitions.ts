@@ -67,6 +67,19 @@ export interface AccountDirectoryEntry {
 
 export const ACCOUNT_MEMO_KEY = 'directory';
 
+/**
+ * A Zendesk instance answered 429: no call to it, from any worker, before `until` (epoch ms).
+ * Reported by the worker that got the 429 and published by the account workflow as its memo
+ * under ZENDESK_RATE_LIMIT_MEMO_KEY, which every worker reads before calling Zendesk.
+ */
+export interface ZendeskRateLimit {
+  /** The Zendesk subdomain (`zendesk_instance`). */
+  instance: string;
+  until: number;
+}
+
+export const ZENDESK_RATE_LIMIT_MEMO_KEY = 'zendeskRateLimit';
+
 /** What the API needs to know about an account; secrets stay sealed. */
 export interface AccountView {
   subdomain: string;
@@ -99,6 +112,8 @@ export const waitForValidSettingsUpdate = defineUpdate<PauseDecision, [{ workflo
 /** Raises an admin task unless one with the same key was raised already. */
 export const raiseAdminTaskUpdate = defineUpdate<'raised' | 'already-raised', [{ key: string; task: AdminTask }]>('raiseAdminTask');
 export const disconnectUpdate = defineUpdate<void>('disconnect');
+/** A worker got a Zendesk 429: the account holds the block for every worker (a signal, so the caller never waits on it). */
+export const zendeskRateLimitedSignal = defineSignal<[ZendeskRateLimit]>('zendeskRateLimited');
 
 // ---- event workflows ----------------------------------------------------------------------
 
@@ -170,6 +185,8 @@ export interface SyncRunInput {
   facts: PairFacts;
   mayCreate: boolean;
   linkOnly: boolean;
+  /** Zendesk's other emails and phones may have changed: the run reads the identities. */
+  readContacts?: boolean;
   /** How long a conflict may wait for an event still on its way (CONFLICT_SETTLE_SECONDS). */
   settleMs?: number;
 }

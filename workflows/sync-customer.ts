@@ -19,6 +19,7 @@ export async function syncCustomer(input: SyncRunInput): Promise<SyncRunResult> 
       facts: input.facts,
       mayCreate: input.mayCreate,
       linkOnly: input.linkOnly,
+      readContacts: input.readContacts ?? true,
       now: Date.now(),
       ...(input.settleMs === undefined ? {} : { settleMs: input.settleMs }),
     }),
