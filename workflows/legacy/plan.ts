@@ -4,6 +4,9 @@ import type { StoreganiseCustomer, SyncField, ZendeskContacts, ZendeskCustomer }
 import { sameEmail } from '../../domain/records';
 import type { AccountSettings } from '../../domain/settings';
 import type { CustomerStatus } from '../../domain/status';
+import { suspensionNote, type NewZendeskUser, type StoreganiseUserChanges, type ZendeskUserChanges } from '../../domain/pair-plan';
+
+export type { NewZendeskUser, StoreganiseUserChanges, ZendeskUserChanges };
 
 /**
  * The values both sides last agreed on, per two-way field: the base of a three-way comparison.
@@ -20,15 +23,6 @@ export interface SyncBase {
   phone?: string;
 }
 
-export interface ZendeskUserChanges {
-  name?: string;
-  phone?: string;
-  externalId?: string;
-  suspended?: true;
-  notes?: string;
-  userFields?: Record<string, CustomerStatus>;
-}
-
 export interface ZendeskPlan {
   /** One `PUT /users/{id}`; empty when nothing differs. */
   user: ZendeskUserChanges;
@@ -38,24 +32,6 @@ export interface ZendeskPlan {
   storeganisePointer: string | null;
   /** The base once the writes are made. */
   base: SyncBase;
-}
-
-export interface NewZendeskUser {
-  name: string;
-  email: string | null;
-  phone: string | null;
-  externalId: string;
-  suspended: boolean;
-  notes: string | null;
-  userFields: Record<string, CustomerStatus>;
-}
-
-export interface StoreganiseUserChanges {
-  email?: string;
-  firstName?: string;
-  lastName?: string;
-  phone?: string;
-  customFields?: { zendesk_userId?: string; zendesk_otherEmails?: string[]; zendesk_otherPhones?: string[] };
 }
 
 export interface SyncContext {
@@ -75,9 +51,6 @@ const phoneKey = (raw: string | null | undefined, callingCode: string): string =
   return phone.kind === 'e164' ? phone.e164 : phone.kind === 'invalid' ? phone.raw : '';
 };
 
-export function suspensionNote(sgUserId: string, at: Date): string {
-  return `[${at.toISOString()}] Suspended by the Storeganise sync: the customer was disabled in Storeganise (user ${sgUserId}). Re-enabling in Storeganise does not unsuspend this user.`;
-}
 
 function appendNote(existing: string, note: string): string {
   return existing.trim() === '' ? note : `${existing.replace(/\s+$/, '')}\n\n${note}`;
