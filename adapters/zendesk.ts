@@ -86,10 +86,21 @@ export function contactsOf(identities: readonly ZendeskIdentity[]): ZendeskConta
 }
 
 /**
+ * What a Zendesk client asks before every call and tells after a 429. The budget is per Zendesk
+ * account, so a gate may share what it learns beyond this process (see `SyncServices.withZendesk`).
+ */
+export interface ZendeskGate {
+  /** Throws `ZendeskRateLimited` while calls to the instance must wait. */
+  check(instance: string): void | Promise<void>;
+  /** Zendesk answered 429: no call to the instance before `seconds` have passed. */
+  block(instance: string, seconds: number): void | Promise<void>;
+}
+
+/**
  * Per-process memory of 429s per Zendesk instance: once Zendesk says wait, no call to that
  * instance leaves this process before `Retry-After` has passed.
  */
-export class RateGate {
+export class RateGate implements ZendeskGate {
   private readonly blockedUntil = new Map<string, number>();
 
   check(instance: string, now = Date.now()): void {
@@ -98,7 +109,12 @@ export class RateGate {
   }
 
   block(instance: string, seconds: number, now = Date.now()): void {
-    this.blockedUntil.set(instance, Math.max(this.blockedUntil.get(instance) ?? 0, now + seconds * 1000));
+    this.blockUntil(instance, now + seconds * 1000);
+  }
+
+  /** Blocks until an epoch-ms moment learnt elsewhere (another worker's 429); never shortens a block. */
+  blockUntil(instance: string, untilMs: number): void {
+    this.blockedUntil.set(instance, Math.max(this.blockedUntil.get(instance) ?? 0, untilMs));
   }
 }
 
@@ -162,11 +178,11 @@ export class ZendeskClient {
     /** e.g. `https://acme.zendesk.com` */
     private readonly baseUrl: string,
     private readonly accessToken: string,
-    private readonly gate: RateGate,
+    private readonly gate: ZendeskGate,
   ) {}
 
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
-    this.gate.check(this.baseUrl);
+    await this.gate.check(this.baseUrl);
     let res: HttpResponse;
     try {
       res = await send(`${this.baseUrl}${path}`, {
@@ -184,7 +200,7 @@ export class ZendeskClient {
     if (res.status >= 200 && res.status < 300) return res.status === 204 || res.text === '' ? null : parseJson(res.text);
     if (res.status === 429) {
       const seconds = Math.max(1, Math.ceil(Number(res.headers.get('retry-after') ?? '60') || 60));
-      this.gate.block(this.baseUrl, seconds);
+      await this.gate.block(this.baseUrl, seconds);
       throw new ZendeskRateLimited(seconds);
     }
     const request = requestLine(method, path);

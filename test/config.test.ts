@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../lib/config';
 import { Keyring } from '../lib/crypto';
@@ -88,6 +90,92 @@ describe('Configuration from environment variables', () => {
     });
   });
 
+  describe('listening and start-up', () => {
+    it('HOST defaults to every interface; TEMPORAL_STARTUP_WAIT_SECONDS to a minute', () => {
+      const config = loadConfig(minimal());
+      assert.equal(config.host, '0.0.0.0');
+      assert.equal(config.temporalStartupWaitMs, 60_000);
+      assert.equal(loadConfig({ ...minimal(), HOST: '127.0.0.1', TEMPORAL_STARTUP_WAIT_SECONDS: '5' }).host, '127.0.0.1');
+      assert.equal(loadConfig({ ...minimal(), HOST: '::' }).host, '::');
+      assert.equal(loadConfig({ ...minimal(), TEMPORAL_STARTUP_WAIT_SECONDS: '5' }).temporalStartupWaitMs, 5_000);
+    });
+  });
+
+  describe('the Temporal connection (read through @temporalio/envconfig)', () => {
+    let dir = '';
+    before(() => {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'config-test-'));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = (name: string, text: string): string => {
+      const location = path.join(dir, name);
+      writeFileSync(location, text);
+      return location;
+    };
+
+    it('a plain address is plaintext, and the summary names it', () => {
+      const { options, summary } = loadConfig(minimal()).temporalConnection;
+      assert.deepEqual(options, { address: 'temporal.internal:7233' });
+      assert.equal(summary, 'temporal.internal:7233 (plaintext)');
+    });
+
+    it('TEMPORAL_API_KEY turns TLS on (Temporal Cloud), and the key is never in the summary', () => {
+      const key = 'cloud-api-key-0123456789abcdef';
+      const config = loadConfig({ ...minimal(), TEMPORAL_ADDRESS: 'us-east-1.aws.api.temporal.io:7233', TEMPORAL_NAMESPACE: 'sync.a1b2c', TEMPORAL_API_KEY: key });
+      assert.equal(config.temporalConnection.options.apiKey, key);
+      assert.equal(config.temporalConnection.options.tls, true);
+      assert.equal(config.temporal.namespace, 'sync.a1b2c');
+      assert.equal(config.temporalConnection.summary, 'us-east-1.aws.api.temporal.io:7233 (TLS, API key)');
+      assert.equal(loadConfig({ ...minimal(), TEMPORAL_API_KEY: key, TEMPORAL_TLS: 'false' }).temporalConnection.options.tls, false, 'TEMPORAL_TLS=false wins');
+    });
+
+    it('mTLS takes a client certificate and key, by path or as PEM text, and a server CA and name', () => {
+      const cert = file('client.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      const key = file('client.key', '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n');
+      const ca = file('ca.pem', '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n');
+      const config = loadConfig({ ...minimal(), TEMPORAL_TLS_CLIENT_CERT_PATH: cert, TEMPORAL_TLS_CLIENT_KEY_PATH: key, TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca, TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' });
+      const { tls } = config.temporalConnection.options;
+      assert.ok(typeof tls === 'object' && tls !== null, 'TLS is configured');
+      const text = (bytes: Uint8Array | undefined): string => Buffer.from(bytes ?? []).toString('utf8');
+      assert.match(text(tls.clientCertPair?.crt), /BEGIN CERTIFICATE/);
+      assert.match(text(tls.clientCertPair?.key), /BEGIN PRIVATE KEY/);
+      assert.match(text(tls.serverRootCACertificate), /MIIC/);
+      assert.equal(tls.serverNameOverride, 'temporal.internal');
+      assert.equal(config.temporalConnection.summary, 'temporal.internal:7233 (mTLS)');
+      const inline = loadConfig({ ...minimal(), TEMPORAL_TLS_CLIENT_CERT_DATA: '-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----', TEMPORAL_TLS_CLIENT_KEY_DATA: '-----BEGIN PRIVATE KEY-----\nY\n-----END PRIVATE KEY-----' });
+      assert.equal(inline.temporalConnection.summary, 'temporal.internal:7233 (mTLS)');
+    });
+
+    it('a client certificate without its key (or the reverse) is named', () => {
+      const cert = file('lonely.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      assert.match(problemsOf({ ...minimal(), TEMPORAL_TLS_CLIENT_CERT_PATH: cert }), /TEMPORAL_TLS_CLIENT_KEY_PATH or TEMPORAL_TLS_CLIENT_KEY_DATA: required with a client certificate/);
+      assert.match(problemsOf({ ...minimal(), TEMPORAL_TLS_CLIENT_KEY_DATA: 'pem' }), /TEMPORAL_TLS_CLIENT_CERT_PATH or TEMPORAL_TLS_CLIENT_CERT_DATA: required with a client key/);
+    });
+
+    it('a profile of the config file gives address, namespace and credentials; the variables override it', () => {
+      const toml = file(
+        'temporal.toml',
+        ['[profile.default]', 'address = "localhost:7233"', '', '[profile.cloud]', 'address = "sync.a1b2c.tmprl.cloud:7233"', 'namespace = "sync.a1b2c"', 'api_key = "profile-key-0123456789"', ''].join('\n'),
+      );
+      const { TEMPORAL_ADDRESS: _address, ...withoutAddress } = minimal();
+      const cloud = loadConfig({ ...withoutAddress, TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'cloud' });
+      assert.equal(cloud.temporal.address, 'sync.a1b2c.tmprl.cloud:7233');
+      assert.equal(cloud.temporal.namespace, 'sync.a1b2c');
+      assert.equal(cloud.temporalConnection.options.apiKey, 'profile-key-0123456789');
+      assert.equal(cloud.temporalConnection.summary, "sync.a1b2c.tmprl.cloud:7233 (TLS, API key, profile 'cloud')");
+      const overridden = loadConfig({ ...minimal(), TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'cloud', TEMPORAL_NAMESPACE: 'other' });
+      assert.equal(overridden.temporal.address, 'temporal.internal:7233');
+      assert.equal(overridden.temporal.namespace, 'other');
+      assert.equal(loadConfig({ ...withoutAddress, TEMPORAL_CONFIG_FILE: toml }).temporal.address, 'localhost:7233', 'the default profile without TEMPORAL_PROFILE');
+      assert.match(problemsOf({ ...withoutAddress, TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'staging' }), /TEMPORAL_PROFILE.*Profile 'staging' not found/);
+    });
+
+    it('blank Temporal variables count as unset, as a compose .env leaves them', () => {
+      const config = loadConfig({ ...minimal(), TEMPORAL_API_KEY: '', TEMPORAL_TLS: ' ', TEMPORAL_TLS_CLIENT_CERT_PATH: '', TEMPORAL_PROFILE: '', TEMPORAL_CONFIG_FILE: '' });
+      assert.deepEqual(config.temporalConnection.options, { address: 'temporal.internal:7233' });
+    });
+  });
+
   describe('invalid or missing variables', () => {
     const cases: Array<{ variable: string; value: string | undefined; expected: RegExp }> = [
       { variable: 'TEMPORAL_ADDRESS', value: undefined, expected: /host:port/ },
@@ -108,6 +196,11 @@ describe('Configuration from environment variables', () => {
       { variable: 'OPERATOR_TOKEN', value: 'too-short', expected: /at least 16/ },
       { variable: 'TEMPORAL_UI_URL', value: 'localhost:8233', expected: /absolute http\(s\) URL of the Temporal Web UI/ },
       { variable: 'TEMPORAL_UI_URL', value: 'ftp://temporal.example.com', expected: /absolute http\(s\) URL of the Temporal Web UI/ },
+      { variable: 'HOST', value: 'http://0.0.0.0', expected: /IP address or host name to listen on/ },
+      { variable: 'TEMPORAL_STARTUP_WAIT_SECONDS', value: 'forever', expected: /number of seconds/ },
+      { variable: 'TEMPORAL_TLS', value: 'yes', expected: /true or false/ },
+      { variable: 'TEMPORAL_TLS_CLIENT_CERT_PATH', value: '/nonexistent/client.pem', expected: /no such file: \/nonexistent\/client.pem/ },
+      { variable: 'TEMPORAL_CONFIG_FILE', value: '/nonexistent/temporal.toml', expected: /no such file/ },
     ];
 
     for (const { variable, value, expected } of cases) {

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -7,13 +9,26 @@ import type { Logger } from '../lib/logger';
 
 export const workflowsPath = require.resolve('../workflows');
 
+/** Where `npm run build` writes the prebuilt workflow bundle, next to the compiled code (`dist/`). */
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+export const prebuiltBundlePath = path.join(__dirname, '..', WORKFLOW_BUNDLE_FILE);
+
+/**
+ * The workflow code a worker runs: the bundle `npm run build` prebuilt, when this is the built
+ * worker; otherwise (from source: `npm start`, tests) the workflows bundled at start.
+ */
+export function workflowCode(bundle?: WorkflowBundle): { workflowBundle: WorkflowBundle | { codePath: string } } | { workflowsPath: string } {
+  if (bundle) return { workflowBundle: bundle };
+  return existsSync(prebuiltBundlePath) ? { workflowBundle: { codePath: prebuiltBundlePath } } : { workflowsPath };
+}
+
 /** The sync worker: every workflow and activity of the product on one task queue. */
 export async function createSyncWorker(options: {
   config: Config;
   connection: NativeConnection;
   client: Client;
   logger: Logger;
-  /** A pre-built bundle (tests, benchmarks); otherwise the workflows are bundled at start. */
+  /** A bundle made in this process (tests, benchmarks); otherwise the prebuilt one, or the workflows bundled at start. */
   workflowBundle?: WorkflowBundle;
 }): Promise<Worker> {
   const { config, connection, client, logger } = options;
@@ -21,7 +36,7 @@ export async function createSyncWorker(options: {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    ...workflowCode(options.workflowBundle),
     activities: createActivities({ config, temporal: client, logger }),
     dataConverter: dataConverterFor(config.keyring),
     maxConcurrentActivityTaskExecutions: 200,
