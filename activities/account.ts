@@ -44,6 +44,11 @@ export function accountActivities(services: SyncServices) {
       return services.storeganise(account).createTask(authorizeTask(account.addonId, link));
     },
 
+    /** Closes an admin task the account raised and no longer needs; what Storeganise had left of it is answered, for the log. */
+    async completeAdminTask(account: AccountRef, jobId: string): Promise<'completed' | 'already-closed' | 'gone'> {
+      return services.storeganise(account).completeTask(jobId);
+    },
+
     async raiseInvalidSettingsTask(account: AccountRef, problems: string[]): Promise<string> {
       return services.storeganise(account).createTask(invalidSettingsTask(account.addonId, problems));
     },

@@ -13,7 +13,10 @@ import { parseJson, pathSegment, requestLine, send, type HttpResponse } from './
  * - custom fields: `GET /v1/admin/custom-fields?model=user`, created with
  *   `POST /v1/admin/custom-fields { model, code, type, title, ownerAcl: 'read' }`;
  * - a user write whose email another user holds answers 409 or 422 (both mean conflict);
- * - job events carry `unitRentalId` (starter template) or only `jobId` (seen in production code).
+ * - job events carry `unitRentalId` (starter template) or only `jobId` (seen in production code);
+ * - an admin task (job of type `task`) is closed by completing its open step with
+ *   `PUT /v1/admin/jobs/{id}/steps/{stepId} { state: 'completed' }`, the call seen for other jobs;
+ *   the job's `state` then reads `completed`.
  */
 
 export const ZENDESK_USER_ID_FIELD = 'zendesk_userId';
@@ -85,9 +88,21 @@ function parseWith<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
 
 const parseUser = (raw: unknown): z.infer<typeof UserSchema> => parseWith(UserSchema, raw, 'user');
 
+/** Zendesk user ids are integers; the pointer field is text an admin can edit. */
+const ZENDESK_USER_ID = /^\d{1,20}$/;
+
+/**
+ * The Zendesk user a customer points to. A value that cannot be a Zendesk id (an admin typed it)
+ * points to nobody, like an unset one, so the counterpart is found again and the pointer repaired:
+ * such text must never reach a Zendesk URL, nor leave the customer's runs failing for good.
+ */
+function zendeskPointer(value: unknown): string | null {
+  const text = typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : '';
+  return ZENDESK_USER_ID.test(text) ? text : null;
+}
+
 function toCustomer(user: z.infer<typeof UserSchema>): StoreganiseCustomer {
   const fields = user.customFields ?? {};
-  const pointer = fields[ZENDESK_USER_ID_FIELD];
   return {
     id: user.id,
     email: user.email ?? null,
@@ -95,7 +110,7 @@ function toCustomer(user: z.infer<typeof UserSchema>): StoreganiseCustomer {
     lastName: user.lastName ?? null,
     phone: user.phone ?? null,
     disabled: user.disabled === true,
-    zendeskUserId: typeof pointer === 'string' && pointer.trim() !== '' ? pointer.trim() : typeof pointer === 'number' ? String(pointer) : null,
+    zendeskUserId: zendeskPointer(fields[ZENDESK_USER_ID_FIELD]),
     otherEmails: stringList.parse(fields[OTHER_EMAILS_FIELD]),
     otherPhones: stringList.parse(fields[OTHER_PHONES_FIELD]),
     updatedAt: user.updated ?? null,
@@ -217,5 +232,25 @@ export class StoreganiseClient {
   async getAddonSettings(): Promise<Record<string, unknown> | null> {
     const raw = await this.call('GET', `/addons/${storeganiseId(this.addonId, 'add-on')}`);
     return raw === undefined ? null : (parseWith(AddonSchema, raw, 'add-on').customFields ?? {});
+  }
+
+  /**
+   * Marks an admin task done by completing its open step (see the assumptions above). Answers what
+   * it found: `completed`, `already-closed` (completed or cancelled by a person, or no open step),
+   * or `gone` (deleted).
+   */
+  async completeTask(jobId: string): Promise<'completed' | 'already-closed' | 'gone'> {
+    const id = storeganiseId(jobId, 'job');
+    const raw = await this.call('GET', `/jobs/${id}`);
+    if (raw === undefined) return 'gone';
+    const TaskJob = z.looseObject({
+      state: z.string().nullish(),
+      steps: z.array(z.looseObject({ id: z.string(), state: z.string().nullish() })).nullish(),
+    });
+    const job = parseWith(TaskJob, raw, 'job');
+    const open = (job.steps ?? []).find((step) => step.state !== 'completed' && step.state !== 'cancelled');
+    if (job.state === 'completed' || job.state === 'cancelled' || open === undefined) return 'already-closed';
+    const answer = await this.call('PUT', `/jobs/${id}/steps/${storeganiseId(open.id, 'job step')}`, { state: 'completed' });
+    return answer === undefined ? 'gone' : 'completed';
   }
 }

@@ -123,6 +123,27 @@ export async function seedDemo(zendesk: ZendeskSandboxClient, storeganise: Store
   return { storeganiseUsers, zendeskUsers };
 }
 
+/**
+ * A demo kept from an earlier run, brought in line with this run's settings: the API's address
+ * (webhooks and the OAuth redirect) and the shared secrets may have changed in between. Its
+ * records (customers, links, grants, webhooks) are left as they are.
+ */
+export async function refreshDemo(zendesk: ZendeskSandboxClient, storeganise: StoreganiseSandboxClient, options: DemoOptions): Promise<void> {
+  const apiUrl = options.apiUrl.replace(/\/+$/, '');
+  const { secrets } = options;
+  await zendesk.registerOAuthClient({
+    clientId: secrets.ZENDESK_CLIENT_ID,
+    clientSecret: secrets.ZENDESK_CLIENT_SECRET,
+    redirectUris: [`${apiUrl}/oauth/zendesk/callback`],
+    name: 'Storeganise customer sync',
+  });
+  await storeganise.updateAccount(DEMO_ACCOUNT, {
+    addonApiKey: secrets.SG_ADDON_API_KEY,
+    webhookSecret: secrets.SG_WEBHOOK_SECRET,
+    webhookUrl: `${apiUrl}/addon/storeganise`,
+  });
+}
+
 async function tellRentalStory(storeganise: StoreganiseSandboxClient, userId: string, story: RentalStory, unitId: string | undefined): Promise<void> {
   const unit = unitId === undefined ? {} : { unitId };
   switch (story) {

@@ -68,10 +68,15 @@ export async function installAddon(sandboxes: { zendesk: ZendeskSandboxClient; s
   return { subdomain: input.subdomain, zendeskSubdomain: input.zendeskSubdomain, addonId: created.addonId };
 }
 
-/** The link of the newest open authorize task of the account, or null while there is none. */
+/**
+ * The link of the newest open authorize task of the account; once every one is closed (the account
+ * was authorized), the newest closed one's, since authorizing again is allowed at any time. Null
+ * while the account has none.
+ */
 export async function authorizeLink(storeganise: StoreganiseSandboxClient, subdomain: string): Promise<string | null> {
-  const tasks = (await storeganise.listJobs(subdomain, { type: 'task' })).filter((t) => t.data.title === AUTHORIZE_TASK_TITLE && t.state !== 'completed');
-  const desc = tasks.at(-1)?.data.desc;
+  const tasks = (await storeganise.listJobs(subdomain, { type: 'task' })).filter((t) => t.data.title === AUTHORIZE_TASK_TITLE);
+  const open = tasks.filter((t) => t.state !== 'completed');
+  const desc = (open.at(-1) ?? tasks.at(-1))?.data.desc;
   return typeof desc === 'string' ? (/https?:\/\/\S+/.exec(desc)?.[0] ?? null) : null;
 }
 
@@ -83,6 +88,34 @@ export async function authorizeThroughSandbox(link: string): Promise<{ status: n
   const back = await fetch(consent, { redirect: 'manual' });
   const callback = back.headers.get('location');
   if (back.status !== 302 || !callback) throw new Error(`the Zendesk consent answered ${back.status}: ${await back.text()}`);
+  const done = await fetch(callback);
+  return { status: done.status, body: await done.text() };
+}
+
+/**
+ * Follows an authorize link like the operator's browser when the sandbox Zendesk shows its consent
+ * page (the demo account does), and clicks Allow; an auto-approving account skips the page.
+ */
+export async function authorizeWithConsent(link: string): Promise<{ status: number; body: string }> {
+  const toZendesk = await fetch(link, { redirect: 'manual' });
+  const consentUrl = toZendesk.headers.get('location');
+  if (toZendesk.status !== 302 || !consentUrl) throw new Error(`the authorize link answered ${toZendesk.status}: ${await toZendesk.text()}`);
+  const page = await fetch(consentUrl, { redirect: 'manual' });
+  let callback = page.headers.get('location');
+  if (page.status === 200) {
+    const consentId = /name="consent_id" value="([^"]+)"/.exec(await page.text())?.[1];
+    if (consentId === undefined) throw new Error('the sandbox consent page holds no consent form');
+    const allow = await fetch(new URL('../authorizations', consentUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ consent_id: consentId, decision: 'allow' }).toString(),
+      redirect: 'manual',
+    });
+    callback = allow.headers.get('location');
+    if (allow.status !== 302 || !callback) throw new Error(`Allow on the consent page answered ${allow.status}: ${await allow.text()}`);
+  } else if (page.status !== 302 || !callback) {
+    throw new Error(`the Zendesk consent answered ${page.status}: ${await page.text()}`);
+  }
   const done = await fetch(callback);
   return { status: done.status, body: await done.text() };
 }

@@ -24,6 +24,8 @@ export interface DevServer {
   /** Everything the server printed so far; shown when it fails. */
   output(): string;
   stop(): Promise<void>;
+  /** SIGKILL now, for a process on its way out that cannot wait for `stop`. */
+  kill(): void;
 }
 
 export async function freePort(): Promise<number> {
@@ -105,5 +107,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     uiUrl: options.uiPort === undefined ? null : `http://127.0.0.1:${options.uiPort}`,
     output,
     stop: () => stopChild(child),
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
   };
 }

@@ -1,24 +1,31 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Connection, isGrpcServiceError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { z } from 'zod';
 import { AUTHORIZE_TASK_TITLE } from '../domain/tasks';
 import { Keyring } from '../lib/crypto';
 import { DEMO_ACCOUNT, sandboxSecretsFrom, type SandboxSecrets } from '../sandbox/demo';
+import { authorizeLink } from '../sandbox/installation';
 import { StoreganiseSandboxClient } from '../sandbox/storeganise/client';
 import { accountWorkflowId } from '../workflows/definitions';
+import { ancestorsToWatch, goneAncestor } from './ancestors';
 import { startDevServer, type DevServer } from './dev-server';
+import { descendantPids, portHeldBy, portProblem, sharedPortProblem, type WantedPort } from './ports';
 import { resolveTemporalCli, TemporalCliUnavailable } from './temporal-cli';
 
 const projectRoot = path.resolve(__dirname, '..');
 const tsxCli = require.resolve('tsx/cli');
 const STOP_GRACE_MS = 10_000;
 const ECHO_WINDOW_MS = 2_000;
+/** Every child, and the server the API is reached on, listens on loopback only under `npm start`. */
+const LOOPBACK = '127.0.0.1';
 
 /** Problems the newcomer can fix from the message alone. */
 class StartError extends Error {}
@@ -26,6 +33,8 @@ class StartError extends Error {}
 class Stopping extends Error {}
 
 interface SandboxPlan {
+  /** Where the sandboxes keep their records between runs. */
+  stateDir: string;
   zendeskUrl: string;
   storeganiseUrl: string;
   zendeskPort: number;
@@ -36,6 +45,10 @@ interface SandboxPlan {
 
 interface StartPlan {
   dataDir: string;
+  /** `npm start -- --reset`: the Temporal database and the sandboxes' records are deleted first. */
+  reset: boolean;
+  /** Null when OPERATOR_TOKEN is given; else the file in DATA_DIR it is generated into. */
+  operatorTokenFile: string | null;
   port: number;
   publicUrl: string;
   /** Where this script itself reaches the API, whatever PUBLIC_URL says. */
@@ -56,13 +69,20 @@ function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   return port;
 }
 
-function planFrom(env: NodeJS.ProcessEnv): StartPlan {
+const USAGE = 'usage: npm start [-- --reset]   (--reset deletes the Temporal database and the sandboxes\' records in DATA_DIR first)';
+
+function planFrom(env: NodeJS.ProcessEnv, args: readonly string[]): StartPlan {
+  const unknown = args.filter((arg) => arg !== '--reset');
+  if (unknown.length > 0) throw new StartError(`unknown argument ${unknown.map((a) => JSON.stringify(a)).join(', ')}; ${USAGE}`);
   const port = portFrom(env, 'PORT', 3000);
+  const dataDir = path.resolve(blank(env.DATA_DIR) ? './.data' : String(env.DATA_DIR));
   const publicUrl = (blank(env.PUBLIC_URL) ? `http://localhost:${port}` : String(env.PUBLIC_URL).trim()).replace(/\/+$/, '');
   const temporalAddress = env.TEMPORAL_ADDRESS?.trim();
   const realServices = !blank(env.STOREGANISE_URL_TEMPLATE) || !blank(env.ZENDESK_URL_TEMPLATE);
   return {
-    dataDir: path.resolve(blank(env.DATA_DIR) ? './.data' : String(env.DATA_DIR)),
+    dataDir,
+    reset: args.includes('--reset'),
+    operatorTokenFile: blank(env.OPERATOR_TOKEN) ? path.join(dataDir, 'operator-token') : null,
     port,
     publicUrl,
     localApiUrl: `http://127.0.0.1:${port}`,
@@ -71,14 +91,15 @@ function planFrom(env: NodeJS.ProcessEnv): StartPlan {
       temporalAddress !== undefined && temporalAddress !== ''
         ? { kind: 'external', address: temporalAddress }
         : { kind: 'embedded', port: portFrom(env, 'TEMPORAL_PORT', 7233), uiPort: portFrom(env, 'TEMPORAL_UI_PORT', 8233) },
-    sandbox: realServices ? null : sandboxPlanFrom(env),
+    sandbox: realServices ? null : sandboxPlanFrom(env, dataDir),
   };
 }
 
-function sandboxPlanFrom(env: NodeJS.ProcessEnv): SandboxPlan {
+function sandboxPlanFrom(env: NodeJS.ProcessEnv, dataDir: string): SandboxPlan {
   const zendeskPort = portFrom(env, 'SANDBOX_ZENDESK_PORT', 4010);
   const storeganisePort = portFrom(env, 'SANDBOX_STOREGANISE_PORT', 4020);
   return {
+    stateDir: path.join(dataDir, 'sandbox'),
     zendeskPort,
     storeganisePort,
     zendeskUrl: `http://127.0.0.1:${zendeskPort}`,
@@ -86,6 +107,53 @@ function sandboxPlanFrom(env: NodeJS.ProcessEnv): SandboxPlan {
     demo: env.SANDBOX_DEMO?.trim() !== '0',
     secrets: sandboxSecretsFrom(env),
   };
+}
+
+/** Every port this start would listen on, with the variable that moves it. */
+function wantedPorts(plan: StartPlan): WantedPort[] {
+  const ports: WantedPort[] = [{ port: plan.port, what: 'the API', variable: 'PORT' }];
+  if (plan.temporal.kind === 'embedded') {
+    ports.push(
+      { port: plan.temporal.port, what: 'the Temporal dev server', variable: 'TEMPORAL_PORT' },
+      { port: plan.temporal.uiPort, what: 'the Temporal Web UI', variable: 'TEMPORAL_UI_PORT' },
+    );
+  }
+  if (plan.sandbox !== null) {
+    ports.push(
+      { port: plan.sandbox.zendeskPort, what: 'the sandbox Zendesk', variable: 'SANDBOX_ZENDESK_PORT' },
+      { port: plan.sandbox.storeganisePort, what: 'the sandbox Storeganise', variable: 'SANDBOX_STOREGANISE_PORT' },
+    );
+  }
+  return ports;
+}
+
+/** Before anything starts: a port taken now would fail a child half-way, or let another program answer for it. */
+async function firstPortProblem(plan: StartPlan): Promise<string | null> {
+  const ports = wantedPorts(plan);
+  const shared = sharedPortProblem(ports);
+  if (shared !== null) return shared;
+  for (const wanted of ports) {
+    const problem = await portProblem(wanted);
+    if (problem !== null) return problem;
+  }
+  return null;
+}
+
+/** `--reset`: what the last runs kept goes; the generated keys stay, so the operator token in use keeps working. */
+function resetData(plan: StartPlan): void {
+  const removed: string[] = [];
+  if (plan.temporal.kind === 'embedded' && existsSync(plan.dataDir)) {
+    for (const file of readdirSync(plan.dataDir).filter((name) => name.startsWith('temporal.sqlite'))) {
+      rmSync(path.join(plan.dataDir, file), { force: true });
+      removed.push(file);
+    }
+  }
+  if (plan.sandbox !== null && existsSync(plan.sandbox.stateDir)) {
+    rmSync(plan.sandbox.stateDir, { recursive: true, force: true });
+    removed.push(`${path.basename(plan.sandbox.stateDir)}/`);
+  }
+  say(`--reset: ${removed.length === 0 ? 'nothing kept in' : `removed ${removed.join(', ')} from`} ${plan.dataDir} (the generated keys stay)`);
+  if (plan.temporal.kind === 'external') say(`--reset: the Temporal server at ${plan.temporal.address} keeps its workflows; only the sandboxes start from scratch`);
 }
 
 /** A value generated on the first start and kept in DATA_DIR, so a restart decrypts what the last run wrote. */
@@ -229,18 +297,43 @@ async function httpOk(url: string): Promise<boolean> {
   }
 }
 
-/** Asked of Temporal directly: the account's workflow answers queries only once a worker runs. */
+/**
+ * Asked of Temporal directly: the account's workflow answers queries only once a worker runs. The
+ * raw call, because the client's `describe` would decode the memo, which only the codec can read.
+ */
 async function accountWorkflowRunning(address: string, namespace: string, subdomain: string): Promise<boolean> {
   const connection = await Connection.connect({ address });
   try {
-    const description = await new Client({ connection, namespace }).workflow.getHandle(accountWorkflowId(subdomain)).describe();
-    return description.status.name === 'RUNNING';
+    const { workflowExecutionInfo } = await connection.workflowService.describeWorkflowExecution({ namespace, execution: { workflowId: accountWorkflowId(subdomain) } });
+    return workflowExecutionInfo?.status === temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
+    if (isGrpcNotFound(err)) return false;
     throw err;
   } finally {
     await connection.close();
   }
+}
+
+/** gRPC status NOT_FOUND (grpc-js `status.NOT_FOUND`). */
+const GRPC_NOT_FOUND = 5;
+const isGrpcNotFound = (err: unknown): boolean => isGrpcServiceError(err) && Number(err.code) === GRPC_NOT_FOUND;
+
+/** Where the demo account stands once this start is done, as the summary tells it. */
+type DemoConnection = { kind: 'connected' } | { kind: 'authorize'; link: string; why: string | null };
+
+const ConnectionAnswer = z.looseObject({ connection: z.string() });
+
+/** The operator endpoints of the API this start runs, with the operator token. */
+async function operatorRequest(apiUrl: string, token: string, method: 'GET' | 'POST', route: string): Promise<unknown> {
+  const res = await fetch(`${apiUrl}${route}`, { method, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) });
+  const text = await res.text();
+  if (!res.ok) throw new StartError(`${method} ${route} answered ${res.status}: ${text.slice(0, 300)}`);
+  return text === '' ? null : (JSON.parse(text) as unknown);
+}
+
+/** Both sandboxes' records were kept by an earlier run (a restart), rather than seeded afresh. */
+function sandboxStateKept(sandbox: SandboxPlan): boolean {
+  return existsSync(path.join(sandbox.stateDir, 'zendesk.json')) && existsSync(path.join(sandbox.stateDir, 'storeganise.json'));
 }
 
 /** The whole local setup: started in order, stopped in reverse, and never half-running. */
@@ -250,12 +343,30 @@ class Launcher {
   /** Set while the dev server boots, so a stop in that moment still finds and stops it. */
   private devServerStarting: Promise<DevServer> | null = null;
   private temporalWatch: NodeJS.Timeout | null = null;
+  private ancestorWatch: NodeJS.Timeout | null = null;
   private shuttingDown = false;
   private firstSignalAt = 0;
 
   constructor(private readonly plan: StartPlan) {
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => this.onSignal(signal));
-    process.on('exit', () => this.children.killAllNow());
+    process.on('exit', () => {
+      this.children.killAllNow();
+      this.devServer?.kill();
+    });
+    // A signal sent to npm's pid never reaches this script (see scripts/ancestors.ts): npm, or the
+    // shell below it, going away is the stop request.
+    const ancestors = ancestorsToWatch();
+    const top = ancestors.at(-1);
+    if (top !== undefined) {
+      const starter = `${top.command.split(' ').slice(0, 2).join(' ')} (pid ${top.pid})`;
+      this.ancestorWatch = setInterval(() => {
+        if (goneAncestor(ancestors) !== null) void this.shutdown(0, `${starter}, which started this script, was stopped; stopping everything`);
+      }, 500);
+    }
+    // A closed terminal or output pipe stops everything like a signal, instead of an EPIPE crash that would strand the children.
+    for (const stream of [process.stdout, process.stderr]) {
+      stream.on('error', () => void this.shutdown(0, 'the output was closed; stopping everything'));
+    }
   }
 
   async run(env: NodeJS.ProcessEnv): Promise<void> {
@@ -272,6 +383,7 @@ class Launcher {
     const childEnv: NodeJS.ProcessEnv = {
       ...env,
       PORT: String(plan.port),
+      HOST: LOOPBACK,
       PUBLIC_URL: plan.publicUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       DATA_DIR: plan.dataDir,
@@ -280,8 +392,10 @@ class Launcher {
       // The Web UI's origin is the only one the codec grants CORS to.
       TEMPORAL_UI_URL: this.devServer?.uiUrl ?? env.TEMPORAL_UI_URL,
     };
+    let sandboxKept = false;
     if (plan.sandbox !== null) {
-      await this.startSandbox(plan.sandbox, childEnv);
+      sandboxKept = sandboxStateKept(plan.sandbox);
+      await this.startSandbox(plan.sandbox, childEnv, sandboxKept);
       Object.assign(childEnv, plan.sandbox.secrets, {
         STOREGANISE_URL_TEMPLATE: `${plan.sandbox.storeganiseUrl}/{subdomain}/api`,
         ZENDESK_URL_TEMPLATE: `${plan.sandbox.zendeskUrl}/zendesk/{subdomain}`,
@@ -291,9 +405,26 @@ class Launcher {
     this.children.start('worker', 'worker/main.ts', childEnv);
     this.children.start('api', 'api/main.ts', childEnv);
     await this.waitUntilReady('the API to be ready', 180_000, () => httpOk(`${plan.localApiUrl}/readyz`));
+    this.confirmOwnProcessesAnswer();
 
-    const authorizeLink = plan.sandbox?.demo === true ? await this.activateDemo(plan.sandbox, temporalAddress) : null;
-    process.stdout.write(summary(plan, temporalAddress, this.devServer?.uiUrl ?? null, authorizeLink));
+    const demo = plan.sandbox?.demo === true ? await this.connectDemo(plan.sandbox, temporalAddress, operatorToken, sandboxKept) : null;
+    this.confirmOwnProcessesAnswer();
+    process.stdout.write(summary(plan, temporalAddress, this.devServer?.uiUrl ?? null, demo));
+  }
+
+  /**
+   * The ports were free before the start, but a program may have taken one since, so that the
+   * readiness checks were answered by it: the banner is printed only for this start's own processes.
+   */
+  private confirmOwnProcessesAnswer(): void {
+    this.throwIfStopping();
+    if (process.platform !== 'linux') return;
+    const ours = descendantPids(process.pid);
+    for (const wanted of wantedPorts(this.plan)) {
+      if (portHeldBy(wanted.port, ours) === false) {
+        throw new StartError(`port ${wanted.port} (${wanted.what}) is answered by another program, not by this start; stop it, or set ${wanted.variable} to another port`);
+      }
+    }
   }
 
   private async startTemporal(operatorToken: string): Promise<string> {
@@ -325,7 +456,7 @@ class Launcher {
   private watchTemporal(port: number): void {
     let misses = 0;
     this.temporalWatch = setInterval(() => {
-      void tcpAnswers('127.0.0.1', port, 1_000).then((answers) => {
+      void tcpAnswers(LOOPBACK, port, 1_000).then((answers) => {
         misses = answers ? 0 : misses + 1;
         if (misses < 3 || this.shuttingDown) return;
         const output = this.devServer?.output() ?? '';
@@ -335,49 +466,59 @@ class Launcher {
     }, 2_000);
   }
 
-  private async startSandbox(sandbox: SandboxPlan, env: NodeJS.ProcessEnv): Promise<void> {
-    say('starting the sandbox Zendesk and Storeganise');
+  private async startSandbox(sandbox: SandboxPlan, env: NodeJS.ProcessEnv, kept: boolean): Promise<void> {
+    say(kept ? `starting the sandbox Zendesk and Storeganise with the records kept in ${shownPath(sandbox.stateDir)}` : 'starting the sandbox Zendesk and Storeganise');
     this.children.start('sandbox', 'sandbox/main.ts', {
       ...env,
       ...sandbox.secrets,
       SANDBOX_ZENDESK_PORT: String(sandbox.zendeskPort),
       SANDBOX_STOREGANISE_PORT: String(sandbox.storeganisePort),
       SANDBOX_DEMO: sandbox.demo ? '1' : '0',
+      SANDBOX_STATE_DIR: sandbox.stateDir,
+      SANDBOX_SUMMARY: '0',
     });
     const storeganise = new StoreganiseSandboxClient(sandbox.storeganiseUrl);
+    const webhookUrl = `${this.plan.publicUrl}/addon/storeganise`;
     await this.waitUntilReady('the sandboxes to answer', 60_000, async () => {
       const both = (await httpOk(`${sandbox.zendeskUrl}/_sandbox/requests`)) && (await httpOk(`${sandbox.storeganiseUrl}/_sandbox/requests`));
       if (!both || !sandbox.demo) return both;
-      // The demo seed sets the webhook URL last, so it marks the seed as complete.
+      // The demo seed sets the webhook URL last, and a kept demo is pointed at this run's API: either marks it as ready.
       return storeganise.getAccount(DEMO_ACCOUNT).then(
-        (account) => account.webhookUrl !== null,
+        (account) => account.webhookUrl === webhookUrl,
         () => false,
       );
     });
   }
 
-  /** Sends the add-on's activation and returns the authorize link the operator has to open. */
-  private async activateDemo(sandbox: SandboxPlan, temporalAddress: string): Promise<string> {
-    const { publicUrl, namespace } = this.plan;
+  /** Brings the demo account to where the operator can use it, and says whether the authorize link is needed. */
+  private async connectDemo(sandbox: SandboxPlan, temporalAddress: string, operatorToken: string, sandboxKept: boolean): Promise<DemoConnection> {
+    const { publicUrl, namespace, localApiUrl } = this.plan;
     const storeganise = new StoreganiseSandboxClient(sandbox.storeganiseUrl);
-    // An account activated in an earlier run lives on in DATA_DIR and raises no second task; the
-    // fresh sandbox Zendesk knows none of its old tokens, so its link is needed all the same.
-    const activatedBefore = await accountWorkflowRunning(temporalAddress, namespace, DEMO_ACCOUNT);
-    say(`activating the demo account (addon.installed from the Storeganise sandbox)`);
-    await storeganise.emitInstalled(DEMO_ACCOUNT);
     const knownLink = `${publicUrl}/oauth/zendesk/authorize?account=${DEMO_ACCOUNT}`;
-    if (activatedBefore) {
-      say('the demo account was activated in an earlier run (its state is in DATA_DIR); the fresh sandbox Zendesk needs authorizing again');
-      return knownLink;
+    const activatedBefore = await accountWorkflowRunning(temporalAddress, namespace, DEMO_ACCOUNT);
+
+    if (activatedBefore && sandboxKept) {
+      const answer = ConnectionAnswer.parse(await operatorRequest(localApiUrl, operatorToken, 'GET', `/operator/accounts/${DEMO_ACCOUNT}`));
+      if (answer.connection === 'connected') {
+        say('the demo account is connected to the sandbox Zendesk, as the last run left it');
+        return { kind: 'connected' };
+      }
+      return { kind: 'authorize', link: (await authorizeLink(storeganise, DEMO_ACCOUNT).catch(() => null)) ?? knownLink, why: `the demo account is ${answer.connection}` };
     }
-    const link = await this.poll(`the "${AUTHORIZE_TASK_TITLE}" task`, 180_000, async () => {
-      const tasks = await storeganise.listJobs(DEMO_ACCOUNT, { type: 'task' }).catch(() => []);
-      const task = tasks.find((job) => job.data.title === AUTHORIZE_TASK_TITLE);
-      const desc = task?.data.desc;
-      return typeof desc === 'string' ? (/https?:\/\/\S+/.exec(desc)?.[0] ?? null) : null;
-    });
+    if (activatedBefore) {
+      // Temporal remembers the account, but the sandboxes start empty (their records deleted, or
+      // kept by no earlier run): its grant and webhook belong to a Zendesk that is gone. Disconnected,
+      // the account says so instead of claiming a connection, and the authorize link connects it anew.
+      say('the sandboxes start empty but Temporal remembers the demo account: disconnecting it from the Zendesk it knew');
+      await operatorRequest(localApiUrl, operatorToken, 'POST', `/operator/accounts/${DEMO_ACCOUNT}/disconnect`);
+      await storeganise.emitInstalled(DEMO_ACCOUNT);
+      return { kind: 'authorize', link: knownLink, why: 'the sandbox Zendesk started empty' };
+    }
+    say('activating the demo account (addon.installed from the Storeganise sandbox)');
+    await storeganise.emitInstalled(DEMO_ACCOUNT);
+    const link = await this.poll(`the "${AUTHORIZE_TASK_TITLE}" task`, 180_000, () => authorizeLink(storeganise, DEMO_ACCOUNT).catch(() => null));
     if (link === null) say('the authorize task has not appeared yet; the link below works all the same');
-    return link ?? knownLink;
+    return { kind: 'authorize', link: link ?? knownLink, why: null };
   }
 
   /** Polls `probe` until it yields a value; null on timeout. Throws Stopping once a stop is under way. */
@@ -412,6 +553,7 @@ class Launcher {
     if (Date.now() - this.firstSignalAt < ECHO_WINDOW_MS) return;
     say(`${signal} again: killing everything now`);
     this.children.killAllNow();
+    this.devServer?.kill();
     process.exit(130);
   }
 
@@ -419,10 +561,12 @@ class Launcher {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     if (this.temporalWatch !== null) clearInterval(this.temporalWatch);
+    if (this.ancestorWatch !== null) clearInterval(this.ancestorWatch);
     if (exitCode === 0) say(reason);
     else complain(reason);
     try {
       await this.children.stop(['api', 'worker']);
+      // The sandboxes write their records to DATA_DIR as they stop.
       await this.children.stop(['sandbox']);
       const devServer = this.devServer ?? (await this.devServerStarting?.catch(() => null));
       if (devServer) {
@@ -443,7 +587,13 @@ function prefixed(prefix: string, text: string): string {
     .join('\n');
 }
 
-function summary(plan: StartPlan, temporalAddress: string, uiUrl: string | null, authorizeLink: string | null): string {
+/** A path as the newcomer would type it from the project directory. */
+function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+function summary(plan: StartPlan, temporalAddress: string, uiUrl: string | null, demo: DemoConnection | null): string {
   const row = (label: string, value: string): string => `  ${`${label}:`.padEnd(22)}${value}`;
   const rule = '─'.repeat(78);
   const lines = [
@@ -463,18 +613,35 @@ function summary(plan: StartPlan, temporalAddress: string, uiUrl: string | null,
   } else {
     lines.push(row('Zendesk and Storeganise', 'as configured by ZENDESK_URL_TEMPLATE and STOREGANISE_URL_TEMPLATE'));
   }
-  lines.push(row('Data directory', `${plan.dataDir}   (generated keys, Temporal database)`));
-  if (authorizeLink !== null && plan.sandbox !== null) {
-    const customer = JSON.stringify({ email: 'aiko.tanaka@example.jp', firstName: 'Aiko', lastName: 'Tanaka', phone: '080-4321-8765' });
+  const kept = plan.sandbox === null ? 'generated keys, Temporal database' : 'generated keys, Temporal database, sandbox records';
+  lines.push(row('Data directory', `${shownPath(plan.dataDir)}   (${kept}; \`npm start -- --reset\` starts afresh)`));
+  const tokenFile = plan.operatorTokenFile;
+  lines.push(row('Operator token', tokenFile === null ? 'the OPERATOR_TOKEN variable' : `${shownPath(tokenFile)}   (send it as Authorization: Bearer <token>)`));
+  lines.push(row('Temporal CLI', `npm run temporal -- workflow list   (the project's own CLI, pointed at ${temporalAddress})`));
+
+  const token = tokenFile === null ? '$OPERATOR_TOKEN' : `$(cat ${shownPath(tokenFile)})`;
+  const account = demo === null ? '<subdomain>' : DEMO_ACCOUNT;
+  lines.push('', `The account's state, as the operator endpoints see it:`, `  curl -H "Authorization: Bearer ${token}" ${plan.publicUrl}/operator/accounts/${account}`);
+
+  if (demo !== null && plan.sandbox !== null) {
+    if (demo.kind === 'connected') {
+      lines.push('', 'The demo account is connected to the sandbox Zendesk, as the last run left it: no need to authorize again.');
+    } else {
+      lines.push(
+        '',
+        `Authorize link: ${demo.link}`,
+        `  Open it to connect the demo account to the sandbox Zendesk (it shows the consent page; click Allow)${demo.why === null ? '.' : `: ${demo.why}.`}`,
+      );
+    }
+    // A fresh address each start, so the example works again after a restart that kept the last one's customer.
+    const customer = JSON.stringify({ email: `aiko.tanaka.${randomBytes(2).toString('hex')}@example.jp`, firstName: 'Aiko', lastName: 'Tanaka', phone: '080-4321-8765' });
     lines.push(
       '',
-      `Authorize link: ${authorizeLink}`,
-      '  Open it to connect the demo account to the sandbox Zendesk (it shows the consent page; click Allow).',
-      '',
-      'Create a demo customer in Storeganise; once authorized, it appears in the sandbox Zendesk:',
+      `Create a demo customer in Storeganise; ${demo.kind === 'connected' ? 'it' : 'once authorized, it'} appears in the sandbox Zendesk:`,
       `  curl -X POST ${plan.sandbox.storeganiseUrl}/_sandbox/accounts/${DEMO_ACCOUNT}/users -H 'content-type: application/json' -d '${customer}'`,
       'Then look at it in Zendesk:',
       `  curl ${plan.sandbox.zendeskUrl}/_sandbox/accounts/${DEMO_ACCOUNT}/users`,
+      'Or take the guided tour, in another terminal: npm run demo',
     );
   }
   lines.push('', 'Ctrl-C stops everything.', rule, '');
@@ -482,13 +649,27 @@ function summary(plan: StartPlan, temporalAddress: string, uiUrl: string | null,
 }
 
 /** `npm start`: everything on one machine (see the contract's command table). */
-async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+async function main(env: NodeJS.ProcessEnv = process.env, args: readonly string[] = process.argv.slice(2)): Promise<void> {
   let plan: StartPlan;
   try {
-    plan = planFrom(env);
+    plan = planFrom(env, args);
   } catch (err) {
     complain(err instanceof Error ? err.message : String(err));
     process.exit(78);
+  }
+  // Before anything starts or is deleted: a port in use may be another instance of this very setup.
+  const problem = await firstPortProblem(plan);
+  if (problem !== null) {
+    complain(problem);
+    process.exit(1);
+  }
+  if (plan.reset) {
+    try {
+      resetData(plan);
+    } catch (err) {
+      complain(`--reset could not delete what earlier runs kept: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    }
   }
   const launcher = new Launcher(plan);
   try {

@@ -6,6 +6,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  makeContinueAsNewFunc,
   patched,
   proxyActivities,
   setHandler,
@@ -37,12 +38,24 @@ import {
   type ConnectionState,
   FailureType,
   type SealedGrant,
+  ZENDESK_RATE_LIMIT_MEMO_KEY,
+  zendeskRateLimitedSignal,
+  type ZendeskRateLimit,
 } from './definitions';
 import { Mutex } from './mutex';
 
 const acts = proxyActivities<SyncActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+});
+
+/**
+ * Closing a task nobody needs any more is worth a few tries, not an account stuck behind an endpoint
+ * that is only assumed (see the Storeganise adapter): after the last try the task stays open.
+ */
+const taskActs = proxyActivities<SyncActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 4, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
 });
 
 /** While events wait for valid settings, the account re-reads them this often. */
@@ -63,6 +76,13 @@ const SETTINGS_REFRESH_MS = 60_000;
  * settings in it; histories recorded before it replay without either.
  */
 const DIRECTORY_PATCH = 'account-directory-memo';
+/** Marks the version that closes the open authorize tasks once an authorization succeeds. */
+const CLOSE_AUTHORIZE_TASKS_PATCH = 'close-authorize-tasks';
+/**
+ * Marks the version that holds the Zendesk 429 gate for every worker (ZENDESK_RATE_LIMIT_MEMO_KEY);
+ * histories recorded before it replay without the memo updates.
+ */
+const RATE_GATE_PATCH = 'account-zendesk-rate-gate';
 
 export interface AccountWorkflowInput {
   account: AccountRef;
@@ -90,6 +110,12 @@ export interface AccountState {
   raisedTasks: Record<string, number>;
   /** The settings as last read (absent in states carried over from before the directory memo). */
   settings?: AccountSettingsView | null;
+  /** The latest Zendesk 429 block a worker reported (absent before the shared gate). */
+  zendeskRateLimit?: ZendeskRateLimit | null;
+  /** Job ids of the authorize tasks raised and not yet closed (absent in states carried over from before). */
+  openAuthorizeTasks?: string[];
+  /** Authorize tasks an authorization made obsolete, waiting to be marked done in Storeganise. */
+  authorizeTasksToClose?: string[];
 }
 
 export function directoryEntryOf(state: AccountState): AccountDirectoryEntry {
@@ -152,8 +178,9 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
   // Both run inside the mutex; a task counts as raised once Storeganise took it, so a refused attempt is made again.
   const raiseAuthorizeTaskOnce = async (): Promise<void> => {
     if (state.authorizeTaskRaisedFor === state.authorizations) return;
-    await acts.raiseAuthorizeTask(ref());
+    const taskId = await acts.raiseAuthorizeTask(ref());
     state.authorizeTaskRaisedFor = state.authorizations;
+    state.openAuthorizeTasks = [...(state.openAuthorizeTasks ?? []), taskId];
   };
   const raiseSettingsTaskOnce = async (problems: string[]): Promise<void> => {
     if (state.settingsProblems?.join('\n') !== problems.join('\n')) await acts.raiseInvalidSettingsTask(ref(), problems);
@@ -212,6 +239,19 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
   setHandler(recheckSettingsSignal, () => {
     recheckRequested = true;
   });
+  // The block is published as soon as it is reported; workers read it before every Zendesk call.
+  const publishRateLimit = (limit: ZendeskRateLimit): void => {
+    if (!patched(RATE_GATE_PATCH)) return;
+    upsertMemo({ [ZENDESK_RATE_LIMIT_MEMO_KEY]: limit });
+  };
+  setHandler(zendeskRateLimitedSignal, (limit) => {
+    const current = state.zendeskRateLimit;
+    if (current && current.instance === limit.instance && current.until >= limit.until) return;
+    state.zendeskRateLimit = limit;
+    publishRateLimit(limit);
+  });
+  // A memo does not follow continue-as-new: a block still in force is published again.
+  if (state.zendeskRateLimit && state.zendeskRateLimit.until > Date.now()) publishRateLimit(state.zendeskRateLimit);
   setHandler(
     accountQuery,
     (): AccountView => ({
@@ -257,6 +297,11 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
         state.authorizations++;
         state.connection = 'connected';
         state.webhookWanted = true;
+        // The operator acted on the open authorize tasks: they are closed, so an open one always means "act now".
+        if ((state.openAuthorizeTasks ?? []).length > 0 && patched(CLOSE_AUTHORIZE_TASKS_PATCH)) {
+          state.authorizeTasksToClose = [...(state.authorizeTasksToClose ?? []), ...(state.openAuthorizeTasks ?? [])];
+          state.openAuthorizeTasks = [];
+        }
         publish();
         const waiters = state.waitingForAuthorization;
         state.waitingForAuthorization = [];
@@ -323,8 +368,9 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
   let webhookFailures = 0;
   let webhookRetryAt = 0;
   const webhookDue = (): boolean => state.webhookWanted && state.grant !== null && Date.now() >= webhookRetryAt;
+  const tasksToClose = (): boolean => (state.authorizeTasksToClose ?? []).length > 0;
   for (;;) {
-    const ready = () => recheckRequested || webhookDue() || shouldRoll();
+    const ready = () => recheckRequested || webhookDue() || shouldRoll() || tasksToClose();
     const wakeUps = [
       ...(state.waitingForSettings.length > 0 ? [SETTINGS_RECHECK_MS] : []),
       ...(state.webhookWanted && webhookRetryAt > Date.now() ? [webhookRetryAt - Date.now()] : []),
@@ -358,6 +404,18 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
         }
       }
     }
+    if (tasksToClose()) {
+      const taskIds = state.authorizeTasksToClose ?? [];
+      state.authorizeTasksToClose = [];
+      for (const taskId of taskIds) {
+        try {
+          const outcome = await taskActs.completeAdminTask(ref(), taskId);
+          log.info('authorize task closed', { account: state.account.subdomain, taskId, outcome });
+        } catch (err) {
+          log.warn('could not close the authorize task; it stays open', { account: state.account.subdomain, taskId, reason: failureOf(err).message });
+        }
+      }
+    }
     const refreshDue = patched(DIRECTORY_PATCH) && Date.now() >= settingsRefreshAt;
     if (recheckRequested || refreshDue || state.waitingForSettings.length > 0) {
       recheckRequested = false;
@@ -381,7 +439,9 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
     for (const [key, raisedAt] of Object.entries(state.raisedTasks)) if (now - raisedAt > TASK_MEMORY_MS) delete state.raisedTasks[key];
     if (shouldRoll()) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof accountWorkflow>({ account: state.account, state });
+      // The next run starts with the directory entry, so the API never sees the account without one.
+      const next = patched(DIRECTORY_PATCH) ? makeContinueAsNewFunc<typeof accountWorkflow>({ memo: { [ACCOUNT_MEMO_KEY]: directoryEntryOf(state) } }) : continueAsNew<typeof accountWorkflow>;
+      await next({ account: state.account, state });
     }
   }
 }

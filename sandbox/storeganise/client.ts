@@ -238,6 +238,11 @@ export class StoreganiseSandboxClient {
     return this.call(SandboxCustomFieldSchema, 'POST', `${this.account(subdomain)}/custom-fields`, input);
   }
 
+  /** An admin deleting a definition in the settings: the values records held under the code go with it. */
+  deleteCustomField(subdomain: string, code: string, model: CustomFieldModel = 'user'): Promise<void> {
+    return this.send('DELETE', `${this.account(subdomain)}/custom-fields/${encodeURIComponent(code)}`, undefined, { model });
+  }
+
   /** Every event the account emitted, in order, whether or not it was sent. */
   events(subdomain: string): Promise<SandboxSgEvent[]> {
     return this.call(z.array(SandboxSgEventSchema), 'GET', `${this.account(subdomain)}/events`);

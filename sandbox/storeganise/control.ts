@@ -5,7 +5,7 @@ import { FaultSettingsSchema, type Faults } from '../common/faults';
 import type { RequestLog } from '../common/request-log';
 import type { WebhookOutbox } from '../common/webhook-outbox';
 import { CustomFieldModelSchema } from './records';
-import { createCustomField, customFieldView, listCustomFields, NewCustomFieldSchema } from './custom-fields';
+import { createCustomField, customFieldView, deleteCustomField, listCustomFields, NewCustomFieldSchema } from './custom-fields';
 import { parseInput, routeNotFound } from './errors';
 import { JobFilterSchema, jobView, listJobs, setJobState } from './jobs';
 import {
@@ -60,6 +60,7 @@ const AccountPatchSchema = z.strictObject({
 
 const JobPatchSchema = z.strictObject({ state: z.string().min(1) });
 const CustomFieldsQuerySchema = z.object({ model: CustomFieldModelSchema.optional() });
+const DeleteCustomFieldQuerySchema = z.object({ model: CustomFieldModelSchema.default('user') });
 const RequestsQuerySchema = z.object({
   account: z.string().optional(),
   method: z.string().optional(),
@@ -217,6 +218,12 @@ export function controlApi(deps: ControlDeps): Router {
   router.post('/accounts/:sub/custom-fields', (req, res) => {
     const account = registry.require(req.params.sub);
     res.status(201).json(customFieldView(createCustomField(account, parseInput(NewCustomFieldSchema, req.body, 'body'))));
+  });
+  router.delete('/accounts/:sub/custom-fields/:code', (req, res) => {
+    const account = registry.require(req.params.sub);
+    const { model } = parseInput(DeleteCustomFieldQuerySchema, req.query, 'query');
+    deleteCustomField(account, model, req.params.code);
+    res.status(204).end();
   });
 
   router.get('/accounts/:sub/events', (req, res) => {

@@ -43,6 +43,18 @@ export function createCustomField(account: Account, input: z.infer<typeof NewCus
   return field;
 }
 
+/**
+ * Deletes a definition, as an admin can in the settings; the values records held under its code go
+ * with it, and no webhook is sent (no record was edited).
+ */
+export function deleteCustomField(account: Account, model: CustomFieldModel, code: string): void {
+  const index = account.customFields.findIndex((field) => field.model === model && field.code === code);
+  if (index < 0) throw new SgApiError(404, `Custom field not found: ${model}.${code}`);
+  account.customFields.splice(index, 1);
+  const records = model === 'user' ? account.users.values() : model === 'unitRental' ? account.rentals.values() : [];
+  for (const record of records) delete record.customFields[code];
+}
+
 export const customFieldView = (field: CustomFieldDefinition): SandboxCustomField => ({ ...field });
 
 function valueMatchesType(field: CustomFieldDefinition, value: CustomFieldValue): boolean {

@@ -68,6 +68,24 @@ export function setJobState(account: Account, id: string, state: string): Job {
   return job;
 }
 
+/** An admin task is one step; completing it completes the task, as the admin UI's "Complete" does. */
+const StepPatchSchema = z.looseObject({ state: z.enum(['ready', 'completed', 'cancelled']) });
+
+export function setJobStepState(account: Account, jobId: string, stepId: string, state: string): Job {
+  const job = findJob(account, jobId);
+  const step = job.steps?.find((s) => s.id === stepId);
+  if (!job.steps || !step) throw notFound('Job step', stepId);
+  if (step.state === state) return job;
+  const now = nowIso();
+  step.state = state;
+  if (state === 'completed') step.completedAt = now;
+  else delete step.completedAt;
+  const states = new Set(job.steps.map((s) => s.state));
+  job.state = states.size === 1 && states.has('completed') ? 'completed' : states.has('cancelled') ? 'cancelled' : 'ready';
+  job.updated = now;
+  return job;
+}
+
 export function listJobs(account: Account, filter: JobFilter): Job[] {
   return [...account.jobs.values()].filter(
     (job) =>
@@ -100,8 +118,18 @@ export function jobsRouter(): Router {
   });
   router.post('/jobs', (req, res) => {
     const task = parseInput(NewTaskSchema, req.body, 'body');
-    const job = createJob(requestAccount(req), { type: task.type, state: 'ready', ownerId: task.ownerId, data: task.data });
+    const job = createJob(requestAccount(req), {
+      type: task.type,
+      state: 'ready',
+      ownerId: task.ownerId,
+      data: task.data,
+      steps: [{ id: newObjectId(), type: 'task', state: 'ready' }],
+    });
     res.status(201).json(jobView(job));
+  });
+  router.put('/jobs/:id/steps/:stepId', (req, res) => {
+    const { state } = parseInput(StepPatchSchema, req.body, 'body');
+    res.json(jobView(setJobStepState(requestAccount(req), req.params.id, req.params.stepId, state)));
   });
   return router;
 }

@@ -157,6 +157,11 @@ export class AccountRegistry implements EventPublisher {
     return account;
   }
 
+  /** Puts back an account read from the sandbox's state file. */
+  restore(account: Account): void {
+    this.accounts.set(account.subdomain, account);
+  }
+
   find(subdomain: string): Account | undefined {
     return this.accounts.get(subdomain);
   }

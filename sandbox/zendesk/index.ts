@@ -3,6 +3,7 @@ import { Faults } from '../common/faults';
 import { listen } from '../common/http-server';
 import { RequestLog } from '../common/request-log';
 import { WebhookOutbox } from '../common/webhook-outbox';
+import { StateFile } from '../common/state-file';
 import { requestBudget } from './budget';
 import { ZendeskSandboxClient } from './client';
 import { controlRoutes } from './control';
@@ -13,6 +14,7 @@ import { incrementalExportApi } from './incremental-export';
 import { authenticate, currentTokenApi, OAuthStore, oauthRoutes, requireScope } from './oauth';
 import { SandboxState, type SandboxContext } from './state';
 import { userFieldsApi } from './user-fields';
+import { restoreZendesk, zendeskSnapshot } from './persistence';
 import { usersApi } from './users';
 import { webhooksApi } from './webhooks';
 
@@ -24,6 +26,8 @@ export interface ZendeskSandbox {
   /** `${url}/zendesk/{subdomain}`: the value for the service's ZENDESK_URL_TEMPLATE. */
   readonly urlTemplate: string;
   readonly client: ZendeskSandboxClient;
+  /** True when the records were read back from `stateFile` (a restart), false for an empty sandbox. */
+  readonly restored: boolean;
   /** Resolves when no webhook delivery is queued, held or in flight. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -32,7 +36,14 @@ export interface ZendeskSandbox {
 /** Zendesk gives webhook receivers 12 s to answer. */
 const WEBHOOK_TIMEOUT_MS = 12_000;
 
-export async function startZendeskSandbox(options: { port?: number; host?: string } = {}): Promise<ZendeskSandbox> {
+export interface ZendeskSandboxOptions {
+  port?: number;
+  host?: string;
+  /** Keep the records in this JSON file: read at start when it exists, written after every request and on close. */
+  stateFile?: string;
+}
+
+export async function startZendeskSandbox(options: ZendeskSandboxOptions = {}): Promise<ZendeskSandbox> {
   const state = new SandboxState();
   const faults = new Faults();
   const outbox = new WebhookOutbox(zendeskRetryRule, faults, WEBHOOK_TIMEOUT_MS);
@@ -44,15 +55,26 @@ export async function startZendeskSandbox(options: { port?: number; host?: strin
     oauth: new OAuthStore(),
     events: new EventPublisher(state, outbox, 'api'),
   };
-  const server = await listen(createZendeskApp(ctx), options.port, options.host);
+  const app = createZendeskApp(ctx);
+  let stateFile: StateFile | null = null;
+  let restored = false;
+  if (options.stateFile !== undefined) {
+    const saved = StateFile.read(options.stateFile);
+    if (saved !== null) restoreZendesk(state, ctx.oauth, saved, options.stateFile);
+    restored = saved !== null;
+    stateFile = new StateFile(options.stateFile, () => zendeskSnapshot(state, ctx.oauth));
+  }
+  const server = await listen(stateFile === null ? app : stateFile.around(app), options.port, options.host);
   return {
     url: server.url,
     urlTemplate: `${server.url}/zendesk/{subdomain}`,
     client: new ZendeskSandboxClient(server.url),
+    restored,
     idle: () => outbox.idle(),
     close: async () => {
       outbox.close();
       await server.close();
+      stateFile?.close();
     },
   };
 }

@@ -79,6 +79,18 @@ export class OAuthStore {
   private readonly attempts: RefreshAttempt[] = [];
   private lastGrantId = 0;
 
+  /** What outlives a restart: the clients and every grant. Consents and codes live two minutes and do not. */
+  snapshot(): { clients: OAuthClient[]; grants: Grant[]; lastGrantId: number } {
+    return { clients: [...this.clients.values()], grants: this.grants.map((g) => ({ ...g })), lastGrantId: this.lastGrantId };
+  }
+
+  restore(saved: { clients: OAuthClient[]; grants: Grant[]; lastGrantId: number }): void {
+    this.reset();
+    for (const client of saved.clients) this.clients.set(client.clientId, client);
+    this.grants.push(...saved.grants);
+    this.lastGrantId = Math.max(saved.lastGrantId, ...saved.grants.map((g) => g.id));
+  }
+
   reset(): void {
     this.clients.clear();
     this.consents.clear();

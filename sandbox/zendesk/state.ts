@@ -199,6 +199,12 @@ export class ZendeskAccount {
   }
 }
 
+export interface SandboxCounters {
+  lastId: number;
+  lastChangeSeq: number;
+  lastAccountId: number;
+}
+
 export class SandboxState {
   readonly accounts = new Map<string, ZendeskAccount>();
   // Ids keep growing across resets so a stale id from before a reset never points at a new record.
@@ -218,6 +224,17 @@ export class SandboxState {
 
   nextAccountId(): number {
     return ++this.lastAccountId;
+  }
+
+  /** The id sequences, kept with the records so a restarted sandbox never hands out an id twice. */
+  counters(): SandboxCounters {
+    return { lastId: this.lastId, lastChangeSeq: this.lastChangeSeq, lastAccountId: this.lastAccountId };
+  }
+
+  restoreCounters(counters: SandboxCounters): void {
+    this.lastId = Math.max(this.lastId, counters.lastId);
+    this.lastChangeSeq = Math.max(this.lastChangeSeq, counters.lastChangeSeq);
+    this.lastAccountId = Math.max(this.lastAccountId, counters.lastAccountId);
   }
 
   reset(): void {
