@@ -34,6 +34,8 @@ export interface ConvergeInput {
   linkOnly: boolean;
   /** Read Zendesk's identities for its other emails and phones (a Storeganise edit cannot change them). */
   readContacts: boolean;
+  /** Reconciliation alone asked for the run: what it writes is a repair. */
+  repair?: boolean;
   /** Workflow time of the run, epoch ms. */
   now: number;
   settleMs?: number;
@@ -188,8 +190,8 @@ async function convergeStoreganiseCustomer(sides: Sides, userId: string, input: 
 
   switch (lookup.kind) {
     case 'deleted':
-      story.note(`the linked Zendesk user ${lookup.pointer} was deleted and no active user holds the email: nothing is created`);
-      return story.result('unlinked');
+      story.note(`the linked Zendesk user ${lookup.pointer} was deleted and no active user holds the email: the deletion is respected, the pointer kept, nothing created`);
+      return story.result('deleted');
     case 'email-taken':
       story.conflict = true;
       story.task(emailConflictTask({ email: sg.email ?? '', storeganiseUserId: sg.id, zendeskUserId: null, holder: lookup.holder, refusedBy: 'Zendesk' }), 'the email belongs to a Zendesk user linked to another customer');
@@ -212,7 +214,8 @@ async function convergeStoreganiseCustomer(sides: Sides, userId: string, input: 
       describePlan(story, plan);
       const receipt = await write(sides, plan, sg, zd, identities);
       story.fields = outcomesOf(plan, read, receipt);
-      return story.result();
+      const wrote = story.written.storeganise.length + story.written.zendesk.length > 0;
+      return story.result(input.repair === true && wrote && !story.rejected && !story.conflict ? 'repaired' : undefined);
     }
   }
 }

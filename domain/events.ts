@@ -28,7 +28,7 @@ export interface EventEffect {
   contactsChanged: boolean;
 }
 
-const USER_EVENTS = ['created', 'name_changed', 'identity_created', 'identity_changed', 'identity_deleted', 'external_id_changed', 'merged'] as const;
+const USER_EVENTS = ['created', 'name_changed', 'identity_created', 'identity_changed', 'identity_deleted', 'external_id_changed', 'merged', 'active_changed', 'deleted'] as const;
 
 export const ZENDESK_MERGED_EVENT = `${ZENDESK_PREFIX}user.merged`;
 
@@ -69,6 +69,9 @@ export function zendeskEventEffect(type: string, body: ZendeskEventBody, detailE
     // pointers are brought in line; field values follow their own events, never overwritten here.
     case 'external_id_changed':
     case 'merged':
+    // Deleted (or back): the run finds the pointed user gone and records it, or linked again.
+    case 'active_changed':
+    case 'deleted':
       return { fields: [], edits: [], contactsChanged: false };
     default:
       return null;

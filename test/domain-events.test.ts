@@ -44,6 +44,8 @@ describe('what each event means to the sync', () => {
     ['a twitter identity: nothing synced', 'zen:event-type/user.identity_created', identity('twitter', 'x', true, false), null],
     ['an external id change: links only', 'zen:event-type:user.external_id_changed', other, { fields: [], edits: [], contactsChanged: false }],
     ['a merge: links only', 'zen:event-type/user.merged', other, { fields: [], edits: [], contactsChanged: false }],
+    ['a deletion: the run finds the user gone and records it', 'zen:event-type:user.active_changed', other, { fields: [], edits: [], contactsChanged: false }],
+    ['a permanent deletion: the same', 'zen:event-type:user.deleted', other, { fields: [], edits: [], contactsChanged: false }],
     ['a login: ignored', 'zen:event-type:user.last_login_changed', other, null],
     ['a ticket event: ignored', 'zen:event-type:ticket.created', other, null],
   ];

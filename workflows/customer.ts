@@ -201,6 +201,7 @@ async function run(entity: CustomerEntity, input: CustomerWorkflowInput, batch: 
           linkOnly: all.every((e) => e.linkOnly),
           // Only Zendesk changes (or a run comparing everything) can change its other emails and phones.
           readContacts: all.some((e) => e.source !== 'storeganise' && e.source !== 'rental'),
+          repair: all.every((e) => e.source === 'reconcile' && e.type !== 'settle'),
           ...(input.settleMs === undefined ? {} : { settleMs: input.settleMs }),
         },
       ],

@@ -159,6 +159,8 @@ export type EventOutcome =
   | 'conflict'
   | 'rejected'
   | 'unlinked'
+  | 'deleted'
+  | 'repaired'
   | 'gone'
   | 'failed';
 
@@ -187,6 +189,8 @@ export interface SyncRunInput {
   linkOnly: boolean;
   /** Zendesk's other emails and phones may have changed: the run reads the identities. */
   readContacts?: boolean;
+  /** Only reconciliation asked for the run: a difference it writes is one no webhook explained. */
+  repair?: boolean;
   /** How long a conflict may wait for an event still on its way (CONFLICT_SETTLE_SECONDS). */
   settleMs?: number;
 }

@@ -9,6 +9,9 @@ export const syncCustomerKey = defineSearchAttributeKey('SyncCustomer', SearchAt
 /** `running`, `awaiting-authorization`, `awaiting-settings`: what an operator filters paused work on. */
 export const syncStateKey = defineSearchAttributeKey('SyncState', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTE_KEYS = [syncAccountKey, syncCustomerKey, syncStateKey] as const;
+/** What became of a run: `synced`, `unchanged`, `conflict`, `rejected`, `deleted`, `repaired`, …: the sync log's filter. */
+export const syncOutcomeKey = defineSearchAttributeKey('SyncOutcome', SearchAttributeType.KEYWORD);
+
+export const SEARCH_ATTRIBUTE_KEYS = [syncAccountKey, syncCustomerKey, syncStateKey, syncOutcomeKey] as const;
 
 export type SyncState = 'running' | 'awaiting-authorization' | 'awaiting-settings';

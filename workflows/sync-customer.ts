@@ -1,4 +1,6 @@
+import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { SyncRunInput, SyncRunResult } from './definitions';
+import { syncOutcomeKey } from './search-attributes';
 import { acts, EventRun } from './event-run';
 
 /**
@@ -20,11 +22,14 @@ export async function syncCustomer(input: SyncRunInput): Promise<SyncRunResult> 
       mayCreate: input.mayCreate,
       linkOnly: input.linkOnly,
       readContacts: input.readContacts ?? true,
+      repair: input.repair ?? false,
       now: Date.now(),
       ...(input.settleMs === undefined ? {} : { settleMs: input.settleMs }),
     }),
   );
   const { tasks, kind: _done, ...outcome } = result;
   for (const request of tasks) await run.raiseTask(request);
+  // The sync log reads outcomes from visibility: the run is findable by what became of it.
+  upsertSearchAttributes([{ key: syncOutcomeKey, value: outcome.outcome }]);
   return { ...outcome, notes: [...result.notes, ...run.notes] };
 }
