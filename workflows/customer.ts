@@ -90,6 +90,9 @@ class CustomerEntity {
 
   record(eventId: string, outcome: EventOutcome, by: string | null = null): void {
     this.outcomes.push({ eventId, outcome, by, at: Date.now() });
+    // One line per event outcome, identifiers only (the worker's log is JSON, one object per line).
+    const { workflowId } = workflowInfo();
+    log.info('event outcome', { customerWorkflow: workflowId, eventId, outcome, ...(by === null ? {} : { by }) });
     if (this.outcomes.length > OUTCOMES_KEPT) this.outcomes.splice(0, this.outcomes.length - OUTCOMES_KEPT);
   }
 
