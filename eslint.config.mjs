@@ -37,6 +37,25 @@ export default tseslint.config(
     },
   },
   {
+    // The domain is pure and depends on nothing of the application: layers point one way,
+    // api → client → workflows → activities → adapters and domain.
+    files: ['domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)].map((name) => ({ name, message: 'Domain code is pure: no Node built-ins.' })),
+          patterns: [
+            {
+              group: ['**/adapters/*', '**/activities/*', '**/workflows/*', '**/client/*', '**/api/*', '**/lib/*', '**/sandbox/*'],
+              message: 'domain/ depends on nothing of the application: move the shared piece into domain/ instead.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['eslint.config.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -65,11 +65,11 @@ export function zendeskEventEffect(type: string, body: ZendeskEventBody, detailE
       const samePrimary = name === 'identity_changed' && body.primary && body.wasPrimary;
       return { fields: [field], edits: [{ field, ...(value === undefined ? {} : { value }) }], contactsChanged: !samePrimary && name !== 'identity_created' };
     }
-    // A link changed (an agent typed a Storeganise id, the sync repaired a pointer, a merge): the
-    // pointers are brought in line; field values follow their own events, never overwritten here.
+    // A link changed (an agent typed a Storeganise id, the sync repaired a pointer, a merge) or the
+    // user was deleted (or is back): the run brings the pointers in line, or finds the user gone and
+    // records it; field values follow their own events, never overwritten here.
     case 'external_id_changed':
     case 'merged':
-    // Deleted (or back): the run finds the pointed user gone and records it, or linked again.
     case 'active_changed':
     case 'deleted':
       return { fields: [], edits: [], contactsChanged: false };
