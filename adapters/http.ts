@@ -66,7 +66,7 @@ export function fillTemplate(template: string, subdomain: string): string {
  * The subdomain a URL was built from, or null when the URL is not exactly what the template gives
  * for some subdomain. Only the scheme and host compare without case (a URL's path is
  * case-sensitive), a trailing slash is ignored, and nothing else may differ: no query, no other
- * spelling of the path.
+ * spelling of the path, no other spelling of the host and port.
  */
 export function matchTemplate(template: string, url: string): string | null {
   let parsed: URL;
@@ -81,11 +81,20 @@ export function matchTemplate(template: string, url: string): string | null {
   const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const match = new RegExp(`^${escape(before ?? '')}([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)${escape(after)}$`, 'i').exec(given);
   const subdomain = match?.[1]?.toLowerCase() ?? null;
-  return subdomain !== null && given === canonical(fillTemplate(template, subdomain)) ? subdomain : null;
+  if (subdomain === null) return null;
+  const expected = fillTemplate(template, subdomain);
+  // The parser reads `\` as `/`, drops tabs and newlines, and takes `127.1` or `@host` for the same host:
+  // the authority as written must be the template's too, or the text could name another host to another reader.
+  return given === canonical(expected) && writtenAuthority(url)?.toLowerCase() === writtenAuthority(expected)?.toLowerCase() ? subdomain : null;
 }
+
+const WRITTEN_AUTHORITY = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i;
+
+/** What stands between `scheme://` and the path, exactly as written. */
+const writtenAuthority = (url: string): string | null => WRITTEN_AUTHORITY.exec(url)?.[1] ?? null;
 
 /** Scheme and host as the URL parser spells them (lower case, default port dropped), the path exactly as written. */
 function canonical(url: string, parsed = new URL(url)): string {
-  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').replace(/\/+$/, '');
+  const path = url.replace(WRITTEN_AUTHORITY, '').replace(/\/+$/, '');
   return `${parsed.protocol}//${parsed.host}${path}`;
 }

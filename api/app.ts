@@ -10,7 +10,7 @@ import { ingressRouter } from './ingress';
 import { createMetrics } from './metrics';
 import { oauthRouter } from './oauth';
 import { operatorRouter } from './operator';
-import { limitDeclaredLength, rejectContentEncoding, rejectMalformedUrl } from './request-guards';
+import { answerWithin, limitDeclaredLength, rejectContentEncoding, rejectMalformedUrl } from './request-guards';
 
 export interface ApiApp {
   app: Express;
@@ -41,7 +41,7 @@ export function createApiApp(deps: { client: Client; config: Config; logger: Log
     next();
   });
   // Refusals that need only the request line and headers, before any route reads or decodes anything.
-  app.use(rejectMalformedUrl, rejectContentEncoding, limitDeclaredLength());
+  app.use(rejectMalformedUrl, rejectContentEncoding, limitDeclaredLength(), answerWithin());
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -75,3 +75,24 @@ export function limitDeclaredLength(limitFor: (path: string) => number = bodyLim
     sendError(res, new HttpError(413, 'payload_too_large', `Body of ${declared} bytes declared; this endpoint takes at most ${limit} bytes`));
   };
 }
+
+/** Every complete request is answered within this time, whatever its handler waits for; well inside the server's 30 s. */
+export const ANSWER_WITHIN_MS = 20_000;
+const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * 503 with Retry-After for a complete request whose handler has not answered in time (Temporal
+ * behind a busy worker, a slow API), so no client is left waiting. A request still arriving is the
+ * server's request timeout's (408). The handler's late answer is dropped by the error handler.
+ */
+export function answerWithin(ms: number = ANSWER_WITHIN_MS) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const timer = setTimeout(() => {
+      if (res.headersSent || !req.complete) return;
+      res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+      sendError(res, new HttpError(503, 'no_answer_in_time', `No answer within ${ms / 1000} s (Temporal or a service it waits for is slow); retry in ${RETRY_AFTER_SECONDS} s`));
+    }, ms);
+    res.once('close', () => clearTimeout(timer));
+    next();
+  };
+}
