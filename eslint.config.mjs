@@ -56,6 +56,24 @@ export default tseslint.config(
     },
   },
   {
+    // lib/ is infrastructure (config, crypto, logging, the Temporal connection): every layer uses it,
+    // so it uses none of them. An application service belongs in client/ or activities/.
+    files: ['lib/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/adapters/*', '**/activities/*', '**/workflows/*', '**/client/*', '**/api/*', '**/sandbox/*'],
+              message: 'lib/ depends on no application layer: pass what it needs in, or move the piece to client/ or activities/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['eslint.config.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

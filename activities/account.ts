@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ZendeskClient, ZendeskGrantRefused, ZendeskUnauthorized } from '../adapters/zendesk';
 import { zendeskWebhookSubscriptions } from '../domain/events';
 import { authorizeTask, invalidSettingsTask, type AdminTask } from '../domain/tasks';
-import { sealGrant } from '../lib/grants';
+import { sealGrant } from '../client/grants';
 import type { AccountRef, AccountSettingsView, SealedGrant } from '../workflows/definitions';
 import { ensureUserCustomFields } from './custom-fields';
 import type { SyncServices } from './services';

@@ -4,7 +4,7 @@ import { AccountDirectory } from '../client/accounts';
 import type { StoreganiseClient } from '../adapters/storeganise';
 import { RateGate, ZendeskClient, ZendeskOAuth, ZendeskUnauthorized, type ZendeskGate } from '../adapters/zendesk';
 import type { SettingsResult } from '../domain/settings';
-import { AccountSettingsSource } from '../lib/account-settings';
+import { AccountSettingsSource } from '../client/account-settings';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import {
@@ -15,7 +15,6 @@ import {
   type AccountRef,
   type ZendeskRateLimit,
 } from '../workflows/definitions';
-import { ZendeskNotAuthorized } from './failures';
 
 /**
  * How old this process's view of an account's shared 429 gate may be when a Zendesk call goes
@@ -157,7 +156,7 @@ export class SyncServices {
     } catch (err) {
       if (err instanceof ZendeskUnauthorized) {
         if (this.tokens.get(account.subdomain)?.version === version) this.tokens.delete(account.subdomain);
-        throw new ZendeskNotAuthorized(version);
+        throw new ZendeskUnauthorized(err.message, version);
       }
       throw err;
     }
@@ -175,7 +174,7 @@ export class SyncServices {
 
   private async fetchAccessToken(account: AccountRef): Promise<{ token: string; version: number }> {
     const result = await this.temporal.workflow.getHandle(accountWorkflowId(account.subdomain)).executeUpdate(obtainAccessTokenUpdate);
-    if (result.status === 'unauthorized') throw new ZendeskNotAuthorized(result.tokenVersion);
+    if (result.status === 'unauthorized') throw new ZendeskUnauthorized('Zendesk access is missing or was revoked', result.tokenVersion);
     const entry = { token: this.config.keyring.unseal(result.sealedAccessToken), version: result.tokenVersion, usableUntil: result.usableUntil };
     this.tokens.set(account.subdomain, entry);
     return entry;

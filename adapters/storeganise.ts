@@ -13,6 +13,9 @@ import { parseJson, pathSegment, requestLine, send, type HttpResponse } from './
  * - custom fields: `GET /v1/admin/custom-fields?model=user`, created with
  *   `POST /v1/admin/custom-fields { model, code, type, title, ownerAcl: 'read' }`;
  * - a user write whose email another user holds answers 409 or 422 (both mean conflict);
+ * - `GET /v1/admin/users` and `/v1/admin/unit-rentals` page with `limit` (up to 1000) and `offset`
+ *   in a stable order (records are never deleted, new ones come last), and take `updatedAfter`
+ *   (ISO UTC) for the records changed after that moment (S5 names it for users; seen for rentals);
  * - job events carry `unitRentalId` (starter template) or only `jobId` (seen in production code);
  * - an admin task (job of type `task`) is closed by completing its open step with
  *   `PUT /v1/admin/jobs/{id}/steps/{stepId} { state: 'completed' }`, the call seen for other jobs;
@@ -252,5 +255,28 @@ export class StoreganiseClient {
     if (job.state === 'completed' || job.state === 'cancelled' || open === undefined) return 'already-closed';
     const answer = await this.call('PUT', `/jobs/${id}/steps/${storeganiseId(open.id, 'job step')}`, { state: 'completed' });
     return answer === undefined ? 'gone' : 'completed';
+  }
+
+  /**
+   * One page of the account's users with their custom fields, in the order Storeganise lists them
+   * (assumed stable: users are never deleted, new ones come last); `updatedAfter` keeps the users
+   * changed after that moment. A page shorter than `limit` is the last.
+   */
+  async listUsersPage(page: { offset: number; limit: number; updatedAfter?: string }): Promise<StoreganiseCustomer[]> {
+    const since = page.updatedAfter === undefined ? '' : `&updatedAfter=${encodeURIComponent(page.updatedAfter)}`;
+    const users = await this.expect(z.array(UserSchema), 'GET', `/users?include=customFields&limit=${page.limit}&offset=${page.offset}${since}`);
+    return users.map(toCustomer);
+  }
+
+  /** How many users a page of ids-only listing holds: what counting the customers costs. */
+  async countUsersPage(page: { offset: number; limit: number }): Promise<number> {
+    const users = await this.expect(z.array(z.looseObject({ id: z.string() })), 'GET', `/users?limit=${page.limit}&offset=${page.offset}`);
+    return users.length;
+  }
+
+  /** One page of the account's unit rentals with when each last changed; `updatedAfter` keeps the rentals changed after that moment. */
+  async listRentalsPage(page: { offset: number; limit: number; updatedAfter?: string }): Promise<Array<StoreganiseRental & { updated?: string | null | undefined }>> {
+    const since = page.updatedAfter === undefined ? '' : `&updatedAfter=${encodeURIComponent(page.updatedAfter)}`;
+    return this.expect(z.array(RentalSchema.extend({ updated: z.string().nullish() })), 'GET', `/unit-rentals?limit=${page.limit}&offset=${page.offset}${since}`);
   }
 }

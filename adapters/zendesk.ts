@@ -19,7 +19,15 @@ export class ZendeskApiError extends Error {
   }
 }
 /** 401: the grant is revoked or expired beyond refresh; the sync pauses for a new authorization. */
-export class ZendeskUnauthorized extends ZendeskApiError {}
+/** 401: access missing or revoked. `tokenVersion`: the grant the call used (0 when unknown: the account re-checks). */
+export class ZendeskUnauthorized extends ZendeskApiError {
+  constructor(
+    message: string,
+    readonly tokenVersion = 0,
+  ) {
+    super(401, message);
+  }
+}
 /** 429: the budget is per Zendesk account, so every caller waits `retryAfterSeconds`. */
 export class ZendeskRateLimited extends ZendeskApiError {
   constructor(readonly retryAfterSeconds: number) {
@@ -118,6 +126,59 @@ export class RateGate implements ZendeskGate {
   }
 }
 
+/** What a Zendesk answer said about the account-wide request budget. */
+export interface ZendeskBudgetReading {
+  /** `X-Rate-Limit`: requests allowed per minute. */
+  limit: number;
+  /** `X-Rate-Limit-Remaining` when the answer came. */
+  remaining: number;
+  /** When the budget's window turns (epoch ms), from `ratelimit-reset`; null when Zendesk did not say. */
+  resetAt: number | null;
+  /** When the answer was read, epoch ms. */
+  at: number;
+}
+
+const headerNumber = (headers: Headers, name: string): number | null => {
+  const raw = headers.get(name);
+  const value = raw === null ? NaN : Number(raw);
+  return Number.isFinite(value) ? value : null;
+};
+
+/**
+ * What this process has learnt about each Zendesk instance's request budget from the answers'
+ * rate-limit headers, and the latest 429 block. Bulk work paces itself from it (live runs never
+ * wait on it): every call of every `ZendeskClient` of the process reports here.
+ */
+export class ZendeskBudgetBoard {
+  private readonly readings = new Map<string, ZendeskBudgetReading>();
+  private readonly blocks = new Map<string, number>();
+
+  observe(instance: string, headers: Headers, now = Date.now()): void {
+    const limit = headerNumber(headers, 'x-rate-limit') ?? headerNumber(headers, 'ratelimit-limit');
+    const remaining = headerNumber(headers, 'x-rate-limit-remaining') ?? headerNumber(headers, 'ratelimit-remaining');
+    if (limit === null || remaining === null) return;
+    const reset = headerNumber(headers, 'ratelimit-reset');
+    this.readings.set(instance, { limit, remaining, resetAt: reset === null ? null : now + reset * 1000, at: now });
+  }
+
+  blocked(instance: string, untilMs: number): void {
+    this.blocks.set(instance, Math.max(this.blocks.get(instance) ?? 0, untilMs));
+  }
+
+  /** The latest reading of the instance's budget, or null when no answer carried one. */
+  reading(instance: string): ZendeskBudgetReading | null {
+    return this.readings.get(instance) ?? null;
+  }
+
+  /** Until when (epoch ms) a 429 asked this process to wait; 0 when never. */
+  blockedUntil(instance: string): number {
+    return this.blocks.get(instance) ?? 0;
+  }
+}
+
+/** The process's board: every `ZendeskClient` reports to it. */
+export const zendeskBudgets = new ZendeskBudgetBoard();
+
 const ErrorBodySchema = z.looseObject({
   error: z.union([z.string(), z.looseObject({ title: z.string().optional(), message: z.string().optional() })]).optional(),
   description: z.string().optional(),
@@ -197,14 +258,16 @@ export class ZendeskClient {
     } catch (err) {
       throw new ZendeskUnavailable(null, err instanceof Error ? err.message : String(err));
     }
+    zendeskBudgets.observe(this.baseUrl, res.headers);
     if (res.status >= 200 && res.status < 300) return res.status === 204 || res.text === '' ? null : parseJson(res.text);
     if (res.status === 429) {
       const seconds = Math.max(1, Math.ceil(Number(res.headers.get('retry-after') ?? '60') || 60));
+      zendeskBudgets.blocked(this.baseUrl, Date.now() + seconds * 1000);
       await this.gate.block(this.baseUrl, seconds);
       throw new ZendeskRateLimited(seconds);
     }
     const request = requestLine(method, path);
-    if (res.status === 401) throw new ZendeskUnauthorized(401, `${request} → 401 ${errorCode(res)}`);
+    if (res.status === 401) throw new ZendeskUnauthorized(`${request} → 401 ${errorCode(res)}`);
     if (res.status === 404) return undefined;
     if (res.status === 422) {
       const field = duplicateField(res);
@@ -340,6 +403,65 @@ export class ZendeskClient {
   async revokeCurrentToken(): Promise<void> {
     await this.call('DELETE', '/api/v2/oauth/tokens/current');
   }
+
+  /**
+   * One page of the incremental user export (cursor-based): the users changed since the position,
+   * deleted ones included, each with its identities (sideloaded). Zendesk allows 10 of these calls
+   * a minute and leaves out the last minute's changes; the caller paces itself.
+   */
+  async exportUsers(position: ExportPosition, perPage = EXPORT_PAGE_SIZE): Promise<ExportPage> {
+    const from = 'cursor' in position ? `cursor=${encodeURIComponent(position.cursor)}` : `start_time=${Math.max(0, Math.floor(position.startTime))}`;
+    const answer = await this.expect(ExportSchema, 'GET', `/api/v2/incremental/users/cursor.json?${from}&per_page=${perPage}&include=identities`);
+    return { users: withIdentities(answer.users, answer.identities), afterCursor: answer.after_cursor ?? null, endOfStream: answer.end_of_stream };
+  }
+
+  /** Up to 100 users by id in one call (`show_many`), each with its identities; unknown ids are left out. */
+  async showManyUsers(ids: readonly string[]): Promise<ExportedUser[]> {
+    if (ids.length === 0) return [];
+    if (ids.length > SHOW_MANY_MAX) throw new RangeError(`show_many takes at most ${SHOW_MANY_MAX} ids`);
+    const list = ids.map((id) => userId(id)).join(',');
+    const answer = await this.expect(ShowManySchema, 'GET', `/api/v2/users/show_many.json?ids=${list}&include=identities`);
+    return withIdentities(answer.users, answer.identities);
+  }
+}
+
+/** Where an incremental export reads from: a moment (first call, epoch seconds), then the cursor Zendesk handed out. */
+export type ExportPosition = { startTime: number } | { cursor: string };
+
+/** A user as the bulk reads give it: the record and its identities (sideloaded; null when Zendesk sent none). */
+export interface ExportedUser {
+  user: ZendeskCustomer;
+  identities: ZendeskIdentity[] | null;
+}
+
+export interface ExportPage {
+  users: ExportedUser[];
+  /** Where the next call starts; persisted between polls. */
+  afterCursor: string | null;
+  endOfStream: boolean;
+}
+
+export const EXPORT_PAGE_SIZE = 1000;
+export const SHOW_MANY_MAX = 100;
+
+const SideloadedIdentitySchema = IdentitySchema.extend({ user_id: Id });
+const ExportSchema = z.object({
+  users: z.array(UserSchema),
+  identities: z.array(SideloadedIdentitySchema).optional(),
+  after_cursor: z.string().nullish(),
+  end_of_stream: z.boolean(),
+});
+const ShowManySchema = z.object({ users: z.array(UserSchema), identities: z.array(SideloadedIdentitySchema).optional() });
+
+function withIdentities(users: ReadonlyArray<z.infer<typeof UserSchema>>, identities: ReadonlyArray<z.infer<typeof SideloadedIdentitySchema>> | undefined): ExportedUser[] {
+  if (identities === undefined) return users.map((u) => ({ user: toCustomer(u), identities: null }));
+  const byUser = new Map<string, ZendeskIdentity[]>();
+  for (const { user_id, ...identity } of identities) {
+    const list = byUser.get(user_id) ?? [];
+    list.push(identity);
+    byUser.set(user_id, list);
+  }
+  return users.map((u) => ({ user: toCustomer(u), identities: byUser.get(u.id) ?? [] }));
 }
 
 export const OAUTH_SCOPES = 'users:read users:write webhooks:read webhooks:write';

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { AccountSettingsSource } from '../lib/account-settings';
+import { AccountSettingsSource } from '../client/account-settings';
 import type { Config } from '../lib/config';
 import { redactUrl, type Logger } from '../lib/logger';
 import { AccountDirectory } from '../client/accounts';
@@ -10,6 +10,8 @@ import { ingressRouter } from './ingress';
 import { createMetrics } from './metrics';
 import { oauthRouter } from './oauth';
 import { operatorRouter } from './operator';
+import { fullSyncRouter } from './full-sync';
+import { statusRouter } from './status';
 import { answerWithin, limitDeclaredLength, rejectContentEncoding, rejectMalformedUrl } from './request-guards';
 
 export interface ApiApp {
@@ -58,10 +60,12 @@ export function createApiApp(deps: { client: Client; config: Config; logger: Log
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
+  app.use(statusRouter({ client, config, directory, metrics }));
   app.use(ingressRouter({ client, config, directory, settings, logger, metrics }));
   app.use(oauthRouter({ client, config, directory, settings, logger }));
   app.use(codecRouter(config));
   app.use(operatorRouter({ client, config, directory, settings }));
+  app.use(fullSyncRouter({ client, config, directory }));
   app.use((req: Request, res: Response) => {
     res.status(404).json({ error: { code: 'not_found', message: `No route for ${req.method} ${redactUrl(req.path)}` } });
   });

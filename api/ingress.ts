@@ -13,7 +13,7 @@ import {
   ZENDESK_MERGED_EVENT,
   zendeskEventEffect,
 } from '../domain/events';
-import type { AccountSettingsSource } from '../lib/account-settings';
+import type { AccountSettingsSource } from '../client/account-settings';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { AccountDirectoryEntry, AccountRef, CustomerEvent, StoreganiseRentalEvent } from '../workflows/definitions';

@@ -4,6 +4,7 @@ import { createLogger, secretsFromEnv } from '../lib/logger';
 import { connectClient, StartupError } from '../lib/temporal';
 import { createApiApp } from './app';
 import { applyServerTimeouts } from './server';
+import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 
 /** Why the API cannot listen, in words that say what to change. */
 function listenProblem(err: NodeJS.ErrnoException, host: string, port: number): string {
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
 
   await listen(server, config.port, config.host);
   logger.info('api listening; connecting to Temporal', { host: config.host, port: config.port, temporal: config.temporalConnection.summary });
-  const connected = await connectClient(config, logger);
+  const connected = await connectClient(config, SEARCH_ATTRIBUTE_KEYS, logger);
   connection = connected.connection;
   answer = createApiApp({ client: connected.client, config, logger }).app;
   logger.info('api ready', { host: config.host, port: config.port, publicUrl: config.publicUrl, namespace: config.temporal.namespace });

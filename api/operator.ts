@@ -5,7 +5,7 @@ import { StoreganiseRejected, StoreganiseUnauthorized, StoreganiseUnavailable } 
 import type { AccountDirectory } from '../client/accounts';
 import { queueCustomerEvent } from '../client/customers';
 import { SYNC_FIELDS } from '../domain/records';
-import type { AccountSettingsSource } from '../lib/account-settings';
+import type { AccountSettingsSource } from '../client/account-settings';
 import type { Config } from '../lib/config';
 import { accountQuery, accountWorkflowId, disconnectUpdate, recheckSettingsSignal, storeganiseCustomer, storeganiseEventWorkflowId, type CustomerEvent } from '../workflows/definitions';
 import { HttpError } from './http-errors';

@@ -18,6 +18,7 @@ import { authorizeLink, authorizeThroughSandbox, installAddon, runningEventWorkf
 import { startStoreganiseSandbox, type StoreganiseSandbox } from '../sandbox/storeganise';
 import { startZendeskSandbox, type ZendeskSandbox } from '../sandbox/zendesk';
 import { WebhookTap } from './webhook-tap';
+import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 
 export const STATUS_FIELD_KEY = 'customer_status';
 const projectRoot = path.resolve(__dirname, '..');
@@ -170,7 +171,7 @@ export class BenchSystem {
 
       const connection = await Connection.connect({ address: config.temporal.address });
       cleanup.push(() => connection.close());
-      await ensureSearchAttributes(connection, config.temporal.namespace);
+      await ensureSearchAttributes(connection, config.temporal.namespace, SEARCH_ATTRIBUTE_KEYS);
       const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config.keyring) });
 
       log('starting the worker process (it bundles the workflows first) ...');

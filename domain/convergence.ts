@@ -22,8 +22,6 @@ export type TwoWayField = (typeof TWO_WAY_FIELDS)[number];
 export const SIDES = ['storeganise', 'zendesk'] as const;
 export type Side = (typeof SIDES)[number];
 
-export const otherSide = (side: Side): Side => (side === 'storeganise' ? 'zendesk' : 'storeganise');
-
 /**
  * How long a webhook may take to arrive after its change, retries included (the default of
  * CONFLICT_SETTLE_SECONDS). A conflict that an event still on its way could decide waits this long

@@ -113,3 +113,26 @@ export function syncErrorTask(input: { storeganiseUserId: string; zendeskUserId:
     },
   };
 }
+
+/**
+ * A customer's run that stopped without syncing: a read refused, or an error the sync does not
+ * know (retried a few times first). Keyed by the customer and the kind of failure, so a record
+ * that fails on every edit raises one task, not one per edit.
+ */
+export function runFailedTask(input: { addonId: string; customer: string; failure: string; workflowId: string }): TaskRequest {
+  const [side = '', id = ''] = input.customer.split(':');
+  const who = side === 'sg' ? `Storeganise user ${id}` : `Zendesk user ${id} (no Storeganise customer linked)`;
+  return {
+    key: ['run-failed', input.customer, input.failure],
+    task: {
+      targetType: side === 'sg' ? 'user' : 'addon',
+      targetId: side === 'sg' ? id : input.addonId,
+      title: SYNC_ERROR_TITLE,
+      desc: [
+        `A change to ${who} could not be synced: the run ${input.workflowId} stopped (${input.failure}).`,
+        'Nothing was overwritten. The failure and its details are in the run, listed in the sync log and the Temporal UI.',
+        'Once the cause is fixed, edit the customer again or re-drive it with POST /operator/accounts/{subdomain}/customers/{userId}/resync.',
+      ].join('\n'),
+    },
+  };
+}

@@ -53,8 +53,24 @@ const EnvSchema = z.object({
     blankAsUnset,
     z.coerce.number({ error: 'must be a number of seconds, e.g. 30' }).int('must be whole seconds').min(1, 'must be at least 1 second').max(3600, 'must be at most 3600 seconds').default(30),
   ),
+  RECONCILE_INTERVAL: z.preprocess(
+    blankAsUnset,
+    z
+      .string()
+      .default('10m')
+      .transform((v) => v.trim().toLowerCase())
+      .refine((v) => v === 'off' || parseInterval(v) !== null, 'must be a duration such as 30s, 10m or 1h (from 1s to 24h), or off'),
+  ),
   LOG_LEVEL: z.preprocess(blankAsUnset, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
   TEMPORAL_UI_URL: z.preprocess(blankAsUnset, z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL of the Temporal Web UI, e.g. http://localhost:8233' }).optional()),
+  SYNC_LOG_RETENTION_DAYS: z.preprocess(
+    blankAsUnset,
+    z.coerce.number({ error: 'must be a number of days, e.g. 30' }).int('must be whole days').min(1, 'must be at least 1 day').max(3650, 'must be at most 3650 days').default(30),
+  ),
+  STATUS_LINK_TTL_DAYS: z.preprocess(
+    blankAsUnset,
+    z.coerce.number({ error: 'must be a number of days, e.g. 30' }).int('must be whole days').min(1, 'must be at least 1 day').max(365, 'must be at most 365 days').default(30),
+  ),
   TEMPORAL_STARTUP_WAIT_SECONDS: z.preprocess(
     blankAsUnset,
     z.coerce.number({ error: 'must be a number of seconds, e.g. 60' }).int('must be whole seconds').min(0, 'must be 0 or more').max(3600, 'must be at most 3600 seconds').default(60),
@@ -62,6 +78,16 @@ const EnvSchema = z.object({
 });
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+const INTERVAL_UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+/** `30s`, `10m`, `1h` in milliseconds; null when the text is not such a duration or outside 1 s to 24 h. */
+export function parseInterval(text: string): number | null {
+  const match = /^(\d{1,5})(s|m|h)$/.exec(text.trim().toLowerCase());
+  if (match === null) return null;
+  const ms = Number(match[1]) * INTERVAL_UNIT_MS[match[2] as keyof typeof INTERVAL_UNIT_MS];
+  return ms >= 1_000 && ms <= 24 * 3_600_000 ? ms : null;
+}
 
 /** How the processes reach Temporal: what `Connection.connect` and `NativeConnection.connect` take. */
 export interface TemporalConnectionOptions {
@@ -95,9 +121,21 @@ export interface Config {
   workerMetricsPort: number | null;
   /** How long a same-field conflict may wait for a webhook still on its way (CONFLICT_SETTLE_SECONDS). */
   conflictSettleMs: number;
+  /** How often each account's reconciliation runs (RECONCILE_INTERVAL); null when it is off. */
+  reconcileIntervalMs: number | null;
   logLevel: LogLevel;
   /** Origin of the Temporal Web UI (TEMPORAL_UI_URL): the only origin the codec grants CORS to; none when unset. */
   temporalUiOrigin: string | null;
+  /** The Web UI's URL as given (TEMPORAL_UI_URL), for links from the status page and the codec login; none when unset. */
+  temporalUiUrl: string | null;
+  /**
+   * How long the sync log is kept (SYNC_LOG_RETENTION_DAYS): the Temporal namespace's retention,
+   * which `npm start` and the tests set on their dev server and a real cluster's operator sets on
+   * the namespace; the status page warns when the namespace keeps less.
+   */
+  syncLogRetentionDays: number;
+  /** How long a signed read-only status link handed to a storage operator stays valid (STATUS_LINK_TTL_DAYS). */
+  statusLinkTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -199,8 +237,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     operatorToken: e.OPERATOR_TOKEN ?? null,
     workerMetricsPort: e.WORKER_METRICS_PORT ?? null,
     conflictSettleMs: e.CONFLICT_SETTLE_SECONDS * 1000,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL === 'off' ? null : parseInterval(e.RECONCILE_INTERVAL),
     logLevel: e.LOG_LEVEL,
     temporalUiOrigin: e.TEMPORAL_UI_URL === undefined ? null : new URL(e.TEMPORAL_UI_URL).origin,
+    temporalUiUrl: e.TEMPORAL_UI_URL === undefined ? null : e.TEMPORAL_UI_URL.replace(/\/+$/, ''),
+    syncLogRetentionDays: e.SYNC_LOG_RETENTION_DAYS,
+    statusLinkTtlMs: e.STATUS_LINK_TTL_DAYS * 24 * 3600 * 1000,
   };
 }
 

@@ -2,7 +2,6 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 import type { Config } from './config';
 import { dataConverterFor } from './data-converter';
 import type { Logger } from './logger';
@@ -22,7 +21,14 @@ const INDEXED_TYPE = {
 /** How the Temporal CLI and Temporal Cloud spell each type. */
 const TYPE_NAME = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' } as const;
 
-type SearchAttributeKey = (typeof SEARCH_ATTRIBUTE_KEYS)[number] | { name: string; type: keyof typeof INDEXED_TYPE };
+export interface SearchAttributeKey {
+  name: string;
+  type: keyof typeof INDEXED_TYPE;
+}
+
+/** The operator service's `addSearchAttributes` argument for these keys. */
+export const indexedTypesOf = (keys: readonly SearchAttributeKey[]): Record<string, temporal.api.enums.v1.IndexedValueType> =>
+  Object.fromEntries(keys.map((key) => [key.name, INDEXED_TYPE[key.type]]));
 
 // gRPC status codes (grpc-js `status`).
 const INVALID_ARGUMENT = 3;
@@ -77,7 +83,7 @@ async function visibilityKnows(services: SearchAttributeServices, namespace: str
  * works. Where the operator service is not offered (Temporal Cloud), they are checked instead,
  * through visibility, and a missing one stops the process with a message saying how to add it.
  */
-export async function ensureSearchAttributes(services: SearchAttributeServices, namespace: string, keys: readonly SearchAttributeKey[] = SEARCH_ATTRIBUTE_KEYS): Promise<void> {
+export async function ensureSearchAttributes(services: SearchAttributeServices, namespace: string, keys: readonly SearchAttributeKey[]): Promise<void> {
   let missing: SearchAttributeKey[];
   try {
     const { customAttributes } = await services.operatorService.listSearchAttributes({ namespace });
@@ -93,7 +99,7 @@ export async function ensureSearchAttributes(services: SearchAttributeServices, 
   try {
     await services.operatorService.addSearchAttributes({
       namespace,
-      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_TYPE[key.type]])),
+      searchAttributes: indexedTypesOf(missing),
     });
   } catch (err) {
     if (operatorRefused(err)) throw new MissingSearchAttributes(namespace, missing);
@@ -165,10 +171,14 @@ export async function withTemporalRetry<T>(config: Pick<Config, 'temporalConnect
 }
 
 /** A client that encrypts every payload, with the search attributes it needs registered (or checked). */
-export async function connectClient(config: Pick<Config, 'temporal' | 'keyring' | 'temporalConnection' | 'temporalStartupWaitMs'>, logger: Logger | null = null): Promise<{ client: Client; connection: Connection }> {
+export async function connectClient(
+  config: Pick<Config, 'temporal' | 'keyring' | 'temporalConnection' | 'temporalStartupWaitMs'>,
+  searchAttributes: readonly SearchAttributeKey[],
+  logger: Logger | null = null,
+): Promise<{ client: Client; connection: Connection }> {
   const connection = await withTemporalRetry(config, logger, 'a connection', () => Connection.connect({ ...config.temporalConnection.options, connectTimeout: '5 seconds' }));
   try {
-    await withTemporalRetry(config, logger, `the search attributes of namespace ${config.temporal.namespace}`, () => ensureSearchAttributes(connection, config.temporal.namespace));
+    await withTemporalRetry(config, logger, `the search attributes of namespace ${config.temporal.namespace}`, () => ensureSearchAttributes(connection, config.temporal.namespace, searchAttributes));
   } catch (err) {
     await connection.close();
     throw err;

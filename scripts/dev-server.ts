@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common';
 
 export interface DevServerOptions {
   cli: string;
@@ -15,6 +16,18 @@ export interface DevServerOptions {
   dbFilename?: string;
   /** Seconds to wait for the frontend to answer. */
   readyTimeoutSeconds?: number;
+  /**
+   * How long the namespace keeps closed executions, i.e. the sync log (the dev server's own
+   * default is one day). Default: SYNC_LOG_RETENTION_DAYS, else 30.
+   */
+  retentionDays?: number;
+}
+
+/** The sync log's retention the embedded server gets unless told otherwise (SYNC_LOG_RETENTION_DAYS, README). */
+export function retentionDaysFrom(env: NodeJS.ProcessEnv): number {
+  const raw = env.SYNC_LOG_RETENTION_DAYS?.trim();
+  const days = raw === undefined || raw === '' ? 30 : Number(raw);
+  return Number.isInteger(days) && days >= 1 ? days : 30;
 }
 
 export interface DevServer {
@@ -89,6 +102,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
       try {
         await connection.workflowService.describeNamespace({ namespace });
+        // The sync log is the namespace's closed executions: keep them as long as it promises.
+        const days = options.retentionDays ?? retentionDaysFrom(process.env);
+        await connection.workflowService.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: msToTs(`${days} days`) } });
         break;
       } finally {
         await connection.close();

@@ -16,7 +16,7 @@ import { authorizeLink } from '../sandbox/installation';
 import { StoreganiseSandboxClient } from '../sandbox/storeganise/client';
 import { accountWorkflowId } from '../workflows/definitions';
 import { ancestorsToWatch, goneAncestor } from './ancestors';
-import { startDevServer, type DevServer } from './dev-server';
+import { retentionDaysFrom, startDevServer, type DevServer } from './dev-server';
 import { descendantPids, portHeldBy, portProblem, sharedPortProblem, type WantedPort } from './ports';
 import { resolveTemporalCli, TemporalCliUnavailable } from './temporal-cli';
 
@@ -54,6 +54,8 @@ interface StartPlan {
   /** Where this script itself reaches the API, whatever PUBLIC_URL says. */
   localApiUrl: string;
   namespace: string;
+  /** The worker's Prometheus endpoint (Temporal SDK metrics), on by default here. */
+  workerMetricsPort: number;
   temporal: { kind: 'external'; address: string } | { kind: 'embedded'; port: number; uiPort: number };
   /** Null when a real Zendesk or Storeganise configuration is given. */
   sandbox: SandboxPlan | null;
@@ -87,6 +89,7 @@ function planFrom(env: NodeJS.ProcessEnv, args: readonly string[]): StartPlan {
     publicUrl,
     localApiUrl: `http://127.0.0.1:${port}`,
     namespace: blank(env.TEMPORAL_NAMESPACE) ? 'default' : String(env.TEMPORAL_NAMESPACE).trim(),
+    workerMetricsPort: portFrom(env, 'WORKER_METRICS_PORT', 9464),
     temporal:
       temporalAddress !== undefined && temporalAddress !== ''
         ? { kind: 'external', address: temporalAddress }
@@ -111,7 +114,10 @@ function sandboxPlanFrom(env: NodeJS.ProcessEnv, dataDir: string): SandboxPlan {
 
 /** Every port this start would listen on, with the variable that moves it. */
 function wantedPorts(plan: StartPlan): WantedPort[] {
-  const ports: WantedPort[] = [{ port: plan.port, what: 'the API', variable: 'PORT' }];
+  const ports: WantedPort[] = [
+    { port: plan.port, what: 'the API', variable: 'PORT' },
+    { port: plan.workerMetricsPort, what: "the worker's metrics endpoint", variable: 'WORKER_METRICS_PORT' },
+  ];
   if (plan.temporal.kind === 'embedded') {
     ports.push(
       { port: plan.temporal.port, what: 'the Temporal dev server', variable: 'TEMPORAL_PORT' },
@@ -318,6 +324,15 @@ async function accountWorkflowRunning(address: string, namespace: string, subdom
 const GRPC_NOT_FOUND = 5;
 const isGrpcNotFound = (err: unknown): boolean => isGrpcServiceError(err) && Number(err.code) === GRPC_NOT_FOUND;
 
+/** What the embedded Web UI is told about the codec, and so publishes to anyone who loads it: the endpoint, never a credential. */
+export const webUiCodecEndpoint = (publicUrl: string): string => `${publicUrl}/codec`;
+
+/** Signed links the summary prints; null when the API could not mint one. */
+interface AccessLinks {
+  codec: string | null;
+  status: string | null;
+}
+
 /** Where the demo account stands once this start is done, as the summary tells it. */
 type DemoConnection = { kind: 'connected' } | { kind: 'authorize'; link: string; why: string | null };
 
@@ -379,7 +394,7 @@ class Launcher {
       persistentSecret(plan.dataDir, 'operator-token', () => randomBytes(24).toString('base64url'), (v) => v.length >= 16),
     );
 
-    const temporalAddress = await this.startTemporal(operatorToken);
+    const temporalAddress = await this.startTemporal();
     const childEnv: NodeJS.ProcessEnv = {
       ...env,
       PORT: String(plan.port),
@@ -389,8 +404,9 @@ class Launcher {
       DATA_DIR: plan.dataDir,
       ENCRYPTION_KEY: encryptionKey,
       OPERATOR_TOKEN: operatorToken,
+      WORKER_METRICS_PORT: String(plan.workerMetricsPort),
       // The Web UI's origin is the only one the codec grants CORS to.
-      TEMPORAL_UI_URL: this.devServer?.uiUrl ?? env.TEMPORAL_UI_URL,
+      TEMPORAL_UI_URL: this.webUiUrl() ?? env.TEMPORAL_UI_URL,
     };
     let sandboxKept = false;
     if (plan.sandbox !== null) {
@@ -408,8 +424,32 @@ class Launcher {
     this.confirmOwnProcessesAnswer();
 
     const demo = plan.sandbox?.demo === true ? await this.connectDemo(plan.sandbox, temporalAddress, operatorToken, sandboxKept) : null;
+    const links = await this.accessLinks(operatorToken, demo === null ? null : DEMO_ACCOUNT);
     this.confirmOwnProcessesAnswer();
-    process.stdout.write(summary(plan, temporalAddress, this.devServer?.uiUrl ?? null, demo));
+    process.stdout.write(summary(plan, temporalAddress, this.webUiUrl(), demo, links));
+  }
+
+  /**
+   * The Web UI as the browser should open it: on the API's host name, so the UI and the codec are
+   * the same site and the codec's cookie travels with the UI's requests.
+   */
+  private webUiUrl(): string | null {
+    const { temporal } = this.plan;
+    if ((this.devServer?.uiUrl ?? null) === null || temporal.kind !== 'embedded') return null;
+    const host = new URL(this.plan.publicUrl).hostname === 'localhost' ? 'localhost' : LOOPBACK;
+    return `http://${host}:${temporal.uiPort}`;
+  }
+
+  /** Links a browser opens instead of ever holding the operator token: the codec's, and the demo account's status page. */
+  private async accessLinks(operatorToken: string, account: string | null): Promise<AccessLinks> {
+    const { localApiUrl } = this.plan;
+    const url = (answer: unknown): string | null => {
+      const parsed = z.object({ url: z.string() }).safeParse(answer);
+      return parsed.success ? parsed.data.url : null;
+    };
+    // A link that cannot be minted yet (the account still registering) is left out, not fatal.
+    const mint = (route: string): Promise<string | null> => operatorRequest(localApiUrl, operatorToken, 'POST', route).then(url, () => null);
+    return { codec: await mint('/codec/link'), status: account === null ? null : await mint(`/status/${account}/operator-link`) };
   }
 
   /**
@@ -427,7 +467,7 @@ class Launcher {
     }
   }
 
-  private async startTemporal(operatorToken: string): Promise<string> {
+  private async startTemporal(): Promise<string> {
     const { temporal, dataDir, publicUrl } = this.plan;
     if (temporal.kind === 'external') return temporal.address;
     const cli = await resolveTemporalCli((line) => say(line));
@@ -438,9 +478,12 @@ class Launcher {
       namespace: this.plan.namespace,
       port: temporal.port,
       uiPort: temporal.uiPort,
-      uiCodecEndpoint: `${publicUrl}/codec/t/${operatorToken}`,
+      // The endpoint only: the UI publishes its settings to anyone who loads it, so no credential
+      // goes there. A browser gets the codec's own credential by opening the codec link (summary).
+      uiCodecEndpoint: webUiCodecEndpoint(publicUrl),
       dbFilename: path.join(dataDir, 'temporal.sqlite'),
       readyTimeoutSeconds: 120,
+      retentionDays: retentionDaysFrom(process.env),
     });
     try {
       this.devServer = await this.devServerStarting;
@@ -593,7 +636,7 @@ function shownPath(file: string): string {
   return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
-function summary(plan: StartPlan, temporalAddress: string, uiUrl: string | null, demo: DemoConnection | null): string {
+function summary(plan: StartPlan, temporalAddress: string, uiUrl: string | null, demo: DemoConnection | null, links: AccessLinks): string {
   const row = (label: string, value: string): string => `  ${`${label}:`.padEnd(22)}${value}`;
   const rule = '─'.repeat(78);
   const lines = [
@@ -602,6 +645,7 @@ function summary(plan: StartPlan, temporalAddress: string, uiUrl: string | null,
     'sg-zendesk-sync is running',
     '',
     row('API', `${plan.publicUrl}   (health /healthz, readiness /readyz, metrics /metrics)`),
+    row('Worker metrics', `http://${LOOPBACK}:${plan.workerMetricsPort}/metrics   (Temporal SDK metrics)`),
     row('Temporal Web UI', uiUrl ?? 'not started here (TEMPORAL_ADDRESS points at an existing server)'),
     row('Temporal gRPC', temporalAddress),
   ];
@@ -622,6 +666,16 @@ function summary(plan: StartPlan, temporalAddress: string, uiUrl: string | null,
   const token = tokenFile === null ? '$OPERATOR_TOKEN' : `$(cat ${shownPath(tokenFile)})`;
   const account = demo === null ? '<subdomain>' : DEMO_ACCOUNT;
   lines.push('', `The account's state, as the operator endpoints see it:`, `  curl -H "Authorization: Bearer ${token}" ${plan.publicUrl}/operator/accounts/${account}`);
+  if (links.status !== null) lines.push('', `Status page of the ${account} account (sync log, outcomes, full sync; this browser link lasts 12 h):`, `  ${links.status}`);
+  lines.push(`  A read-only link for the storage operator: curl -X POST -H "Authorization: Bearer ${token}" ${plan.publicUrl}/status/${account}/link`);
+  if (uiUrl !== null && links.codec !== null) {
+    lines.push(
+      '',
+      'Decrypted payloads in the Web UI: open this codec link once in your browser (it sets a cookie for the codec, then opens the UI),',
+      `  ${links.codec}`,
+      `  then in the UI's Codec Server settings (the ⚙ at the bottom left) turn on "Include cross-origin credentials".`,
+    );
+  }
 
   if (demo !== null && plan.sandbox !== null) {
     if (demo.kind === 'connected') {

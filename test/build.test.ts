@@ -205,7 +205,7 @@ describe('the production build: npm run build, node dist/api/main.js and node di
 
     it('registered attributes are checked through visibility, and nothing is created', async () => {
       const { services, calls } = withoutOperator();
-      await ensureSearchAttributes(services, testHarness().server.namespace);
+      await ensureSearchAttributes(services, testHarness().server.namespace, SEARCH_ATTRIBUTE_KEYS);
       assert.deepEqual(calls, ['list'], 'no attempt to create them');
     });
 

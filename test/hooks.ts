@@ -6,6 +6,7 @@ import { startDevServer, type DevServer } from '../scripts/dev-server';
 import { resolveTemporalCli } from '../scripts/temporal-cli';
 import { workflowsPath } from '../worker/worker';
 import { secretsInLogs } from './support/log-capture';
+import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 
 export interface Harness {
   /** The real Temporal dev server every test of the run talks to. */
@@ -30,7 +31,7 @@ export const mochaHooks = {
     const server = await startDevServer({ cli, readyTimeoutSeconds: 120 });
     try {
       const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address, namespace: server.namespace });
-      await ensureSearchAttributes(env.connection, server.namespace);
+      await ensureSearchAttributes(env.connection, server.namespace, SEARCH_ATTRIBUTE_KEYS);
       const workflowBundle = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: new DefaultLogger('ERROR') });
       harness = { server, env, workflowBundle };
     } catch (err) {

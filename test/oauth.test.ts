@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { AUTHORIZE_TASK_TITLE } from '../domain/tasks';
 import { SYNC_ERROR_TITLE } from '../domain/tasks';
-import { sealGrant } from '../lib/grants';
+import { sealGrant } from '../client/grants';
 import { accountWorkflowId, storeganiseEventWorkflowId, storeGrantUpdate } from '../workflows/definitions';
 import { AccountView, uniqueEmail } from './support/customers';
 import { eventually, sleep } from './support/eventually';

@@ -1,9 +1,10 @@
 import net from 'node:net';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { loadConfigOrExit, temporalSecretsFromEnv, type Config } from '../lib/config';
-import { createLogger, secretsFromEnv } from '../lib/logger';
+import { DefaultLogger, NativeConnection, Runtime, type LogEntry } from '@temporalio/worker';
+import { loadConfigOrExit, temporalSecretsFromEnv, type Config, type LogLevel } from '../lib/config';
+import { createLogger, secretsFromEnv, type LogFields, type Logger } from '../lib/logger';
 import { connectClient, StartupError, withTemporalRetry } from '../lib/temporal';
 import { createSyncWorker, workflowCode } from './worker';
+import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 
 /** The metrics endpoint's port is checked first: the SDK's own error for a taken port names neither port nor variable. */
 function ensureMetricsPortFree(host: string, port: number): Promise<void> {
@@ -18,9 +19,32 @@ function ensureMetricsPortFree(host: string, port: number): Promise<void> {
 
 const bindAddress = (host: string, port: number): string => (net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`);
 
-function installRuntime(config: Config): void {
+const SDK_LEVEL = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' } as const;
+
+/** A log value fit for one JSON line: big integers as strings (JSON has none), everything else as is. */
+function jsonSafe(value: unknown, depth = 0): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Error || value === null || typeof value !== 'object' || depth > 4) return value;
+  if (Array.isArray(value)) return value.map((v) => jsonSafe(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v, depth + 1)]));
+}
+
+/**
+ * Everything the Temporal SDK logs (the worker, the Rust core, and the workflows' own `log`, such
+ * as the customer entity's one `event outcome` line per event) as one JSON object per line,
+ * through the product's logger, so secrets are redacted like in every other line.
+ */
+export function sdkLogFunction(logger: Logger): (entry: LogEntry) => void {
+  return (entry) => {
+    const level: LogLevel = entry.level === 'TRACE' ? 'debug' : (entry.level.toLowerCase() as LogLevel);
+    const { sdkComponent, ...meta } = entry.meta ?? {};
+    logger[level](entry.message, { sdk: typeof sdkComponent === 'string' ? sdkComponent : 'worker', ...(jsonSafe(meta) as LogFields) });
+  };
+}
+
+function installRuntime(config: Config, logger: Logger): void {
   Runtime.install({
-    logger: new DefaultLogger(config.logLevel === 'debug' ? 'DEBUG' : 'WARN'),
+    logger: new DefaultLogger(SDK_LEVEL[config.logLevel], sdkLogFunction(logger)),
     ...(config.workerMetricsPort === null ? {} : { telemetryOptions: { metrics: { prometheus: { bindAddress: bindAddress(config.host, config.workerMetricsPort) } } } }),
   });
 }
@@ -30,9 +54,9 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, { process: 'worker' }, undefined, [...secretsFromEnv(process.env), ...temporalSecretsFromEnv(process.env)]);
   if (config.workerMetricsPort !== null) await ensureMetricsPortFree(config.host, config.workerMetricsPort);
-  installRuntime(config);
+  installRuntime(config, logger);
   logger.info('worker connecting to Temporal', { temporal: config.temporalConnection.summary, namespace: config.temporal.namespace });
-  const { client, connection: clientConnection } = await connectClient(config, logger);
+  const { client, connection: clientConnection } = await connectClient(config, SEARCH_ATTRIBUTE_KEYS, logger);
   let connection: NativeConnection | null = null;
   try {
     connection = await withTemporalRetry(config, logger, 'the worker connection', () => NativeConnection.connect(config.temporalConnection.options));
@@ -51,8 +75,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  // A problem the operator fixes from the message alone gets one line, not a stack trace.
-  console.error(err instanceof StartupError ? `worker: ${err.message}` : err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    // A problem the operator fixes from the message alone gets one line, not a stack trace.
+    console.error(err instanceof StartupError ? `worker: ${err.message}` : err);
+    process.exit(1);
+  });
+}

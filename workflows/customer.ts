@@ -88,8 +88,9 @@ class CustomerEntity {
     this.queue.push(event);
   }
 
-  record(eventId: string, outcome: EventOutcome, by: string | null = null): void {
-    this.outcomes.push({ eventId, outcome, by, at: Date.now() });
+  record(event: Pick<CustomerEvent, 'eventId' | 'source'>, outcome: EventOutcome, by: string | null = null): void {
+    const { eventId, source } = event;
+    this.outcomes.push({ eventId, source, outcome, by, at: Date.now() });
     // One line per event outcome, identifiers only (the worker's log is JSON, one object per line).
     const { workflowId } = workflowInfo();
     log.info('event outcome', { customerWorkflow: workflowId, eventId, outcome, ...(by === null ? {} : { by }) });
@@ -114,7 +115,7 @@ class CustomerEntity {
     const waiting = this.queue.splice(0, this.queue.length);
     const batch: CustomerEvent[] = [];
     for (const event of waiting) {
-      if (this.isEcho(event)) this.record(event.eventId, 'echo');
+      if (this.isEcho(event)) this.record(event, 'echo');
       else batch.push(event);
     }
     const recheck = this.recheckDue(now);
@@ -218,17 +219,17 @@ async function run(entity: CustomerEntity, input: CustomerWorkflowInput, batch: 
       ],
     });
     entity.apply(result, fields, Date.now(), input.settleMs ?? SETTLE_MS);
-    entity.record(lead.eventId, result.outcome);
-    for (const event of covers) entity.record(event.eventId, 'coalesced', lead.workflowId);
+    entity.record(lead, result.outcome);
+    for (const event of covers) entity.record(event, 'coalesced', lead.workflowId);
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       // The lead ran before (a redelivery older than the ids kept): the others still need their run.
-      entity.record(lead.eventId, 'duplicate');
+      entity.record(lead, 'duplicate');
       entity.queue.unshift(...covers);
     } else {
       // The run failed or was terminated: it is visible as such; the customer's later events still run.
       log.warn('customer run did not complete', { workflowId: lead.workflowId, error: err instanceof Error ? err.message : String(err) });
-      for (const event of all) entity.record(event.eventId, 'failed', event === lead ? null : lead.workflowId);
+      for (const event of all) entity.record(event, 'failed', event === lead ? null : lead.workflowId);
     }
   } finally {
     entity.running = null;

@@ -13,7 +13,6 @@ export interface AccountRef {
 }
 
 export const accountWorkflowId = (subdomain: string): string => `account:${subdomain}`;
-export const customerLockWorkflowId = (subdomain: string, customer: string): string => `customer-lock:${subdomain}:${customer}`;
 export const customerWorkflowId = (subdomain: string, customer: string): string => `customer:${subdomain}:${customer}`;
 export const storeganiseEventWorkflowId = (subdomain: string, eventId: string): string => `sg-event:${subdomain}:${eventId}`;
 export const zendeskEventWorkflowId = (subdomain: string, eventId: string): string => `zd-event:${subdomain}:${eventId}`;
@@ -25,6 +24,8 @@ export const FailureType = {
   rejected: 'Rejected',
   storeganiseUnauthorized: 'StoreganiseUnauthorized',
   unavailable: 'Unavailable',
+  /** An error no rule maps: a defect or a record the sync cannot handle (activities/failures.ts). */
+  unexpected: 'Unexpected',
 } as const;
 
 /** Failures a retry cannot fix: a person (or a new authorization) must act. */
@@ -167,6 +168,8 @@ export type EventOutcome =
 /** What became of an accepted event, kept by its customer's entity workflow. */
 export interface OutcomeRecord {
   eventId: string;
+  /** Absent in records kept before the sync log named sources. */
+  source?: EventSource;
   outcome: EventOutcome;
   /** The run that covered it, when another event led that run. */
   by: string | null;
@@ -228,3 +231,84 @@ export interface StoreganiseRentalEvent {
   jobId: string | null;
   rentalIds: string[];
 }
+
+// ---- reconciliation, import, full sync -----------------------------------------------------
+
+/** One per account, for as long as it is served: the safety net that repairs missed webhooks. */
+export const reconcileWorkflowId = (subdomain: string): string => `reconcile:${subdomain}`;
+/** One at a time per account: the initial import, or a full sync an operator asked for. */
+export const fullSyncWorkflowId = (subdomain: string): string => `full-sync:${subdomain}`;
+
+/** What a full sync (or import) is doing; `awaiting-*` while Zendesk access or valid settings are missing. */
+export type FullSyncState = 'counting' | 'reading' | 'running' | 'awaiting-authorization' | 'awaiting-settings' | 'completed' | 'cancelled' | 'failed';
+
+/**
+ * A full sync's progress, as the operator endpoint, the CLI and the status page show it. `done` of
+ * `total` customers are finished: compared and found in line, or their run has finished.
+ */
+export interface FullSyncProgress {
+  state: FullSyncState;
+  /** `import`: links and creates only (first authorization); `full`: every pair ends equal. */
+  mode: 'import' | 'full';
+  done: number;
+  total: number;
+  linked: number;
+  created: number;
+  repaired: number;
+  conflicts: number;
+  errors: number;
+  /** Runs queued on customers' entities and not finished yet. */
+  inFlight: number;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export const fullSyncProgressQuery = defineQuery<FullSyncProgress>('fullSyncProgress');
+/** The memo key under which a full sync publishes its progress (readable without a worker, and after it closed). */
+export const FULL_SYNC_MEMO_KEY = 'fullSync';
+
+/** One reconciliation run: what it covered, looked at, queued and what became of it. */
+export interface ReconcileRun {
+  cycle: number;
+  startedAt: string;
+  finishedAt: string | null;
+  /** Storeganise changes after `coveredFrom` up to `coveredTo` were read (ISO). */
+  coveredFrom: string;
+  coveredTo: string | null;
+  zendeskUsersRead: number;
+  storeganiseRecordsRead: number;
+  /** Changed pairs compared in bulk. */
+  checked: number;
+  /** Runs queued on customers' entities (pairs that differed). */
+  queued: number;
+  /** Runs that wrote a difference no webhook explained. */
+  repaired: number;
+  linked: number;
+  created: number;
+  conflicts: number;
+  errors: number;
+}
+
+export type ReconcileState = 'waiting' | 'running' | 'awaiting-authorization' | 'awaiting-settings' | 'deferred' | 'off';
+
+/** What the account's reconciliation is doing and did, for the status page and the Web UI. */
+export interface ReconcileStatus {
+  state: ReconcileState;
+  /** RECONCILE_INTERVAL in ms; null when off. */
+  intervalMs: number | null;
+  nextRunAt: string | null;
+  current: ReconcileRun | null;
+  lastRun: ReconcileRun | null;
+  /** Since the reconciliation started: runs completed and what they repaired. */
+  totals: { runs: number; repaired: number; linked: number; created: number; conflicts: number; errors: number };
+  /** Where the next run starts: the Storeganise watermark (ISO) and whether Zendesk's export cursor is known. */
+  storeganiseWatermark: string;
+  zendeskCursor: 'cursor' | 'start-time';
+}
+
+export const reconcileStatusQuery = defineQuery<ReconcileStatus>('reconcileStatus');
+/** Runs a reconciliation now (after a re-authorization or a reconnection: the gap is covered). */
+export const reconcileNowSignal = defineSignal('reconcileNow');
+/** The memo key under which the reconciliation publishes its status. */
+export const RECONCILE_MEMO_KEY = 'reconciliation';

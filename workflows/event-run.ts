@@ -15,7 +15,8 @@ export const acts = proxyLocalActivities<SyncActivities>({
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
 });
 
-function unauthorizedTokenVersion(err: unknown): number | null {
+/** The grant version a Zendesk 401 was answered to, or null when the failure is something else. */
+export function unauthorizedTokenVersion(err: unknown): number | null {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (!(cause instanceof ApplicationFailure) || cause.type !== FailureType.zendeskUnauthorized) return null;
   const [detail] = cause.details ?? [];
@@ -31,7 +32,11 @@ export class EventRun {
   private authorizations = 0;
   private settingsFixes = 0;
 
-  constructor(readonly account: AccountRef) {
+  /** `onPause` tells a bulk workflow's own status what the run waits for (null: running again). */
+  constructor(
+    readonly account: AccountRef,
+    private readonly onPause: (pause: Exclude<SyncState, 'running'> | null) => void = () => undefined,
+  ) {
     setHandler(authorizeSignal, () => {
       this.authorizations++;
     });
@@ -44,10 +49,12 @@ export class EventRun {
     this.notes.push(line);
   }
 
-  private async pause(state: SyncState, resumed: () => boolean): Promise<void> {
+  private async pause(state: Exclude<SyncState, 'running'>, resumed: () => boolean): Promise<void> {
+    this.onPause(state);
     upsertSearchAttributes([{ key: syncStateKey, value: state }]);
     await condition(resumed);
     upsertSearchAttributes([{ key: syncStateKey, value: 'running' }]);
+    this.onPause(null);
   }
 
   /**

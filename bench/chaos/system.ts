@@ -14,6 +14,7 @@ import { startStoreganiseSandbox, type StoreganiseSandbox } from '../../sandbox/
 import { startZendeskSandbox, type ZendeskSandbox } from '../../sandbox/zendesk';
 import { openLog, RestartableTemporal, SupervisedService, type ServiceName } from './processes';
 import { WebhookTimer } from './webhook-timer';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes';
 
 export const STATUS_FIELD_KEY = 'customer_status';
 export const NAME_FORMAT = 'first_last';
@@ -109,7 +110,7 @@ export class ChaosSystem {
       clientSecret: env.ZENDESK_CLIENT_SECRET ?? '',
       redirectUris: [`${system.publicUrl}/oauth/zendesk/callback`],
     });
-    await system.withTemporal((connection) => ensureSearchAttributes(connection, 'default'));
+    await system.withTemporal((connection) => ensureSearchAttributes(connection, 'default', SEARCH_ATTRIBUTE_KEYS));
     system.timer.install();
     note('starting the worker and api processes (the worker bundles the workflows first) ...');
     system.worker.start();

@@ -1,14 +1,27 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { accountBaseUrl, accountOf, badRequest, decodeCursor, encodeCursor, parseInput } from './http';
-import { userJson } from './records';
-import type { SandboxContext } from './state';
+import { takeFromWindow } from './budget';
+import { accountBaseUrl, accountOf, badRequest, decodeCursor, encodeCursor, HttpError, parseInput } from './http';
+import { identityJson, userJson } from './records';
+import type { SandboxContext, UserRecord, ZendeskAccount } from './state';
+
+/** `include=identities`: the users' identities sideloaded as a top-level `identities` array. */
+export const IncludeSchema = z
+  .string()
+  .optional()
+  .transform((list) => new Set((list ?? '').split(',').map((part) => part.trim()).filter((part) => part !== '')));
 
 const ExportQuerySchema = z.object({
   start_time: z.coerce.number().int().min(0).optional(),
   cursor: z.string().optional(),
   per_page: z.coerce.number().int().min(1).max(1000).default(1000),
+  include: IncludeSchema,
 });
+
+/** The identities of the users of a page, for the `identities` sideload. */
+export function sideloadedIdentities(base: string, account: ZendeskAccount, users: readonly UserRecord[]) {
+  return users.flatMap((u) => account.identitiesOf(u.id).map((i) => identityJson(base, i)));
+}
 
 /** A position in the change stream: after a change sequence number, or from a moment on (first call). */
 const PositionSchema = z.union([z.object({ afterSeq: z.number().int() }), z.object({ fromMs: z.number().int() })]);
@@ -25,7 +38,8 @@ function decodePosition(cursor: string): Position {
 /**
  * Cursor-based incremental user export. Users come in the order they last changed, deleted ones
  * included, and a change younger than `exportMinAgeSeconds` (Zendesk: one minute) is held back
- * until a later call, as is a `start_time` that recent.
+ * until a later call, as is a `start_time` that recent. At most `exportRateLimitPerMinute` calls a
+ * minute (Zendesk: 10), else 429 with `Retry-After`; `include=identities` sideloads the identities.
  */
 export function incrementalExportApi(ctx: SandboxContext): Router {
   const router = Router();
@@ -33,6 +47,13 @@ export function incrementalExportApi(ctx: SandboxContext): Router {
   router.get('/incremental/users/cursor', (req, res) => {
     const account = accountOf(ctx, req);
     const base = accountBaseUrl(req, account);
+    // Zendesk's own limit for incremental exports, on top of the account-wide budget.
+    const limit = account.settings.exportRateLimitPerMinute;
+    if (takeFromWindow(account.exportBudget, limit, 60_000) === null) {
+      const waitSeconds = Math.max(1, Math.ceil((account.exportBudget.windowStartMs + 60_000 - Date.now()) / 1000));
+      res.setHeader('Retry-After', String(waitSeconds));
+      throw new HttpError(429, `Rate limit for incremental exports exceeded (${limit} per minute). Please wait ${waitSeconds} seconds.`, 'text');
+    }
     const query = parseInput(ExportQuerySchema, req.query);
     const nowMs = Date.now();
     const minAgeSeconds = account.settings.exportMinAgeSeconds;
@@ -58,10 +79,12 @@ export function incrementalExportApi(ctx: SandboxContext): Router {
     const last = page[page.length - 1];
     const afterCursor = last ? encodeCursor(JSON.stringify({ afterSeq: last.changeSeq })) : encodeCursor(JSON.stringify(position));
     const beforeCursor = query.cursor ?? null;
+    const include = query.include.has('identities') ? '&include=identities' : '';
     const urlFor = (cursor: string): string =>
-      `${base}/api/v2/incremental/users/cursor.json?cursor=${cursor}&per_page=${query.per_page}`;
+      `${base}/api/v2/incremental/users/cursor.json?cursor=${cursor}&per_page=${query.per_page}${include}`;
     res.json({
       users: page.map((u) => userJson(base, account, u)),
+      ...(query.include.has('identities') ? { identities: sideloadedIdentities(base, account, page) } : {}),
       after_url: urlFor(afterCursor),
       after_cursor: afterCursor,
       before_url: beforeCursor === null ? null : urlFor(beforeCursor),

@@ -23,6 +23,7 @@ export const DEFAULT_ACCOUNT_SETTINGS: AccountSettings = {
   accessTokenTtlSeconds: 7200,
   autoApprove: false,
   exportMinAgeSeconds: 60,
+  exportRateLimitPerMinute: 10,
 };
 
 export function applySettings(current: AccountSettings, patch: AccountSettingsPatch): AccountSettings {
@@ -125,6 +126,8 @@ export class ZendeskAccount {
   readonly events: EmittedEvent[] = [];
   readonly changes: FieldChangeLog<number>;
   readonly budget = { windowStartMs: 0, used: 0 };
+  /** The incremental export's own limit (10 calls a minute on Zendesk), a fixed window like the budget. */
+  readonly exportBudget = { windowStartMs: 0, used: 0 };
 
   constructor(
     readonly subdomain: string,

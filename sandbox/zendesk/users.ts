@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { UserEvent } from './events';
 import { accountBaseUrl, accountOf, badRequest, cursorPage, idKey, invalidField, offsetPage, parseInput, recordNotFound } from './http';
+import { IncludeSchema, sideloadedIdentities } from './incremental-export';
 import {
   assertActive,
   assertExternalIdFree,
@@ -205,12 +206,13 @@ function retire(account: ZendeskAccount, user: UserRecord): void {
  */
 export function searchUsers(account: ZendeskAccount, query: string): UserRecord[] {
   const terms = query.trim().replace(/\btype:user\b/g, '').trim();
-  const active = [...account.users.values()].filter((u) => u.active).sort((a, b) => a.id - b.id);
   const email = /^email:"?([^"\s]+)"?$/.exec(terms)?.[1];
   if (email !== undefined) {
     const holder = account.identityByEmail(email)?.userId;
-    return active.filter((u) => u.id === holder);
+    const user = holder === undefined ? undefined : account.users.get(holder);
+    return user?.active ? [user] : [];
   }
+  const active = [...account.users.values()].filter((u) => u.active).sort((a, b) => a.id - b.id);
   const externalId = /^external_id:"?([^"]+?)"?$/.exec(terms)?.[1];
   if (externalId !== undefined) return active.filter((u) => u.externalId?.toLowerCase() === externalId.toLowerCase());
   const text = terms.replace(/^"(.*)"$/, '$1').toLowerCase();
@@ -235,6 +237,7 @@ const ListQuerySchema = z.object({
 });
 
 const ShowManyQuerySchema = z.object({
+  include: IncludeSchema,
   ids: z
     .string()
     .regex(/^\d+(,\d+)*$/, 'ids must be a comma-separated list of user ids')
@@ -292,7 +295,8 @@ export function usersApi(ctx: SandboxContext): Router {
       ? query.ids.flatMap((id) => account.users.get(id) ?? [])
       : (query.external_ids ?? []).flatMap((x) => account.userByExternalId(x) ?? []);
     const base = accountBaseUrl(req, account);
-    res.json({ users: users.map((u) => userJson(base, account, u)), next_page: null, previous_page: null, count: users.length });
+    const identities = query.include.has('identities') ? { identities: sideloadedIdentities(base, account, users) } : {};
+    res.json({ users: users.map((u) => userJson(base, account, u)), ...identities, next_page: null, previous_page: null, count: users.length });
   });
 
   router.get('/users/search', (req, res) => {

@@ -195,6 +195,8 @@ export const AccountSettingsSchema = z.object({
   autoApprove: z.boolean(),
   /** How old a change (and `start_time`) must be before the incremental export hands it out. */
   exportMinAgeSeconds: z.number().int().min(0),
+  /** Incremental export calls allowed per minute, besides the account-wide budget (Zendesk: 10). */
+  exportRateLimitPerMinute: z.number().int().min(1).default(10),
 });
 export type AccountSettings = z.infer<typeof AccountSettingsSchema>;
 

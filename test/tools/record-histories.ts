@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Keyring } from '../../lib/crypto';
-import { testHarness } from '../hooks';
 import { AccountView, uniqueEmail } from '../support/customers';
 import { eventually } from '../support/eventually';
 import { TestSystem } from '../support/system';
@@ -44,10 +42,10 @@ describe('record workflow histories for the replay test', function () {
       await system.startWorker();
       await system.settle(acme.account);
 
-      const raw = new Client({ connection: testHarness().env.connection, namespace: system.config.temporal.namespace });
+      // Listing decodes memos (encrypted: the system's client has the key); a fetched history stays as stored.
       const histories: Array<{ workflowId: string; type: string; history: string }> = [];
-      for await (const wf of raw.workflow.list({ query: `SyncAccount = '${sg}'` })) {
-        const history = await raw.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      for await (const wf of system.client.workflow.list({ query: `SyncAccount = '${sg}'` })) {
+        const history = await system.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
         histories.push({ workflowId: wf.workflowId, type: wf.type, history: Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64') });
       }
       const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
