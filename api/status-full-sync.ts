@@ -1,82 +1,51 @@
-import { z } from 'zod';
-
-/**
- * The status page's full-sync controls, through the contract's operator endpoints
- * (`POST/GET/DELETE /operator/accounts/:subdomain/full-sync`), called on this API itself with the
- * operator token, so the page works with whatever serves them and never hands the token to a
- * browser. Until those endpoints exist, every call answers `unavailable` and the page says so.
- */
-export const FullSyncProgressSchema = z.looseObject({
-  state: z.string(),
-  done: z.number().nonnegative().default(0),
-  total: z.number().nonnegative().nullable().default(null),
-  linked: z.number().nonnegative().default(0),
-  created: z.number().nonnegative().default(0),
-  repaired: z.number().nonnegative().default(0),
-  conflicts: z.number().nonnegative().default(0),
-  errors: z.number().nonnegative().default(0),
-  /** Whether it is still going, when the endpoint says so (otherwise judged from `state`). */
-  running: z.boolean().optional(),
-});
-export type FullSyncProgress = z.infer<typeof FullSyncProgressSchema>;
+import type { Client } from '@temporalio/client';
+import type { AccountDirectory } from '../client/accounts';
+import { cancelFullSync, fullSyncView, startFullSync } from '../client/full-sync';
+import type { FullSyncProgress } from '../workflows/definitions';
 
 export type FullSyncAnswer =
-  | { kind: 'progress'; progress: FullSyncProgress }
+  | { kind: 'progress'; progress: FullSyncProgress; running: boolean }
   /** The account has had no full sync yet. */
   | { kind: 'none' }
-  /** This version serves no full-sync endpoints (the full-sync work has not landed). */
-  | { kind: 'unavailable' }
   | { kind: 'error'; message: string };
 
-const TIMEOUT_MS = 5_000;
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
+/** The status page's full-sync controls: the same services as the operator endpoints (api/full-sync.ts). */
 export class FullSyncControls {
   constructor(
-    /** Where this API answers, e.g. `http://127.0.0.1:3000`. */
-    private readonly baseUrl: () => string,
-    private readonly operatorToken: string | null,
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly directory: AccountDirectory,
   ) {}
 
-  private async call(method: 'GET' | 'POST' | 'DELETE', subdomain: string): Promise<FullSyncAnswer> {
-    if (this.operatorToken === null) return { kind: 'error', message: 'OPERATOR_TOKEN is not set: the operator endpoints are off' };
-    let res: Response;
+  async progress(subdomain: string): Promise<FullSyncAnswer> {
     try {
-      res = await fetch(`${this.baseUrl()}/operator/accounts/${encodeURIComponent(subdomain)}/full-sync`, {
-        method,
-        headers: { authorization: `Bearer ${this.operatorToken}` },
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
+      const view = await fullSyncView(this.client, subdomain);
+      return view === null ? { kind: 'none' } : { kind: 'progress', progress: view.progress, running: view.running };
     } catch (err) {
-      return { kind: 'error', message: `the full-sync endpoint did not answer: ${err instanceof Error ? err.message : String(err)}` };
+      return { kind: 'error', message: `its progress could not be read: ${messageOf(err)}` };
     }
-    const text = await res.text();
-    let body: unknown = null;
+  }
+
+  async start(subdomain: string): Promise<FullSyncAnswer> {
+    const entry = await this.directory.get(subdomain, { fresh: true });
+    if (entry === null) return { kind: 'error', message: `no account ${subdomain}` };
+    if (entry.connection === 'disconnected') return { kind: 'error', message: 'Zendesk is disconnected: authorize it again first' };
     try {
-      body = text === '' ? null : JSON.parse(text);
-    } catch {
-      // Not JSON: judged by the status alone below.
-      body = null;
+      await startFullSync(this.client, this.taskQueue, { subdomain: entry.subdomain, apiUrl: entry.apiUrl, addonId: entry.addonId });
+    } catch (err) {
+      return { kind: 'error', message: `it could not be started: ${messageOf(err)}` };
     }
-    const code = z.object({ error: z.object({ code: z.string() }) }).safeParse(body);
-    // The app's own fallback answers `not_found` for a route it does not have.
-    if (res.status === 404 && code.success && code.data.error.code === 'not_found') return { kind: 'unavailable' };
-    if (res.status === 404 || res.status === 204) return { kind: 'none' };
-    if (!res.ok) return { kind: 'error', message: `${method} full-sync answered ${res.status}${code.success ? ` (${code.data.error.code})` : ''}` };
-    const progress = FullSyncProgressSchema.safeParse(body);
-    if (progress.success) return { kind: 'progress', progress: progress.data };
-    // A start or cancel may answer an id only: read the progress.
-    return method === 'GET' ? { kind: 'error', message: 'the full-sync progress was not understood' } : this.progress(subdomain);
+    return this.progress(subdomain);
   }
 
-  progress(subdomain: string): Promise<FullSyncAnswer> {
-    return this.call('GET', subdomain);
-  }
-
-  start(subdomain: string): Promise<FullSyncAnswer> {
-    return this.call('POST', subdomain);
-  }
-
-  cancel(subdomain: string): Promise<FullSyncAnswer> {
-    return this.call('DELETE', subdomain);
+  async cancel(subdomain: string): Promise<FullSyncAnswer> {
+    try {
+      if ((await cancelFullSync(this.client, subdomain)) === null) return { kind: 'error', message: 'none is running' };
+    } catch (err) {
+      return { kind: 'error', message: `it could not be cancelled: ${messageOf(err)}` };
+    }
+    return this.progress(subdomain);
   }
 }

@@ -197,17 +197,13 @@ function fullSyncSection(view: StatusView): string {
     access === 'operate' && formToken !== null
       ? `<form class="inline" method="post" action="/status/${esc(encodeURIComponent(account))}/full-sync${action === 'cancel' ? '/cancel' : ''}"><input type="hidden" name="csrf" value="${esc(formToken)}"><button type="submit" id="full-sync-${action}">${esc(text)}</button></form>`
       : '';
-  if (fullSync.kind === 'unavailable') {
-    return `<p id="full-sync-unavailable">Full sync is not available in this version yet: the start and cancel controls appear here once the service offers <code>POST /operator/accounts/${esc(account)}/full-sync</code>.</p>`;
-  }
   if (fullSync.kind === 'error') return `<p class="bad">Full sync: ${esc(fullSync.message)}</p>`;
   const readOnly = access === 'read' ? '<p class="muted">Read-only link: the engineer running the sync starts and cancels full syncs.</p>' : '';
   if (fullSync.kind === 'none') return `<p>No full sync has run for this account.</p>${control('start', 'Start a full sync')}${readOnly}`;
-  const p = fullSync.progress;
-  const running = p.running ?? !['completed', 'cancelled', 'canceled', 'failed', 'done'].includes(p.state);
-  const total = p.total ?? 0;
+  const { progress: p, running } = fullSync;
+  const total = p.total;
   const bar = total > 0 ? `<progress id="full-sync-progress" value="${p.done}" max="${total}">${p.done} of ${total}</progress>` : `<progress id="full-sync-progress">${p.done}</progress>`;
-  return `<p>State: <strong id="full-sync-state">${esc(p.state)}</strong> — <span id="full-sync-done">${p.done}</span> of ${p.total === null ? 'unknown' : p.total} customers${total > 0 ? ` (${Math.floor((p.done / total) * 100)} %)` : ''}</p>${bar}
+  return `<p>State: <strong id="full-sync-state">${esc(p.state)}</strong> — <span id="full-sync-done">${p.done}</span> of ${p.total} customers${total > 0 ? ` (${Math.floor((p.done / total) * 100)} %)` : ''}</p>${bar}
 <p class="muted">linked ${p.linked} · created ${p.created} · repaired ${p.repaired} · conflicts ${p.conflicts} · errors ${p.errors}</p>
 ${running ? control('cancel', 'Cancel the full sync') : control('start', 'Start a full sync')}${readOnly}`;
 }

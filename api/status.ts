@@ -64,16 +64,13 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
   const grants = new AccessGrants(config.keyring);
   const log = new SyncLog(client, config.temporal.taskQueue);
   const secure = config.publicUrl.startsWith('https:');
-  const loopbackHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '[::1]' : config.host.includes(':') ? `[${config.host}]` : config.host;
-  const fullSync = new FullSyncControls(() => `http://${loopbackHost}:${config.port}`, config.operatorToken);
+  const fullSync = new FullSyncControls(client, config.temporal.taskQueue, directory);
   /** Zendesk deliveries this API accepted, by account: the freshest "last delivery" there is. */
   const deliveries = new Map<string, number>();
-  let fullSyncUnavailableUntil = 0;
 
   metrics.attachSyncLog({
     tail: new SyncLogTail(log),
     async fullSyncProgress() {
-      if (Date.now() < fullSyncUnavailableUntil || config.operatorToken === null) return null;
       const accounts: string[] = [];
       for await (const info of client.workflow.list({ query: `WorkflowType = 'accountWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = ${quoted(config.temporal.taskQueue)}`, pageSize: 500 })) {
         accounts.push(info.workflowId.replace(/^account:/, ''));
@@ -81,14 +78,10 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
       const found: Array<{ account: string; running: boolean; counts: Record<string, number> }> = [];
       for (const account of accounts) {
         const answer = await fullSync.progress(account);
-        if (answer.kind === 'unavailable') {
-          fullSyncUnavailableUntil = Date.now() + 60_000;
-          return null;
-        }
         if (answer.kind !== 'progress') continue;
         const p = answer.progress;
-        const counts = { done: p.done, total: p.total ?? 0, linked: p.linked, created: p.created, repaired: p.repaired, conflicts: p.conflicts, errors: p.errors };
-        found.push({ account, running: p.running ?? !['completed', 'cancelled', 'canceled', 'failed', 'done'].includes(p.state), counts });
+        const counts = { done: p.done, total: p.total, linked: p.linked, created: p.created, repaired: p.repaired, conflicts: p.conflicts, errors: p.errors };
+        found.push({ account, running: answer.running, counts });
       }
       return found;
     },
@@ -283,7 +276,7 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
       return;
     }
     const answer = await act(subdomain);
-    const notice = answer.kind === 'unavailable' ? 'Full sync is not available in this version yet' : answer.kind === 'error' ? `Full sync: ${answer.message}` : done;
+    const notice = answer.kind === 'error' ? `Full sync: ${answer.message}` : done;
     res.redirect(303, `/status/${subdomain}?notice=${encodeURIComponent(notice.replace(/[^\w .,:;'()-]/g, ' ').slice(0, 200))}`);
   };
   router.post('/status/:subdomain/full-sync', formBody, controlled((s) => fullSync.start(s), 'Full sync started'));

@@ -3,6 +3,7 @@ import { SyncLog } from '../client/sync-log';
 import { launchBrowser, type Browser } from './support/browser';
 import { AccountView, startWithAccount, type LinkedCustomer } from './support/customers';
 import { eventually } from './support/eventually';
+import { operatorCall } from './support/signed-requests';
 import type { TestSystem } from './support/system';
 
 /** A signed status link, minted the way the engineer does it: with the operator token, over HTTP. */
@@ -117,24 +118,29 @@ describe('the status page, in headless Chromium', function () {
     }
   });
 
-  it('the operator view starts a full sync and shows its progress (or says full sync is not available yet)', async function () {
+  it('the operator view starts a full sync and shows its progress until it completes', async () => {
+    const { subdomain } = acme.account;
+    const customers = (await system.storeganise.client.listUsers(subdomain)).length;
     const page = await browser.context.newPage();
-    await page.goto(await statusLink(system, acme.account.subdomain, 'operator-link'));
+    await page.goto(await statusLink(system, subdomain, 'operator-link'));
     await page.locator('#full-sync h2').waitFor();
-    if ((await page.locator('#full-sync-unavailable').count()) === 1) {
-      assert.match(await page.locator('#full-sync').innerText(), /not available in this version yet/);
-      await page.close();
-      this.skip();
-    }
     await page.click('#full-sync-start');
     await page.locator('#full-sync-progress').waitFor().catch(async (err: unknown) => {
       throw new Error(`no progress after starting: ${await page.locator('body').innerText()}`, { cause: err });
     });
-    await eventually(async () => {
-      await page.reload();
-      assert.match(await page.locator('#full-sync-state').innerText(), /\w+/);
-      assert.ok(Number(await page.locator('#full-sync-done').innerText()) >= 0);
-    });
+    const started = await operatorCall(system, 'GET', `/operator/accounts/${subdomain}/full-sync`);
+    assert.equal(started.status, 200, started.text);
+    assert.equal((JSON.parse(started.text) as { mode: string }).mode, 'full', 'the button started a full sync (not the import)');
+    await eventually(
+      async () => {
+        await page.reload();
+        assert.equal(await page.locator('#full-sync-state').innerText(), 'completed');
+      },
+      { timeoutMs: 90_000 },
+    );
+    assert.equal(Number(await page.locator('#full-sync-done').innerText()), customers, 'every customer of the account was covered');
+    assert.equal(await page.locator('#full-sync-progress').getAttribute('value'), String(customers));
+    assert.equal(await page.locator('#full-sync-start').count(), 1, 'once it completed, another can be started');
     await page.close();
   });
 
