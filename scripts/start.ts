@@ -421,6 +421,8 @@ class Launcher {
     this.children.start('worker', 'worker/main.ts', childEnv);
     this.children.start('api', 'api/main.ts', childEnv);
     await this.waitUntilReady('the API to be ready', 180_000, () => httpOk(`${plan.localApiUrl}/readyz`));
+    // The worker's metrics endpoint opens once it polls: the banner promises both.
+    await this.waitUntilReady('the worker to be ready', 180_000, () => httpOk(`http://${LOOPBACK}:${plan.workerMetricsPort}/metrics`));
     this.confirmOwnProcessesAnswer();
 
     const demo = plan.sandbox?.demo === true ? await this.connectDemo(plan.sandbox, temporalAddress, operatorToken, sandboxKept) : null;

@@ -165,11 +165,12 @@ interface StartPorts {
   TEMPORAL_UI_PORT: number;
   SANDBOX_ZENDESK_PORT: number;
   SANDBOX_STOREGANISE_PORT: number;
+  WORKER_METRICS_PORT: number;
 }
 
 async function freePorts(): Promise<StartPorts> {
-  const [a, b, c, d, e] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  return { PORT: a, TEMPORAL_PORT: b, TEMPORAL_UI_PORT: c, SANDBOX_ZENDESK_PORT: d, SANDBOX_STOREGANISE_PORT: e };
+  const [a, b, c, d, e, f] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+  return { PORT: a, TEMPORAL_PORT: b, TEMPORAL_UI_PORT: c, SANDBOX_ZENDESK_PORT: d, SANDBOX_STOREGANISE_PORT: e, WORKER_METRICS_PORT: f };
 }
 
 /** The environment of a newcomer's shell: no configuration but the ports and DATA_DIR the test chose. */
@@ -253,8 +254,12 @@ describe('npm start', function () {
     assert.equal((await answers(`${api}/readyz`)).status, 200);
     assert.equal(first.printed('Temporal gRPC'), `127.0.0.1:${ports.TEMPORAL_PORT}`);
     const webUi = first.printed('Temporal Web UI');
-    assert.equal(webUi, `http://127.0.0.1:${ports.TEMPORAL_UI_PORT}`);
+    // On the API's host name: the UI and the codec are one site, so the codec's cookie travels with the UI's requests.
+    assert.equal(webUi, `http://localhost:${ports.TEMPORAL_UI_PORT}`);
     assert.equal((await answers(webUi)).status, 200);
+    const workerMetrics = first.printed('Worker metrics');
+    assert.equal(workerMetrics, `http://127.0.0.1:${ports.WORKER_METRICS_PORT}/metrics`);
+    await eventually(async () => assert.match((await answers(workerMetrics)).body, /^temporal_/m, "the worker's Temporal SDK metrics are on"));
     const zendesk = first.printed('Zendesk sandbox');
     const storeganise = first.printed('Storeganise sandbox');
     assert.equal(zendesk, `http://127.0.0.1:${ports.SANDBOX_ZENDESK_PORT}`);
@@ -276,11 +281,14 @@ describe('npm start', function () {
     assert.equal(await operatorGet(), 'awaiting-authorization');
     assert.match(first.text, /npm run temporal -- workflow list/);
 
-    // The Web UI decodes payloads through the API's codec, with the operator token kept in DATA_DIR.
-    const codecEndpoint = `${api}/codec/t/${operatorToken}`;
+    // The Web UI decodes payloads through the API's codec: it is given the endpoint alone (it publishes its
+    // settings to anyone), and no process carries the operator token on its command line.
+    const codecEndpoint = `${api}/codec`;
     assert.ok([...first.seen.values()].some((p) => p.command.includes(`--ui-codec-endpoint ${codecEndpoint}`)), 'the Web UI is given the codec endpoint');
-    const decoded = await fetch(`${codecEndpoint}/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payloads: [] }) });
-    assert.equal(decoded.status, 200);
+    assert.deepEqual([...first.seen.values()].filter((p) => p.command.includes(operatorToken)).map((p) => p.command), [], 'no command line holds the operator token');
+    const decode = (headers: Record<string, string>) => fetch(`${codecEndpoint}/decode`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ payloads: [] }) });
+    assert.equal((await decode({})).status, 401, 'the codec wants a credential');
+    assert.equal((await decode({ authorization: `Bearer ${operatorToken}` })).status, 200);
     const encryptionKey = readFileSync(path.join(dataDir, 'encryption-key'), 'utf8').trim();
     assert.equal(first.text.includes(encryptionKey), false, 'the encryption key is never printed');
     for (const file of ['encryption-key', 'operator-token']) assert.equal(statSync(path.join(dataDir, file)).mode & 0o777, 0o600, `${file} is private`);
@@ -376,7 +384,7 @@ describe('npm start', function () {
     const env = await startEnv(dataDir, ports);
     // Kept data that --reset would delete if it ran.
     writeFileSync(path.join(dataDir, 'temporal.sqlite.marker'), 'kept');
-    for (const variable of ['PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'SANDBOX_ZENDESK_PORT', 'SANDBOX_STOREGANISE_PORT'] as const) {
+    for (const variable of ['PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'SANDBOX_ZENDESK_PORT', 'SANDBOX_STOREGANISE_PORT', 'WORKER_METRICS_PORT'] as const) {
       // Another program on the port that would answer every readiness check.
       const requests: string[] = [];
       const other = http.createServer((req, res) => {
