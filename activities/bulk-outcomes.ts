@@ -21,6 +21,12 @@ export interface PendingRun {
 /** How long a watcher waits between looks while the event's run has not started. */
 const FIRST_LOOK_MS = 150;
 const MAX_LOOK_MS = 2_000;
+/**
+ * The entity is asked only once its event has had this long to start a run of its own: a query
+ * is a workflow task on the workers (a replay when the entity is not cached), and almost every
+ * event leads its run within a second.
+ */
+const ASK_ENTITY_AFTER_MS = 3_000;
 /** Watchers nobody asked about for this long are dropped (their job moved on, or to another worker). */
 const FORGOTTEN_MS = 30 * 60_000;
 
@@ -31,7 +37,7 @@ type RunLookup = { kind: 'done'; result: SyncRunResult | null } | { kind: 'not-s
  * short activity) find out what became of each: the run the event led (its result), or the run of
  * a later event it was folded into (the entity's record of it). Waiting costs nothing of any
  * budget: a run's result is a long poll on Temporal, the entity is asked only while the run has
- * not started.
+ * not started after a while.
  */
 export class RunWatcher {
   private readonly watched = new Map<string, { tally: RunTally | null; askedAt: number }>();
@@ -81,8 +87,10 @@ export class RunWatcher {
       try {
         const led = await this.runOf(run.workflowId);
         if (led.kind === 'done') return tallyRun(led.result, true);
-        const recorded = await this.recordedOutcome(run);
-        if (recorded !== null) return recorded;
+        if (Date.now() - run.queuedAt >= ASK_ENTITY_AFTER_MS) {
+          const recorded = await this.recordedOutcome(run);
+          if (recorded !== null) return recorded;
+        }
       } catch (err) {
         // Temporal unreachable for a moment: look again later; the run goes on regardless.
         this.logger.debug('could not look at a queued run yet', { eventId: run.eventId, reason: err instanceof Error ? err.message : String(err) });

@@ -10,9 +10,11 @@ export interface PacingOptions {
   leadMs: number;
   /** Calls allowed before any answer has said what the budget is. */
   probeCalls: number;
+  /** Calls bulk work may start at once, in time at the budget's pace: the size of its bursts. */
+  burstMs: number;
 }
 
-export const DEFAULT_PACING: PacingOptions = { utilization: 0.94, windowMs: 60_000, leadMs: 3_000, probeCalls: 3 };
+export const DEFAULT_PACING: PacingOptions = { utilization: 0.94, windowMs: 60_000, leadMs: 3_000, probeCalls: 3, burstMs: 1_000 };
 
 /** After a 429 the share drops by this much (at least to `MIN_UTILIZATION`), and creeps back per quiet window. */
 const BACKOFF_STEP = 0.1;
@@ -33,6 +35,9 @@ export class BudgetPacer {
   private lastReadingAt = 0;
   private blockSeen = 0;
   private utilization: number;
+  /** The pace bucket: calls bulk work may start at once, as of `tokensAt`; null until the budget is known. */
+  private tokens: number | null = null;
+  private tokensAt = 0;
 
   constructor(
     private readonly board: ZendeskBudgetBoard,
@@ -47,8 +52,42 @@ export class BudgetPacer {
     return this.board.blockedUntil(this.instance);
   }
 
-  /** Calls bulk work may start now, `inflight` being the calls reserved for runs queued and not finished. */
+  /**
+   * Calls bulk work may start now, `inflight` being the calls reserved for runs queued and not
+   * finished; what it starts is reported with `spend`. Besides the budget's line, bulk work never
+   * goes faster than the budget's own pace (a bucket of `burstMs` worth of calls): a window's
+   * unused budget is not spent in one burst of runs, which would crowd out live events' work.
+   */
   allowance(inflight: number, now = Date.now()): number {
+    const line = this.lineAllowance(inflight, now);
+    const rate = this.ratePerMs();
+    if (rate === null) return line;
+    return Math.min(line, Math.floor(this.refill(rate, now)));
+  }
+
+  /** Bulk work started calls (queued a run reserving them, or made a read). */
+  spend(calls: number, now = Date.now()): void {
+    const rate = this.ratePerMs();
+    if (rate === null) return;
+    this.tokens = this.refill(rate, now) - calls;
+  }
+
+  /** The budget's pace for bulk work (calls per ms), once an answer said what the budget is. */
+  private ratePerMs(): number | null {
+    const reading = this.board.reading(this.instance);
+    return reading === null ? null : (this.utilization * reading.limit) / this.options.windowMs;
+  }
+
+  private refill(ratePerMs: number, now: number): number {
+    const capacity = Math.max(1, ratePerMs * this.options.burstMs);
+    const tokens = this.tokens === null ? capacity : Math.min(capacity, this.tokens + (now - this.tokensAt) * ratePerMs);
+    this.tokens = tokens;
+    this.tokensAt = now;
+    return tokens;
+  }
+
+  /** What the even line through the window leaves for bulk work now (see the class comment). */
+  private lineAllowance(inflight: number, now: number): number {
     const blocked = this.board.blockedUntil(this.instance);
     if (blocked > this.blockSeen) {
       this.blockSeen = blocked;

@@ -101,14 +101,19 @@ export function pairNeeds(sg: StoreganiseCustomer, known: KnownZendeskUser, stat
 
 /**
  * A hinted run's Zendesk calls, at most: the user read, its identities when email or phone are
- * compared, the user write, the primary email's identity write (when Storeganise's value wins).
+ * compared, the user write, the primary email's identity write (when Storeganise's value wins),
+ * and the read of the run its `external_id` write causes (Zendesk announces a changed link).
  */
 function runCalls(fields: readonly SyncField[], toZendesk: PairPlan): number {
   const contacts = fields.includes('email') || fields.includes('phone') ? 1 : 0;
   const userWrite = hasWrites(toZendesk.zendesk) ? 1 : 0;
   const emailWrite = toZendesk.zendeskPrimaryEmail !== null ? 1 : 0;
-  return 1 + contacts + userWrite + emailWrite;
+  const linkEcho = toZendesk.zendesk.externalId !== undefined ? 1 : 0;
+  return 1 + contacts + userWrite + emailWrite + linkEcho;
 }
+
+/** A first contact that only links: the user read, the `external_id` write, and the run that write's event causes. */
+export const LINK_CALLS = 3;
 
 /** What a never-linked customer's create run costs: the external-id and email searches, then the create. */
 export const CREATE_CALLS = 3;
@@ -157,9 +162,9 @@ function createItem(sg: StoreganiseCustomer, mode: BulkMode): WorkItem {
 }
 
 function linkItem(sg: StoreganiseCustomer, known: KnownZendeskUser, mode: BulkMode, status: CustomerStatus | null, settings: AccountSettings, now: number): WorkItem {
-  if (mode === 'import') return { sgId: sg.id, kind: 'link', hint: known.user.id, fields: [], linkOnly: true, mayCreate: false, calls: 2 };
+  if (mode === 'import') return { sgId: sg.id, kind: 'link', hint: known.user.id, fields: [], linkOnly: true, mayCreate: false, calls: LINK_CALLS };
   const needs = pairNeeds(sg, known, status, settings, now);
-  return { sgId: sg.id, kind: 'link', hint: known.user.id, fields: needs?.fields ?? [], linkOnly: false, mayCreate: false, calls: needs?.calls ?? 2 };
+  return { sgId: sg.id, kind: 'link', hint: known.user.id, fields: needs?.fields ?? [], linkOnly: false, mayCreate: false, calls: needs?.calls ?? LINK_CALLS };
 }
 
 /**
@@ -219,7 +224,7 @@ export function classifyChangedZendeskUser(known: KnownZendeskUser, sg: Storegan
   if (sg.zendeskUserId !== null && sg.zendeskUserId !== zd.id) return null;
   if (zd.externalId === null) {
     // First contact, as a webhook of an unlinked user: link the pair, copy nothing.
-    return { sgId: sg.id, kind: 'link', hint: zd.id, fields: [], linkOnly: true, mayCreate: false, calls: 2 };
+    return { sgId: sg.id, kind: 'link', hint: zd.id, fields: [], linkOnly: true, mayCreate: false, calls: LINK_CALLS };
   }
   if (zd.externalId.toLowerCase() !== sg.id.toLowerCase()) return null;
   const needs = pairNeeds(sg, known, status, settings, now);

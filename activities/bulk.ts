@@ -218,6 +218,7 @@ export function bulkActivities(services: SyncServices) {
       heartbeat();
       await Context.current().sleep(TICK_MS);
     }
+    pacer.spend(1);
     return afterRetryAfter(read);
   };
 
@@ -286,6 +287,7 @@ export function bulkActivities(services: SyncServices) {
         core.pending.push(run);
         core.counts = { ...core.counts, queued: core.counts.queued + 1 };
         allowance -= item.calls;
+        pacer.spend(item.calls);
         watcher.watch(run);
       }
       if (core.items.length === 0 && more() && Date.now() < deadline) {

@@ -1,3 +1,4 @@
+import { runBackfill } from './backfill';
 import { CpuMeter, cpuOfPid, cpuOfThisProcess, findProcess } from './cpu';
 import { measure, type ApiRequest } from './measure';
 import { parseOptions, usage, UsageError, type BenchOptions } from './options';
@@ -12,8 +13,8 @@ import { fireEdits, planEdits, seedLinkedUsers } from './workload';
 /**
  * `npm run bench`: seeds linked users, fires single-field edits on both sides at a fixed rate and
  * reports latency, webhook answer time, throughput, API calls, writes and worker memory, then
- * judges the run with the convergence oracle (bench/oracle.ts).
- * Progress goes to stderr, the report to stdout.
+ * judges the run with the convergence oracle (bench/oracle.ts). `--backfill` runs the full-sync
+ * benchmark instead (bench/backfill.ts). Progress goes to stderr, the report to stdout.
  */
 async function run(options: BenchOptions): Promise<number> {
   const began = Date.now();
@@ -135,6 +136,7 @@ async function run(options: BenchOptions): Promise<number> {
   }
 }
 
+const startedAt = Date.now();
 let options: BenchOptions;
 try {
   const argv = process.argv.slice(2);
@@ -149,7 +151,7 @@ try {
   process.exit(2);
 }
 
-run(options).then(
+(options.backfill ? runBackfill(options, (line) => process.stderr.write(`[bench +${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${line}\n`)) : run(options)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     console.error(err);

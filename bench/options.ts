@@ -20,6 +20,16 @@ export interface BenchOptions {
   profile: boolean;
   /** LOG_LEVEL of the worker and API (their logs go to stderr). */
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * The backfill benchmark instead (bench/backfill.ts): a full sync of `customers` Storeganise
+   * customers and as many Zendesk users while live edits go on at `rate` per second on `users`
+   * linked pairs (defaults for it: 2/s, 50 pairs, a 700 requests/minute Zendesk budget).
+   */
+  backfill: boolean;
+  /** Backfill: Storeganise customers and Zendesk users seeded (each), half of them sharing an email. */
+  customers: number;
+  /** Backfill: seconds of live edits on the idle system first, the latency baseline. */
+  idleSeconds: number;
 }
 
 interface OptionSpec {
@@ -40,7 +50,15 @@ const SPECS: OptionSpec[] = [
   { key: 'json', flag: '--json', env: 'BENCH_JSON', help: 'print JSON instead of the table' },
   { key: 'profile', flag: '--profile', env: 'BENCH_PROFILE', help: 'break the end-to-end time down by workflow step' },
   { key: 'logLevel', flag: '--log-level', env: 'BENCH_LOG_LEVEL', help: 'worker and API log level (default error)' },
+  { key: 'backfill', flag: '--backfill', env: 'BENCH_BACKFILL', help: 'run the backfill benchmark: a full sync of a large account under live edits' },
+  { key: 'customers', flag: '--customers', env: 'BENCH_CUSTOMERS', help: 'backfill: customers and Zendesk users seeded, each (default 10000)' },
+  { key: 'idleSeconds', flag: '--idle-seconds', env: 'BENCH_IDLE_SECONDS', help: 'backfill: seconds of live edits before the full sync (default 90)' },
 ];
+
+/** What `--backfill` changes when the option is not given: live edits at 2/s on 50 pairs, Zendesk's 700/min budget. */
+const BACKFILL_DEFAULTS: Partial<BenchOptions> = { rate: 2, users: 50, zendeskRateLimit: 700 };
+
+const BOOLEAN_KEYS = new Set<keyof BenchOptions>(['json', 'profile', 'backfill']);
 
 export const DEFAULT_OPTIONS: BenchOptions = {
   changes: 1000,
@@ -53,6 +71,9 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   json: false,
   profile: false,
   logLevel: 'error',
+  backfill: false,
+  customers: 10_000,
+  idleSeconds: 90,
 };
 
 export class UsageError extends Error {}
@@ -78,6 +99,7 @@ function parseValue(spec: OptionSpec, raw: string): BenchOptions[keyof BenchOpti
   switch (spec.key) {
     case 'json':
     case 'profile':
+    case 'backfill':
       if (['', '1', 'true', 'yes'].includes(raw)) return true;
       if (['0', 'false', 'no'].includes(raw)) return false;
       return fail('expected true or false');
@@ -96,7 +118,7 @@ function parseValue(spec: OptionSpec, raw: string): BenchOptions[keyof BenchOpti
     }
     default: {
       const value = Number(raw);
-      const min = spec.key === 'latencyMs' || spec.key === 'seed' ? 0 : 1;
+      const min = spec.key === 'latencyMs' || spec.key === 'seed' || spec.key === 'idleSeconds' ? 0 : 1;
       if (!Number.isInteger(value) || value < min) fail(`expected a whole number of at least ${min}`);
       return value;
     }
@@ -106,20 +128,26 @@ function parseValue(spec: OptionSpec, raw: string): BenchOptions[keyof BenchOpti
 /** Flags win over environment variables, which win over the defaults. */
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions {
   const options: Record<string, unknown> = { ...DEFAULT_OPTIONS };
+  const given = new Set<keyof BenchOptions>();
   for (const spec of SPECS) {
     const raw = env[spec.env];
-    if (raw !== undefined && raw !== '') options[spec.key] = parseValue(spec, raw);
+    if (raw === undefined || raw === '') continue;
+    options[spec.key] = parseValue(spec, raw);
+    given.add(spec.key);
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     const [flag = '', inline] = arg.split(/=(.*)/s, 2);
     const spec = SPECS.find((s) => s.flag === flag);
     if (spec === undefined) throw new UsageError(`unknown option ${arg}`);
-    const boolean = spec.key === 'json' || spec.key === 'profile';
     let raw = inline;
-    if (raw === undefined) raw = boolean ? '' : argv[++i];
+    if (raw === undefined) raw = BOOLEAN_KEYS.has(spec.key) ? '' : argv[++i];
     if (raw === undefined) throw new UsageError(`${flag} needs a value`);
     options[spec.key] = parseValue(spec, raw);
+    given.add(spec.key);
+  }
+  if (options.backfill === true) {
+    for (const [key, value] of Object.entries(BACKFILL_DEFAULTS)) if (!given.has(key as keyof BenchOptions)) options[key] = value;
   }
   const parsed = options as unknown as BenchOptions;
   if (parsed.users < 1) throw new UsageError('--users must be at least 1');

@@ -135,7 +135,8 @@ export class BenchSystem {
     return `http://127.0.0.1:${this.config.workerMetricsPort ?? 0}/metrics`;
   }
 
-  static async start(options: { logLevel: Config['logLevel']; log: (line: string) => void }): Promise<BenchSystem> {
+  /** `env` adds to (or replaces) the configuration of the API and the worker, e.g. `RECONCILE_INTERVAL`. */
+  static async start(options: { logLevel: Config['logLevel']; log: (line: string) => void; env?: Record<string, string> }): Promise<BenchSystem> {
     const { log } = options;
     const cli = await resolveTemporalCli(log);
     log('starting a Temporal dev server ...');
@@ -161,6 +162,7 @@ export class BenchSystem {
         ZENDESK_CLIENT_SECRET: `sandbox-client-secret-${randomBytes(6).toString('hex')}`,
         WORKER_METRICS_PORT: String(metricsPort),
         LOG_LEVEL: options.logLevel,
+        ...options.env,
       };
       const config = loadConfig(env);
       await zendesk.client.registerOAuthClient({

@@ -158,14 +158,16 @@ export function planEdits(users: BenchUser[], count: number, zendeskShare: numbe
 
 /**
  * Fires the edits open loop at `rate` per second: each one is due at `start + k / rate` whether or
- * not earlier ones have been synced. Edits of one user are still made in order.
+ * not earlier ones have been synced. Edits of one user are still made in order. With `stop`, no
+ * edit is made once it answers true (the rest of the plan is left unmade).
  */
-export async function fireEdits(system: BenchSystem, account: BenchAccount, edits: PlannedEdit[], rate: number): Promise<Change[]> {
+export async function fireEdits(system: BenchSystem, account: BenchAccount, edits: PlannedEdit[], rate: number, stop?: () => boolean): Promise<Change[]> {
   const changes: Change[] = [];
   const lastOfUser = new Map<number, Promise<void>>();
   const start = Date.now() + 50;
   const inFlight: Array<Promise<void>> = [];
   for (let k = 0; k < edits.length; k++) {
+    if (stop?.() === true) break;
     const edit = edits[k] as PlannedEdit;
     const scheduledAtMs = start + (k * 1000) / rate;
     const wait = scheduledAtMs - Date.now();
