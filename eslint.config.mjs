@@ -9,7 +9,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       // Forgetting to await an activity, a Temporal call or an HTTP write silently drops work.
@@ -31,7 +34,12 @@ export default tseslint.config(
             name,
             message: 'Workflow code must be deterministic: do I/O in activities.',
           })),
-          patterns: [{ group: ['**/activities/*', '!**/activities/index'], message: 'Import activity types only, via `import type`.' }],
+          patterns: [
+            {
+              group: ['**/activities/*', '!**/activities/index'],
+              message: 'Import activity types only, via `import type`.',
+            },
+          ],
         },
       ],
     },
@@ -44,10 +52,21 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)].map((name) => ({ name, message: 'Domain code is pure: no Node built-ins.' })),
+          paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)].map((name) => ({
+            name,
+            message: 'Domain code is pure: no Node built-ins.',
+          })),
           patterns: [
             {
-              group: ['**/adapters/*', '**/activities/*', '**/workflows/*', '**/client/*', '**/api/*', '**/lib/*', '**/sandbox/*'],
+              group: [
+                '**/adapters/*',
+                '**/activities/*',
+                '**/workflows/*',
+                '**/client/*',
+                '**/api/*',
+                '**/lib/*',
+                '**/sandbox/*',
+              ],
               message: 'domain/ depends on nothing of the application: move the shared piece into domain/ instead.',
             },
           ],
@@ -66,7 +85,8 @@ export default tseslint.config(
           patterns: [
             {
               group: ['**/adapters/*', '**/activities/*', '**/workflows/*', '**/client/*', '**/api/*', '**/sandbox/*'],
-              message: 'lib/ depends on no application layer: pass what it needs in, or move the piece to client/ or activities/.',
+              message:
+                'lib/ depends on no application layer: pass what it needs in, or move the piece to client/ or activities/.',
             },
           ],
         },

@@ -31,7 +31,13 @@ export function accountActivities(services: SyncServices) {
       if (!result.ok) return result;
       const { webhookSecret, ...settings } = result.settings;
       const { keyring } = services.config;
-      const sealed = webhookSecret === null ? { sealedWebhookSecret: null, webhookSecretFingerprint: null } : { sealedWebhookSecret: keyring.seal(webhookSecret), webhookSecretFingerprint: keyring.fingerprint(webhookSecret) };
+      const sealed =
+        webhookSecret === null
+          ? { sealedWebhookSecret: null, webhookSecretFingerprint: null }
+          : {
+              sealedWebhookSecret: keyring.seal(webhookSecret),
+              webhookSecretFingerprint: keyring.fingerprint(webhookSecret),
+            };
       return { ok: true, settings: { ...settings, ...sealed } };
     },
 
@@ -54,11 +60,16 @@ export function accountActivities(services: SyncServices) {
     },
 
     /** Uses the refresh token once; the rotated pair is returned sealed and must be stored before any further refresh. */
-    async refreshZendeskGrant(account: AccountRef, sealedRefreshToken: string): Promise<{ status: 'ok'; grant: SealedGrant } | { status: 'refused'; reason: string }> {
+    async refreshZendeskGrant(
+      account: AccountRef,
+      sealedRefreshToken: string,
+    ): Promise<{ status: 'ok'; grant: SealedGrant } | { status: 'refused'; reason: string }> {
       const settings = await settingsOrThrow(account);
       const issuedAt = Date.now();
       try {
-        const tokens = await services.oauth(settings.zendeskInstance).refresh(services.config.keyring.unseal(sealedRefreshToken), issuedAt);
+        const tokens = await services
+          .oauth(settings.zendeskInstance)
+          .refresh(services.config.keyring.unseal(sealedRefreshToken), issuedAt);
         return { status: 'ok', grant: sealGrant(services.config.keyring, tokens, issuedAt) };
       } catch (err) {
         if (err instanceof ZendeskGrantRefused) return { status: 'refused', reason: err.message };
@@ -67,21 +78,30 @@ export function accountActivities(services: SyncServices) {
     },
 
     /** Registers (or reuses) the Zendesk webhook pointing at this service and returns its sealed signing secret. */
-    async registerZendeskWebhook(account: AccountRef, sealedAccessToken: string): Promise<{ webhookId: string; sealedSecret: string }> {
+    async registerZendeskWebhook(
+      account: AccountRef,
+      sealedAccessToken: string,
+    ): Promise<{ webhookId: string; sealedSecret: string }> {
       const settings = await settingsOrThrow(account);
-      const zendesk = new ZendeskClient(services.zendeskBaseUrl(settings.zendeskInstance), services.config.keyring.unseal(sealedAccessToken), services.rateGate);
+      const zendesk = new ZendeskClient(
+        services.zendeskBaseUrl(settings.zendeskInstance),
+        services.config.keyring.unseal(sealedAccessToken),
+        services.rateGate,
+      );
       const endpoint = zendeskWebhookEndpoint(services, account.subdomain);
       const subscriptions = zendeskWebhookSubscriptions();
       let webhook = (await zendesk.listWebhooks()).find((w) => w.endpoint === endpoint);
       if (webhook) {
         const current = new Set(webhook.subscriptions ?? []);
-        if (webhook.status !== 'active' || subscriptions.some((s) => !current.has(s))) await zendesk.updateWebhookSubscriptions(webhook, subscriptions);
+        if (webhook.status !== 'active' || subscriptions.some((s) => !current.has(s)))
+          await zendesk.updateWebhookSubscriptions(webhook, subscriptions);
       } else {
         webhook = await zendesk.createWebhook({
           name: `Storeganise sync (${account.subdomain})`,
           endpoint,
           subscriptions,
-          description: 'Sends user changes to the Storeganise sync service. Managed by the service: removed when the account disconnects.',
+          description:
+            'Sends user changes to the Storeganise sync service. Managed by the service: removed when the account disconnects.',
         });
       }
       const secret = await zendesk.webhookSigningSecret(webhook.id);
@@ -89,10 +109,18 @@ export function accountActivities(services: SyncServices) {
     },
 
     /** Removes the webhook and revokes the token; both are best effort once Zendesk says they are gone. */
-    async disconnectZendesk(account: AccountRef, sealedAccessToken: string | null, webhookId: string | null): Promise<void> {
+    async disconnectZendesk(
+      account: AccountRef,
+      sealedAccessToken: string | null,
+      webhookId: string | null,
+    ): Promise<void> {
       if (sealedAccessToken === null) return;
       const settings = await settingsOrThrow(account);
-      const zendesk = new ZendeskClient(services.zendeskBaseUrl(settings.zendeskInstance), services.config.keyring.unseal(sealedAccessToken), services.rateGate);
+      const zendesk = new ZendeskClient(
+        services.zendeskBaseUrl(settings.zendeskInstance),
+        services.config.keyring.unseal(sealedAccessToken),
+        services.rateGate,
+      );
       try {
         if (webhookId !== null) await zendesk.deleteWebhook(webhookId);
         await zendesk.revokeCurrentToken();

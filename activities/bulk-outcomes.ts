@@ -93,7 +93,10 @@ export class RunWatcher {
         }
       } catch (err) {
         // Temporal unreachable for a moment: look again later; the run goes on regardless.
-        this.logger.debug('could not look at a queued run yet', { eventId: run.eventId, reason: err instanceof Error ? err.message : String(err) });
+        this.logger.debug('could not look at a queued run yet', {
+          eventId: run.eventId,
+          reason: err instanceof Error ? err.message : String(err),
+        });
       }
       if (!this.watched.has(run.eventId)) return 'unchanged';
       await sleep(wait);

@@ -14,7 +14,13 @@ export interface PacingOptions {
   burstMs: number;
 }
 
-export const DEFAULT_PACING: PacingOptions = { utilization: 0.94, windowMs: 60_000, leadMs: 3_000, probeCalls: 3, burstMs: 1_000 };
+export const DEFAULT_PACING: PacingOptions = {
+  utilization: 0.94,
+  windowMs: 60_000,
+  leadMs: 3_000,
+  probeCalls: 3,
+  burstMs: 1_000,
+};
 
 /** After a 429 the share drops by this much (at least to `MIN_UTILIZATION`), and creeps back per quiet window. */
 const BACKOFF_STEP = 0.1;
@@ -80,7 +86,8 @@ export class BudgetPacer {
 
   private refill(ratePerMs: number, now: number): number {
     const capacity = Math.max(1, ratePerMs * this.options.burstMs);
-    const tokens = this.tokens === null ? capacity : Math.min(capacity, this.tokens + (now - this.tokensAt) * ratePerMs);
+    const tokens =
+      this.tokens === null ? capacity : Math.min(capacity, this.tokens + (now - this.tokensAt) * ratePerMs);
     this.tokens = tokens;
     this.tokensAt = now;
     return tokens;
@@ -98,7 +105,8 @@ export class BudgetPacer {
     const { windowMs, leadMs } = this.options;
     // Without a reset time, a reading a window old says nothing about the budget now; and since
     // bulk calls are what renews it, waiting for a fresher one could wait for ever.
-    if (reading === null || (reading.resetAt === null && now - reading.at >= windowMs)) return Math.max(0, this.options.probeCalls - inflight);
+    if (reading === null || (reading.resetAt === null && now - reading.at >= windowMs))
+      return Math.max(0, this.options.probeCalls - inflight);
     const cap = this.utilization * reading.limit;
     if (reading.resetAt === null) return Math.floor(cap - (reading.limit - reading.remaining) - inflight);
 
@@ -106,7 +114,8 @@ export class BudgetPacer {
       this.lastReadingAt = reading.at;
       const spent = reading.limit - reading.remaining;
       if (this.windowEnd === null || reading.resetAt > this.windowEnd + windowMs / 2) {
-        if (this.windowEnd !== null && blocked <= this.windowEnd - windowMs) this.utilization = Math.min(this.options.utilization, this.utilization + RECOVERY_STEP);
+        if (this.windowEnd !== null && blocked <= this.windowEnd - windowMs)
+          this.utilization = Math.min(this.options.utilization, this.utilization + RECOVERY_STEP);
         this.windowEnd = reading.resetAt;
         this.used = spent;
       } else {

@@ -56,15 +56,28 @@ export interface PairNeeds {
 }
 
 /** The key the conflict model keeps a side's value of a field in (what `equalsBase` compares against). */
-function ownKey(field: TwoWayField, side: 'storeganise' | 'zendesk', sg: StoreganiseCustomer, zd: ZendeskCustomer, settings: AccountSettings): string {
+function ownKey(
+  field: TwoWayField,
+  side: 'storeganise' | 'zendesk',
+  sg: StoreganiseCustomer,
+  zd: ZendeskCustomer,
+  settings: AccountSettings,
+): string {
   const code = settings.defaultCountryCode;
-  if (field === 'name') return side === 'storeganise' ? normaliseWhitespace(zendeskNameOf(sg, settings)) : normaliseWhitespace(zd.name);
-  const raw = side === 'storeganise' ? (field === 'email' ? sg.email : sg.phone) : field === 'email' ? zd.email : zd.phone;
+  if (field === 'name')
+    return side === 'storeganise' ? normaliseWhitespace(zendeskNameOf(sg, settings)) : normaliseWhitespace(zd.name);
+  const raw =
+    side === 'storeganise' ? (field === 'email' ? sg.email : sg.phone) : field === 'email' ? zd.email : zd.phone;
   return fieldKey(field, raw, code);
 }
 
 /** Facts under which `side` holds the agreed value of every two-way field: the plan copies the other side over it. */
-function factsFavouring(changed: 'storeganise' | 'zendesk', sg: StoreganiseCustomer, zd: ZendeskCustomer, settings: AccountSettings): PairFacts {
+function factsFavouring(
+  changed: 'storeganise' | 'zendesk',
+  sg: StoreganiseCustomer,
+  zd: ZendeskCustomer,
+  settings: AccountSettings,
+): PairFacts {
   const unchanged = changed === 'storeganise' ? 'zendesk' : 'storeganise';
   const facts = emptyFacts(zd.id);
   for (const field of TWO_WAY_FIELDS) facts.base[field] = ownKey(field, unchanged, sg, zd, settings);
@@ -77,10 +90,22 @@ function factsFavouring(changed: 'storeganise' | 'zendesk', sg: StoreganiseCusto
  * something (an empty or invalid value on both sides never does); a one-way field when its
  * source's value is not on the other side; the pointers when either is missing. Null: nothing to do.
  */
-export function pairNeeds(sg: StoreganiseCustomer, known: KnownZendeskUser, status: CustomerStatus | null, settings: AccountSettings, now: number): PairNeeds | null {
+export function pairNeeds(
+  sg: StoreganiseCustomer,
+  known: KnownZendeskUser,
+  status: CustomerStatus | null,
+  settings: AccountSettings,
+  now: number,
+): PairNeeds | null {
   const zd = known.user;
-  const read: PairRead = { storeganise: sg, zendesk: zd, contacts: known.identities === null ? null : contactsOf(known.identities), status };
-  const plan = (facts: PairFacts): PairPlan => planPair(read, { settings, fields: new Set(SYNC_FIELDS), facts, now, linkOnly: false, settleMs: 0 });
+  const read: PairRead = {
+    storeganise: sg,
+    zendesk: zd,
+    contacts: known.identities === null ? null : contactsOf(known.identities),
+    status,
+  };
+  const plan = (facts: PairFacts): PairPlan =>
+    planPair(read, { settings, fields: new Set(SYNC_FIELDS), facts, now, linkOnly: false, settleMs: 0 });
   const toStoreganise = plan(factsFavouring('zendesk', sg, zd, settings));
   const toZendesk = plan(factsFavouring('storeganise', sg, zd, settings));
   const fields = new Set<SyncField>();
@@ -158,20 +183,59 @@ const activeUser = (index: ZendeskIndex, id: string | undefined): KnownZendeskUs
 
 function createItem(sg: StoreganiseCustomer, mode: BulkMode): WorkItem {
   // Import: a user found meanwhile is only linked. Full sync: as a `user.created` would, everything.
-  return { sgId: sg.id, kind: 'create', hint: null, fields: mode === 'import' ? [] : [...SYNC_FIELDS], linkOnly: mode === 'import', mayCreate: true, calls: CREATE_CALLS };
+  return {
+    sgId: sg.id,
+    kind: 'create',
+    hint: null,
+    fields: mode === 'import' ? [] : [...SYNC_FIELDS],
+    linkOnly: mode === 'import',
+    mayCreate: true,
+    calls: CREATE_CALLS,
+  };
 }
 
-function linkItem(sg: StoreganiseCustomer, known: KnownZendeskUser, mode: BulkMode, status: CustomerStatus | null, settings: AccountSettings, now: number): WorkItem {
-  if (mode === 'import') return { sgId: sg.id, kind: 'link', hint: known.user.id, fields: [], linkOnly: true, mayCreate: false, calls: LINK_CALLS };
+function linkItem(
+  sg: StoreganiseCustomer,
+  known: KnownZendeskUser,
+  mode: BulkMode,
+  status: CustomerStatus | null,
+  settings: AccountSettings,
+  now: number,
+): WorkItem {
+  if (mode === 'import')
+    return {
+      sgId: sg.id,
+      kind: 'link',
+      hint: known.user.id,
+      fields: [],
+      linkOnly: true,
+      mayCreate: false,
+      calls: LINK_CALLS,
+    };
   const needs = pairNeeds(sg, known, status, settings, now);
-  return { sgId: sg.id, kind: 'link', hint: known.user.id, fields: needs?.fields ?? [], linkOnly: false, mayCreate: false, calls: needs?.calls ?? LINK_CALLS };
+  return {
+    sgId: sg.id,
+    kind: 'link',
+    hint: known.user.id,
+    fields: needs?.fields ?? [],
+    linkOnly: false,
+    mayCreate: false,
+    calls: needs?.calls ?? LINK_CALLS,
+  };
 }
 
 /**
  * What one Storeganise customer needs, given everything read of Zendesk (the full sync and the
  * import). Null: nothing (already in line, or a deletion in Zendesk respected).
  */
-export function classifyAgainstIndex(sg: StoreganiseCustomer, index: ZendeskIndex, mode: BulkMode, status: CustomerStatus | null, settings: AccountSettings, now: number): WorkItem | null {
+export function classifyAgainstIndex(
+  sg: StoreganiseCustomer,
+  index: ZendeskIndex,
+  mode: BulkMode,
+  status: CustomerStatus | null,
+  settings: AccountSettings,
+  now: number,
+): WorkItem | null {
   const email = sg.email?.trim().toLowerCase() || null;
   const holder = email === null ? null : activeUser(index, index.byEmail.get(email));
   if (sg.zendeskUserId === null) {
@@ -189,12 +253,30 @@ export function classifyAgainstIndex(sg: StoreganiseCustomer, index: ZendeskInde
       return linked ? null : linkItem(sg, pointed, mode, status, settings, now);
     }
     const needs = pairNeeds(sg, pointed, status, settings, now);
-    return needs === null ? null : { sgId: sg.id, kind: 'converge', hint: pointed.user.id, fields: needs.fields, linkOnly: false, mayCreate: false, calls: needs.calls };
+    return needs === null
+      ? null
+      : {
+          sgId: sg.id,
+          kind: 'converge',
+          hint: pointed.user.id,
+          fields: needs.fields,
+          linkOnly: false,
+          mayCreate: false,
+          calls: needs.calls,
+        };
   }
   // The pointed user is gone, deleted or someone else's: repaired by email when an active user
   // free to link holds the address; otherwise the deletion is respected and nothing is to do.
   if (holder && (holder.user.externalId === null || holder.user.externalId.toLowerCase() === sg.id.toLowerCase())) {
-    return { sgId: sg.id, kind: 'repoint', hint: null, fields: mode === 'import' ? [] : [...SYNC_FIELDS], linkOnly: mode === 'import', mayCreate: false, calls: REPOINT_CALLS };
+    return {
+      sgId: sg.id,
+      kind: 'repoint',
+      hint: null,
+      fields: mode === 'import' ? [] : [...SYNC_FIELDS],
+      linkOnly: mode === 'import',
+      mayCreate: false,
+      calls: REPOINT_CALLS,
+    };
   }
   return null;
 }
@@ -204,13 +286,37 @@ export function classifyAgainstIndex(sg: StoreganiseCustomer, index: ZendeskInde
  * bulk (null when `show_many` did not find it). A never-linked customer gets what its
  * `user.created` would have done.
  */
-export function classifyChangedCustomer(sg: StoreganiseCustomer, known: KnownZendeskUser | null, status: CustomerStatus | null, settings: AccountSettings, now: number): WorkItem | null {
+export function classifyChangedCustomer(
+  sg: StoreganiseCustomer,
+  known: KnownZendeskUser | null,
+  status: CustomerStatus | null,
+  settings: AccountSettings,
+  now: number,
+): WorkItem | null {
   if (sg.zendeskUserId === null) return createItem(sg, 'full');
   if (known === null || !known.user.active || !isCounterpart(known.user, sg)) {
-    return { sgId: sg.id, kind: 'repoint', hint: null, fields: [...SYNC_FIELDS], linkOnly: false, mayCreate: false, calls: REPOINT_CALLS };
+    return {
+      sgId: sg.id,
+      kind: 'repoint',
+      hint: null,
+      fields: [...SYNC_FIELDS],
+      linkOnly: false,
+      mayCreate: false,
+      calls: REPOINT_CALLS,
+    };
   }
   const needs = pairNeeds(sg, known, status, settings, now);
-  return needs === null ? null : { sgId: sg.id, kind: 'converge', hint: known.user.id, fields: needs.fields, linkOnly: false, mayCreate: false, calls: needs.calls };
+  return needs === null
+    ? null
+    : {
+        sgId: sg.id,
+        kind: 'converge',
+        hint: known.user.id,
+        fields: needs.fields,
+        linkOnly: false,
+        mayCreate: false,
+        calls: needs.calls,
+      };
 }
 
 /**
@@ -218,7 +324,13 @@ export function classifyChangedCustomer(sg: StoreganiseCustomer, known: KnownZen
  * external id names (or, unlinked, the one holding its primary email). Null: nothing, or another
  * pair's business (the customer points at another live user).
  */
-export function classifyChangedZendeskUser(known: KnownZendeskUser, sg: StoreganiseCustomer, status: CustomerStatus | null, settings: AccountSettings, now: number): WorkItem | null {
+export function classifyChangedZendeskUser(
+  known: KnownZendeskUser,
+  sg: StoreganiseCustomer,
+  status: CustomerStatus | null,
+  settings: AccountSettings,
+  now: number,
+): WorkItem | null {
   const zd = known.user;
   if (!zd.active) return null;
   if (sg.zendeskUserId !== null && sg.zendeskUserId !== zd.id) return null;
@@ -228,7 +340,17 @@ export function classifyChangedZendeskUser(known: KnownZendeskUser, sg: Storegan
   }
   if (zd.externalId.toLowerCase() !== sg.id.toLowerCase()) return null;
   const needs = pairNeeds(sg, known, status, settings, now);
-  return needs === null ? null : { sgId: sg.id, kind: sg.zendeskUserId === null ? 'link' : 'converge', hint: zd.id, fields: needs.fields, linkOnly: false, mayCreate: false, calls: needs.calls };
+  return needs === null
+    ? null
+    : {
+        sgId: sg.id,
+        kind: sg.zendeskUserId === null ? 'link' : 'converge',
+        hint: zd.id,
+        fields: needs.fields,
+        linkOnly: false,
+        mayCreate: false,
+        calls: needs.calls,
+      };
 }
 
 /** Which bulk job queued an event: its name in event and run ids, and what its events are. */
@@ -280,7 +402,18 @@ export interface BulkCounts {
   unchanged: number;
 }
 
-export const emptyCounts = (): BulkCounts => ({ checked: 0, fine: 0, queued: 0, finished: 0, linked: 0, created: 0, repaired: 0, conflicts: 0, errors: 0, unchanged: 0 });
+export const emptyCounts = (): BulkCounts => ({
+  checked: 0,
+  fine: 0,
+  queued: 0,
+  finished: 0,
+  linked: 0,
+  created: 0,
+  repaired: 0,
+  conflicts: 0,
+  errors: 0,
+  unchanged: 0,
+});
 
 export type RunTally = 'linked' | 'created' | 'repaired' | 'conflicts' | 'errors' | 'unchanged';
 
@@ -293,7 +426,8 @@ export function tallyRun(result: Pick<SyncRunResult, 'outcome' | 'written'> | nu
   if (result === null || result.outcome === 'rejected' || result.outcome === 'failed') return 'errors';
   if (result.outcome === 'conflict') return 'conflicts';
   if (result.written.zendesk.includes('user')) return 'created';
-  if (result.written.storeganise.includes('zendesk_userId') || result.written.zendesk.includes('externalId')) return 'linked';
+  if (result.written.storeganise.includes('zendesk_userId') || result.written.zendesk.includes('externalId'))
+    return 'linked';
   if (led && result.outcome === 'repaired') return 'repaired';
   return 'unchanged';
 }

@@ -1,7 +1,14 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { isStoreganiseId, type StoreganiseClient } from '../adapters/storeganise';
-import { SHOW_MANY_MAX, zendeskBudgets, ZendeskRateLimited, type ExportPage, type ExportPosition, type ZendeskClient } from '../adapters/zendesk';
+import {
+  SHOW_MANY_MAX,
+  zendeskBudgets,
+  ZendeskRateLimited,
+  type ExportPage,
+  type ExportPosition,
+  type ZendeskClient,
+} from '../adapters/zendesk';
 import { queueCustomerEvent } from '../client/customers';
 import type { StoreganiseCustomer } from '../domain/records';
 import type { AccountSettings } from '../domain/settings';
@@ -107,7 +114,10 @@ export interface ReconcileStepInput {
   stepMs: number;
 }
 
-export type BulkStepResult<S> = { kind: 'progress'; state: S; finished: boolean } | { kind: 'invalid-settings'; problems: string[] } | { kind: 'deferred'; reason: string };
+export type BulkStepResult<S> =
+  | { kind: 'progress'; state: S; finished: boolean }
+  | { kind: 'invalid-settings'; problems: string[] }
+  | { kind: 'deferred'; reason: string };
 
 /** What the account workflow asks for after an authorization. */
 export interface BulkWorkRequest {
@@ -223,7 +233,12 @@ export function bulkActivities(services: SyncServices) {
   };
 
   /** One export call, no sooner than Zendesk's 10 a minute allow, however many jobs share the process. */
-  const exportUsers = async (zendesk: ZendeskClient, instance: string, core: BulkStepCore, position: ExportPosition): Promise<ExportPage> => {
+  const exportUsers = async (
+    zendesk: ZendeskClient,
+    instance: string,
+    core: BulkStepCore,
+    position: ExportPosition,
+  ): Promise<ExportPage> => {
     await waitUntil(nextExportAt(instance, core.lastExportAt));
     const page = await afterRetryAfter(() => {
       const at = Date.now();
@@ -235,14 +250,23 @@ export function bulkActivities(services: SyncServices) {
     return page;
   };
 
-  const statusOf = (settings: AccountSettings, sg: StoreganiseCustomer, known: KnownZendeskUser | null, rentalStates: readonly string[] | null): CustomerStatus | null => {
+  const statusOf = (
+    settings: AccountSettings,
+    sg: StoreganiseCustomer,
+    known: KnownZendeskUser | null,
+    rentalStates: readonly string[] | null,
+  ): CustomerStatus | null => {
     const key = settings.statusFieldKey;
     if (key === null || rentalStates === null || (known !== null && !(key in known.user.userFields))) return null;
     return customerStatus({ disabled: sg.disabled, rentalStates });
   };
 
   /** Rental states of some customers, one listing each (only when the status is compared at all). */
-  const rentalStatesOf = async (storeganise: StoreganiseClient, settings: AccountSettings, ids: readonly string[]): Promise<Map<string, string[]>> => {
+  const rentalStatesOf = async (
+    storeganise: StoreganiseClient,
+    settings: AccountSettings,
+    ids: readonly string[],
+  ): Promise<Map<string, string[]>> => {
     const states = new Map<string, string[]>();
     if (settings.statusFieldKey === null) return states;
     const lists = await inParallel(ids, async (id) => (await storeganise.listRentalsOf(id)).map((r) => r.state));
@@ -281,8 +305,21 @@ export function bulkActivities(services: SyncServices) {
         if (item.calls > allowance && (core.pending.length > 0 || allowance < 1)) break;
         const event = bulkEvent(account.subdomain, job, item, item.phase);
         const customer = storeganiseCustomer(item.sgId);
-        await queueCustomerEvent(temporal, { taskQueue: config.temporal.taskQueue, settleMs: config.conflictSettleMs }, account, customer, event);
-        const run: PendingRun = { sgId: item.sgId, eventId: event.eventId, workflowId: event.workflowId, entityWorkflowId: customerWorkflowId(account.subdomain, customer), calls: item.calls, queuedAt: Date.now() };
+        await queueCustomerEvent(
+          temporal,
+          { taskQueue: config.temporal.taskQueue, settleMs: config.conflictSettleMs },
+          account,
+          customer,
+          event,
+        );
+        const run: PendingRun = {
+          sgId: item.sgId,
+          eventId: event.eventId,
+          workflowId: event.workflowId,
+          entityWorkflowId: customerWorkflowId(account.subdomain, customer),
+          calls: item.calls,
+          queuedAt: Date.now(),
+        };
         core.items.shift();
         core.pending.push(run);
         core.counts = { ...core.counts, queued: core.counts.queued + 1 };
@@ -293,7 +330,11 @@ export function bulkActivities(services: SyncServices) {
       if (core.items.length === 0 && more() && Date.now() < deadline) {
         const chunk = await readChunk();
         core.items = chunk.items;
-        core.counts = { ...core.counts, checked: core.counts.checked + chunk.checked, fine: core.counts.fine + chunk.checked - chunk.items.length };
+        core.counts = {
+          ...core.counts,
+          checked: core.counts.checked + chunk.checked,
+          fine: core.counts.fine + chunk.checked - chunk.items.length,
+        };
         if (chunk.items.length > 0) return false;
         continue;
       }
@@ -305,7 +346,15 @@ export function bulkActivities(services: SyncServices) {
   };
 
   /** Everything the full sync compares against: every Zendesk user (the export from the start) and, for the status, every rental. */
-  const fullSyncIndex = (account: AccountRef, job: BulkJob, mode: BulkMode, zendesk: ZendeskClient, storeganise: StoreganiseClient, settings: AccountSettings, core: BulkStepCore): Promise<FullSyncIndex> =>
+  const fullSyncIndex = (
+    account: AccountRef,
+    job: BulkJob,
+    mode: BulkMode,
+    zendesk: ZendeskClient,
+    storeganise: StoreganiseClient,
+    settings: AccountSettings,
+    core: BulkStepCore,
+  ): Promise<FullSyncIndex> =>
     indexes.get(`${account.subdomain}|${job.kind}|${job.id}`, async () => {
       const index = emptyZendeskIndex();
       let position: ExportPosition = { startTime: 0 };
@@ -355,12 +404,24 @@ export function bulkActivities(services: SyncServices) {
       const settingsResult = await services.settings(input.account);
       if (!settingsResult.ok) return { kind: 'invalid-settings', problems: settingsResult.problems };
       const { settings } = settingsResult;
-      const state: FullSyncStepState = { ...input.state, items: [...input.state.items], pending: [...input.state.pending] };
+      const state: FullSyncStepState = {
+        ...input.state,
+        items: [...input.state.items],
+        pending: [...input.state.pending],
+      };
       const storeganise = services.storeganise(input.account);
       const baseUrl = services.zendeskBaseUrl(settings.zendeskInstance);
       return services.withZendesk(input.account, settings.zendeskInstance, async (zendesk) => {
         const readChunk = async (): Promise<{ items: QueuedWork[]; checked: number }> => {
-          const index = await fullSyncIndex(input.account, input.job, input.mode, zendesk, storeganise, settings, state);
+          const index = await fullSyncIndex(
+            input.account,
+            input.job,
+            input.mode,
+            zendesk,
+            storeganise,
+            settings,
+            state,
+          );
           const users = await storeganise.listUsersPage({ offset: state.offset, limit: CHUNK_SIZE });
           state.offset += users.length;
           if (users.length < CHUNK_SIZE) state.exhausted = true;
@@ -375,12 +436,25 @@ export function bulkActivities(services: SyncServices) {
           const now = Date.now();
           const items = users.flatMap((sg) => {
             const pointed = sg.zendeskUserId === null ? null : (index.zendesk.byId.get(sg.zendeskUserId) ?? null);
-            const status = statusOf(settings, sg, pointed, index.rentals === null ? null : (index.rentals.get(sg.id) ?? []));
+            const status = statusOf(
+              settings,
+              sg,
+              pointed,
+              index.rentals === null ? null : (index.rentals.get(sg.id) ?? []),
+            );
             return classifyAgainstIndex(sg, index.zendesk, input.mode, status, settings, now) ?? [];
           });
           return { items, checked: users.length };
         };
-        const finished = await runStep(input.account, baseUrl, input.job, state, input.stepMs, () => !state.exhausted, readChunk);
+        const finished = await runStep(
+          input.account,
+          baseUrl,
+          input.job,
+          state,
+          input.stepMs,
+          () => !state.exhausted,
+          readChunk,
+        );
         return { kind: 'progress', state, finished };
       });
     },
@@ -393,14 +467,19 @@ export function bulkActivities(services: SyncServices) {
     async reconcileStep(input: ReconcileStepInput): Promise<BulkStepResult<ReconcileStepState>> {
       try {
         const running = await temporal.workflow.getHandle(fullSyncWorkflowId(input.account.subdomain)).describe();
-        if (running.status.name === 'RUNNING') return { kind: 'deferred', reason: 'a full sync of the account is running; it covers the same ground' };
+        if (running.status.name === 'RUNNING')
+          return { kind: 'deferred', reason: 'a full sync of the account is running; it covers the same ground' };
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
       }
       const settingsResult = await services.settings(input.account);
       if (!settingsResult.ok) return { kind: 'invalid-settings', problems: settingsResult.problems };
       const { settings } = settingsResult;
-      const state: ReconcileStepState = { ...input.state, items: [...input.state.items], pending: [...input.state.pending] };
+      const state: ReconcileStepState = {
+        ...input.state,
+        items: [...input.state.items],
+        pending: [...input.state.pending],
+      };
       const storeganise = services.storeganise(input.account);
       const baseUrl = services.zendeskBaseUrl(settings.zendeskInstance);
       // The token first: nothing is read on either side while Zendesk access is missing.
@@ -410,23 +489,40 @@ export function bulkActivities(services: SyncServices) {
           state.upper = new Date(Date.now() - marginMs).toISOString();
         }
         const upper = Date.parse(state.upper);
-        const settled = (sg: StoreganiseCustomer): boolean => sg.updatedAt === null || !(Date.parse(sg.updatedAt) > upper);
+        const settled = (sg: StoreganiseCustomer): boolean =>
+          sg.updatedAt === null || !(Date.parse(sg.updatedAt) > upper);
         const showMany = async (ids: readonly string[]): Promise<Map<string, KnownZendeskUser>> => {
           const found = new Map<string, KnownZendeskUser>();
           const unique = [...new Set(ids)];
           for (let i = 0; i < unique.length; i += SHOW_MANY_MAX) {
-            for (const known of await pacedRead(baseUrl, () => zendesk.showManyUsers(unique.slice(i, i + SHOW_MANY_MAX)))) found.set(known.user.id, known);
+            for (const known of await pacedRead(baseUrl, () =>
+              zendesk.showManyUsers(unique.slice(i, i + SHOW_MANY_MAX)),
+            ))
+              found.set(known.user.id, known);
           }
           return found;
         };
         /** Changed Storeganise customers against their Zendesk users (one `show_many` per chunk). */
-        const classifyCustomers = async (customers: readonly StoreganiseCustomer[], phase: string): Promise<QueuedWork[]> => {
+        const classifyCustomers = async (
+          customers: readonly StoreganiseCustomer[],
+          phase: string,
+        ): Promise<QueuedWork[]> => {
           const pointed = await showMany(customers.flatMap((c) => (c.zendeskUserId === null ? [] : [c.zendeskUserId])));
-          const rentals = await rentalStatesOf(storeganise, settings, customers.filter((c) => c.zendeskUserId !== null).map((c) => c.id));
+          const rentals = await rentalStatesOf(
+            storeganise,
+            settings,
+            customers.filter((c) => c.zendeskUserId !== null).map((c) => c.id),
+          );
           const now = Date.now();
           return customers.flatMap((sg) => {
             const known = sg.zendeskUserId === null ? null : (pointed.get(sg.zendeskUserId) ?? null);
-            const item = classifyChangedCustomer(sg, known, statusOf(settings, sg, known, rentals.get(sg.id) ?? null), settings, now);
+            const item = classifyChangedCustomer(
+              sg,
+              known,
+              statusOf(settings, sg, known, rentals.get(sg.id) ?? null),
+              settings,
+              now,
+            );
             return item === null ? [] : [{ ...item, phase }];
           });
         };
@@ -434,7 +530,10 @@ export function bulkActivities(services: SyncServices) {
           switch (state.phase) {
             case 'zendesk': {
               const position = state.zendesk;
-              const page = await exportPages.get(`${settings.zendeskInstance}|${input.job.id}|${JSON.stringify(position)}`, () => exportUsers(zendesk, settings.zendeskInstance, state, position));
+              const page = await exportPages.get(
+                `${settings.zendeskInstance}|${input.job.id}|${JSON.stringify(position)}`,
+                () => exportUsers(zendesk, settings.zendeskInstance, state, position),
+              );
               const slice = page.users.slice(state.slice * CHUNK_SIZE, (state.slice + 1) * CHUNK_SIZE);
               if ((state.slice + 1) * CHUNK_SIZE < page.users.length) state.slice++;
               else if (page.endOfStream || page.afterCursor === null) {
@@ -459,16 +558,30 @@ export function bulkActivities(services: SyncServices) {
                 const sg = customers[i];
                 return sg === null || sg === undefined || !settled(sg) ? [] : [{ known, sg }];
               });
-              const rentals = await rentalStatesOf(storeganise, settings, found.map((f) => f.sg.id));
+              const rentals = await rentalStatesOf(
+                storeganise,
+                settings,
+                found.map((f) => f.sg.id),
+              );
               const now = Date.now();
               const items = found.flatMap(({ known, sg }) => {
-                const item = classifyChangedZendeskUser(known, sg, statusOf(settings, sg, known, rentals.get(sg.id) ?? null), settings, now);
+                const item = classifyChangedZendeskUser(
+                  known,
+                  sg,
+                  statusOf(settings, sg, known, rentals.get(sg.id) ?? null),
+                  settings,
+                  now,
+                );
                 return item === null ? [] : [{ ...item, phase: 'zd' }];
               });
               return { items, checked: slice.length };
             }
             case 'storeganise': {
-              const users = await storeganise.listUsersPage({ offset: state.offset, limit: CHUNK_SIZE, updatedAfter: state.lower });
+              const users = await storeganise.listUsersPage({
+                offset: state.offset,
+                limit: CHUNK_SIZE,
+                updatedAfter: state.lower,
+              });
               state.offset += users.length;
               state.storeganiseRecordsRead += users.length;
               if (users.length < CHUNK_SIZE) {
@@ -478,33 +591,72 @@ export function bulkActivities(services: SyncServices) {
               return { items: await classifyCustomers(users.filter(settled), 'sg'), checked: users.length };
             }
             case 'rentals': {
-              const rentals = await storeganise.listRentalsPage({ offset: state.offset, limit: CHUNK_SIZE, updatedAfter: state.lower });
+              const rentals = await storeganise.listRentalsPage({
+                offset: state.offset,
+                limit: CHUNK_SIZE,
+                updatedAfter: state.lower,
+              });
               state.offset += rentals.length;
               state.storeganiseRecordsRead += rentals.length;
               if (rentals.length < CHUNK_SIZE) state.phase = 'done';
-              const owners = [...new Set(rentals.filter((r) => r.updated === null || r.updated === undefined || Date.parse(r.updated) <= upper).flatMap((r) => (r.ownerId && isStoreganiseId(r.ownerId) ? [r.ownerId] : [])))];
-              const customers = (await inParallel(owners, (id) => storeganise.getUser(id))).filter((c): c is StoreganiseCustomer => c !== null && c.zendeskUserId !== null);
+              const owners = [
+                ...new Set(
+                  rentals
+                    .filter((r) => r.updated === null || r.updated === undefined || Date.parse(r.updated) <= upper)
+                    .flatMap((r) => (r.ownerId && isStoreganiseId(r.ownerId) ? [r.ownerId] : [])),
+                ),
+              ];
+              const customers = (await inParallel(owners, (id) => storeganise.getUser(id))).filter(
+                (c): c is StoreganiseCustomer => c !== null && c.zendeskUserId !== null,
+              );
               return { items: await classifyCustomers(customers, 'rent'), checked: 0 };
             }
             case 'done':
               return { items: [], checked: 0 };
           }
         };
-        const finished = await runStep(input.account, baseUrl, input.job, state, input.stepMs, () => state.phase !== 'done', readChunk);
+        const finished = await runStep(
+          input.account,
+          baseUrl,
+          input.job,
+          state,
+          input.stepMs,
+          () => state.phase !== 'done',
+          readChunk,
+        );
         return { kind: 'progress', state, finished };
       });
     },
 
     /** Starts the account's reconciliation and import, or wakes the reconciliation (each idempotent). */
     async startBulkWork(account: AccountRef, request: BulkWorkRequest): Promise<void> {
-      const common = { taskQueue: config.temporal.taskQueue, typedSearchAttributes: [{ key: syncAccountKey, value: account.subdomain }] };
+      const common = {
+        taskQueue: config.temporal.taskQueue,
+        typedSearchAttributes: [{ key: syncAccountKey, value: account.subdomain }],
+      };
       if (request.reconcileNow) {
-        await temporal.workflow.signalWithStart(reconcileWorkflow, { ...common, workflowId: reconcileWorkflowId(account.subdomain), args: [{ account }], signal: reconcileNowSignal, signalArgs: [] });
+        await temporal.workflow.signalWithStart(reconcileWorkflow, {
+          ...common,
+          workflowId: reconcileWorkflowId(account.subdomain),
+          args: [{ account }],
+          signal: reconcileNowSignal,
+          signalArgs: [],
+        });
       } else if (request.reconcile) {
-        await temporal.workflow.start(reconcileWorkflow, { ...common, workflowId: reconcileWorkflowId(account.subdomain), args: [{ account }], workflowIdConflictPolicy: 'USE_EXISTING' });
+        await temporal.workflow.start(reconcileWorkflow, {
+          ...common,
+          workflowId: reconcileWorkflowId(account.subdomain),
+          args: [{ account }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        });
       }
       if (request.importCustomers) {
-        await temporal.workflow.start(fullSyncWorkflow, { ...common, workflowId: fullSyncWorkflowId(account.subdomain), args: [{ account, mode: 'import' }], workflowIdConflictPolicy: 'USE_EXISTING' });
+        await temporal.workflow.start(fullSyncWorkflow, {
+          ...common,
+          workflowId: fullSyncWorkflowId(account.subdomain),
+          args: [{ account, mode: 'import' }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        });
       }
     },
   };

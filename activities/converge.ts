@@ -69,7 +69,15 @@ class RunStory {
 
   result(outcome?: EventOutcome): ConvergeResult {
     const wrote = this.written.storeganise.length + this.written.zendesk.length > 0;
-    const decided: EventOutcome = this.rejected ? 'rejected' : this.conflict ? 'conflict' : wrote ? 'synced' : this.deferred.length > 0 ? 'deferred' : 'unchanged';
+    const decided: EventOutcome = this.rejected
+      ? 'rejected'
+      : this.conflict
+        ? 'conflict'
+        : wrote
+          ? 'synced'
+          : this.deferred.length > 0
+            ? 'deferred'
+            : 'unchanged';
     return {
       kind: 'done',
       outcome: outcome ?? decided,
@@ -99,7 +107,8 @@ const epochMs = (iso: string | null): number | null => {
 };
 
 /** Why a write was refused, in the words of the side that refused it (for an admin task, never a log). */
-const refusal = (err: ZendeskRejected | ZendeskDuplicateValue | StoreganiseRejected, side: string): string => `${side} refused the write: ${err.detail ?? err.message}`;
+const refusal = (err: ZendeskRejected | ZendeskDuplicateValue | StoreganiseRejected, side: string): string =>
+  `${side} refused the write: ${err.detail ?? err.message}`;
 
 /**
  * The one activity of a run: reads both records of a customer (in parallel), decides every field
@@ -161,16 +170,27 @@ async function linkZendeskUser(sides: Sides, zendeskUserId: string): Promise<Con
   story.storeganiseUserId = lookup.customer.id;
   story.note(`found Storeganise user ${lookup.customer.id} by ${lookup.via}: link only`);
   const read: PairRead = { storeganise: lookup.customer, zendesk: zd, contacts: null, status: null };
-  const plan = planPair(read, { settings: sides.settings, fields: new Set(), facts: emptyFacts(), now: 0, linkOnly: true });
+  const plan = planPair(read, {
+    settings: sides.settings,
+    fields: new Set(),
+    facts: emptyFacts(),
+    now: 0,
+    linkOnly: true,
+  });
   await write(sides, plan, lookup.customer, zd, null);
   return story.result(story.written.storeganise.length + story.written.zendesk.length > 0 ? 'linked' : 'unchanged');
 }
 
-async function convergeStoreganiseCustomer(sides: Sides, userId: string, input: ConvergeInput): Promise<ConvergeResult> {
+async function convergeStoreganiseCustomer(
+  sides: Sides,
+  userId: string,
+  input: ConvergeInput,
+): Promise<ConvergeResult> {
   const { zendesk, storeganise, settings, story } = sides;
   const fields = new Set(input.fields);
   const withContacts = input.readContacts && (fields.has('email') || fields.has('phone'));
-  const withStatus = settings.statusFieldKey !== null && (fields.has('status') || fields.has('disabled') || input.mayCreate);
+  const withStatus =
+    settings.statusFieldKey !== null && (fields.has('status') || fields.has('disabled') || input.mayCreate);
   const hint = input.zendeskUserId;
   // Both sides at once: the expected counterpart is read beside the customer, and checked after.
   const [sg, hinted, hintedIdentities, rentals] = await Promise.all([
@@ -184,17 +204,35 @@ async function convergeStoreganiseCustomer(sides: Sides, userId: string, input: 
     story.note('the Storeganise user no longer exists');
     return story.result('gone');
   }
-  const status = rentals === null ? null : customerStatus({ disabled: sg.disabled, rentalStates: rentals.map((r) => r.state) });
-  const confirmed = hinted !== null && hinted.active && isCounterpart(hinted, sg) && (sg.zendeskUserId === hinted.id || sg.zendeskUserId === null);
-  const lookup = confirmed ? ({ kind: 'linked', user: hinted, via: 'pointer', stalePointer: null } as const) : await findZendeskCounterpart(zendesk, sg, hinted);
+  const status =
+    rentals === null ? null : customerStatus({ disabled: sg.disabled, rentalStates: rentals.map((r) => r.state) });
+  const confirmed =
+    hinted !== null &&
+    hinted.active &&
+    isCounterpart(hinted, sg) &&
+    (sg.zendeskUserId === hinted.id || sg.zendeskUserId === null);
+  const lookup = confirmed
+    ? ({ kind: 'linked', user: hinted, via: 'pointer', stalePointer: null } as const)
+    : await findZendeskCounterpart(zendesk, sg, hinted);
 
   switch (lookup.kind) {
     case 'deleted':
-      story.note(`the linked Zendesk user ${lookup.pointer} was deleted and no active user holds the email: the deletion is respected, the pointer kept, nothing created`);
+      story.note(
+        `the linked Zendesk user ${lookup.pointer} was deleted and no active user holds the email: the deletion is respected, the pointer kept, nothing created`,
+      );
       return story.result('deleted');
     case 'email-taken':
       story.conflict = true;
-      story.task(emailConflictTask({ email: sg.email ?? '', storeganiseUserId: sg.id, zendeskUserId: null, holder: lookup.holder, refusedBy: 'Zendesk' }), 'the email belongs to a Zendesk user linked to another customer');
+      story.task(
+        emailConflictTask({
+          email: sg.email ?? '',
+          storeganiseUserId: sg.id,
+          zendeskUserId: null,
+          holder: lookup.holder,
+          refusedBy: 'Zendesk',
+        }),
+        'the email belongs to a Zendesk user linked to another customer',
+      );
       return story.result();
     case 'none':
       if (!input.mayCreate) {
@@ -205,17 +243,34 @@ async function convergeStoreganiseCustomer(sides: Sides, userId: string, input: 
     case 'linked': {
       const zd = lookup.user;
       story.zendeskUserId = zd.id;
-      story.note(`found Zendesk user ${zd.id} by ${lookup.via}${lookup.stalePointer ? ` (stale pointer ${lookup.stalePointer} repaired)` : ''}`);
+      story.note(
+        `found Zendesk user ${zd.id} by ${lookup.via}${lookup.stalePointer ? ` (stale pointer ${lookup.stalePointer} repaired)` : ''}`,
+      );
       const identities = zd.id === hint ? hintedIdentities : withContacts ? await zendesk.identitiesOf(zd.id) : null;
-      const read: PairRead = { storeganise: sg, zendesk: zd, contacts: identities === null ? null : contactsOf(identities), status };
+      const read: PairRead = {
+        storeganise: sg,
+        zendesk: zd,
+        contacts: identities === null ? null : contactsOf(identities),
+        status,
+      };
       // Facts about another Zendesk user say nothing about this one.
-      const facts = input.facts.zendeskUserId === null || input.facts.zendeskUserId === zd.id ? input.facts : emptyFacts(zd.id);
-      const plan = planPair(read, { settings, fields, facts, now: input.now, linkOnly: input.linkOnly, ...(input.settleMs === undefined ? {} : { settleMs: input.settleMs }) });
+      const facts =
+        input.facts.zendeskUserId === null || input.facts.zendeskUserId === zd.id ? input.facts : emptyFacts(zd.id);
+      const plan = planPair(read, {
+        settings,
+        fields,
+        facts,
+        now: input.now,
+        linkOnly: input.linkOnly,
+        ...(input.settleMs === undefined ? {} : { settleMs: input.settleMs }),
+      });
       describePlan(story, plan);
       const receipt = await write(sides, plan, sg, zd, identities);
       story.fields = outcomesOf(plan, read, receipt);
       const wrote = story.written.storeganise.length + story.written.zendesk.length > 0;
-      return story.result(input.repair === true && wrote && !story.rejected && !story.conflict ? 'repaired' : undefined);
+      return story.result(
+        input.repair === true && wrote && !story.rejected && !story.conflict ? 'repaired' : undefined,
+      );
     }
   }
 }
@@ -228,14 +283,27 @@ function describePlan(story: RunStory, plan: PairPlan): void {
       story.note(`${field}: waits: ${decision.reason}`);
       continue;
     }
-    if (decision.reason !== 'only-change') story.resolved.push({ field, winner: decision.from, reason: decision.reason });
-    const why = { 'only-change': 'only it changed', 'later-edit': 'both changed, its edit was made later', 'same-moment': 'both changed at the same moment, Storeganise wins ties', settled: 'both changed, decided on the events received' }[decision.reason];
-    story.note(`${field}: ${decision.from} wins (${why})${writes ? `: written to ${writes}` : `: ${kept ?? 'nothing to write'}`}`);
+    if (decision.reason !== 'only-change')
+      story.resolved.push({ field, winner: decision.from, reason: decision.reason });
+    const why = {
+      'only-change': 'only it changed',
+      'later-edit': 'both changed, its edit was made later',
+      'same-moment': 'both changed at the same moment, Storeganise wins ties',
+      settled: 'both changed, decided on the events received',
+    }[decision.reason];
+    story.note(
+      `${field}: ${decision.from} wins (${why})${writes ? `: written to ${writes}` : `: ${kept ?? 'nothing to write'}`}`,
+    );
   }
 }
 
 /** A never-linked customer gets a Zendesk user in one request; a retry after a lost answer finds it by external id. */
-async function createCounterpart(sides: Sides, sg: StoreganiseCustomer, status: ReturnType<typeof customerStatus> | null, now: number): Promise<ConvergeResult> {
+async function createCounterpart(
+  sides: Sides,
+  sg: StoreganiseCustomer,
+  status: ReturnType<typeof customerStatus> | null,
+  now: number,
+): Promise<ConvergeResult> {
   const { zendesk, settings, story } = sides;
   const user = planNewZendeskUser(sg, status, { settings, now });
   let created: ZendeskCustomer;
@@ -246,7 +314,13 @@ async function createCounterpart(sides: Sides, sg: StoreganiseCustomer, status: 
     const holder = await emailHolder(zendesk, user.email);
     story.conflict = true;
     story.task(
-      emailConflictTask({ email: user.email ?? '', storeganiseUserId: sg.id, zendeskUserId: null, holder: holder && { zendeskUserId: holder.id, storeganiseUserId: holder.externalId }, refusedBy: 'Zendesk' }),
+      emailConflictTask({
+        email: user.email ?? '',
+        storeganiseUserId: sg.id,
+        zendeskUserId: null,
+        holder: holder && { zendeskUserId: holder.id, storeganiseUserId: holder.externalId },
+        refusedBy: 'Zendesk',
+      }),
       'Zendesk refused the new user: its email belongs to another user',
     );
     return story.result();
@@ -260,14 +334,29 @@ async function createCounterpart(sides: Sides, sg: StoreganiseCustomer, status: 
 }
 
 /** Both sides' writes at once; each side's own calls in order. */
-async function write(sides: Sides, plan: PairPlan, sg: StoreganiseCustomer, zd: ZendeskCustomer, identities: ZendeskIdentity[] | null): Promise<WriteReceipt> {
+async function write(
+  sides: Sides,
+  plan: PairPlan,
+  sg: StoreganiseCustomer,
+  zd: ZendeskCustomer,
+  identities: ZendeskIdentity[] | null,
+): Promise<WriteReceipt> {
   const writes = hasWrites(plan.zendesk) || plan.zendeskPrimaryEmail !== null || hasWrites(plan.storeganise);
   if (writes && Date.now() - sides.readAt > MAX_READ_AGE_MS) throw new StaleRead();
-  const [zendesk, storeganise] = await Promise.all([writeZendesk(sides, plan, sg, zd, identities), writeStoreganise(sides, sg, plan.storeganise, zd.id)]);
+  const [zendesk, storeganise] = await Promise.all([
+    writeZendesk(sides, plan, sg, zd, identities),
+    writeStoreganise(sides, sg, plan.storeganise, zd.id),
+  ]);
   return { zendesk, storeganise };
 }
 
-async function writeZendesk(sides: Sides, plan: PairPlan, sg: StoreganiseCustomer, zd: ZendeskCustomer, identities: ZendeskIdentity[] | null): Promise<WriteReceipt['zendesk']> {
+async function writeZendesk(
+  sides: Sides,
+  plan: PairPlan,
+  sg: StoreganiseCustomer,
+  zd: ZendeskCustomer,
+  identities: ZendeskIdentity[] | null,
+): Promise<WriteReceipt['zendesk']> {
   const { zendesk, story } = sides;
   const receipt: WriteReceipt['zendesk'] = { written: false, email: null, updatedAt: null };
   const stamp = (at: number | null): void => {
@@ -276,7 +365,10 @@ async function writeZendesk(sides: Sides, plan: PairPlan, sg: StoreganiseCustome
   const rejected = (err: unknown): boolean => {
     if (!(err instanceof ZendeskRejected || err instanceof ZendeskDuplicateValue)) return false;
     story.rejected = true;
-    story.task(syncErrorTask({ storeganiseUserId: sg.id, zendeskUserId: zd.id, reason: refusal(err, 'Zendesk') }), 'a write was rejected');
+    story.task(
+      syncErrorTask({ storeganiseUserId: sg.id, zendeskUserId: zd.id, reason: refusal(err, 'Zendesk') }),
+      'a write was rejected',
+    );
     return true;
   };
   const user = async (): Promise<void> => {
@@ -304,7 +396,13 @@ async function writeZendesk(sides: Sides, plan: PairPlan, sg: StoreganiseCustome
       const holder = (await zendesk.findUsersByEmail(address)).find((u) => u.id !== zd.id) ?? null;
       story.conflict = true;
       story.task(
-        emailConflictTask({ email: address, storeganiseUserId: sg.id, zendeskUserId: zd.id, holder: holder && { zendeskUserId: holder.id, storeganiseUserId: holder.externalId }, refusedBy: 'Zendesk' }),
+        emailConflictTask({
+          email: address,
+          storeganiseUserId: sg.id,
+          zendeskUserId: zd.id,
+          holder: holder && { zendeskUserId: holder.id, storeganiseUserId: holder.externalId },
+          refusedBy: 'Zendesk',
+        }),
         'Zendesk already has the email on another user',
       );
     }
@@ -314,7 +412,12 @@ async function writeZendesk(sides: Sides, plan: PairPlan, sg: StoreganiseCustome
 }
 
 /** One `PUT`; a taken email is left out, becomes a task, and the rest is written. */
-async function writeStoreganise(sides: Sides, sg: StoreganiseCustomer, changes: StoreganiseUserChanges, zendeskUserId: string): Promise<WriteReceipt['storeganise']> {
+async function writeStoreganise(
+  sides: Sides,
+  sg: StoreganiseCustomer,
+  changes: StoreganiseUserChanges,
+  zendeskUserId: string,
+): Promise<WriteReceipt['storeganise']> {
   const { storeganise, story } = sides;
   const receipt: WriteReceipt['storeganise'] = { written: false, email: null, updatedAt: null };
   if (!hasWrites(changes)) return receipt;
@@ -334,7 +437,9 @@ async function writeStoreganise(sides: Sides, sg: StoreganiseCustomer, changes: 
     }
     receipt.written = true;
     receipt.updatedAt = epochMs(written.updatedAt);
-    story.written.storeganise.push(...Object.keys(body).flatMap((key) => (key === 'customFields' ? Object.keys(body.customFields ?? {}) : [key])));
+    story.written.storeganise.push(
+      ...Object.keys(body).flatMap((key) => (key === 'customFields' ? Object.keys(body.customFields ?? {}) : [key])),
+    );
   };
   try {
     await put(changes);
@@ -346,7 +451,13 @@ async function writeStoreganise(sides: Sides, sg: StoreganiseCustomer, changes: 
       const holder: EmailHolder | null = found && { storeganiseUserId: found.id, zendeskUserId: found.zendeskUserId };
       story.conflict = true;
       story.task(
-        emailConflictTask({ email: changes.email, storeganiseUserId: sg.id, zendeskUserId, holder, refusedBy: 'Storeganise' }),
+        emailConflictTask({
+          email: changes.email,
+          storeganiseUserId: sg.id,
+          zendeskUserId,
+          holder,
+          refusedBy: 'Storeganise',
+        }),
         'the email belongs to another Storeganise customer: not overwritten',
       );
       const { email: _refused, ...rest } = changes;
@@ -355,7 +466,10 @@ async function writeStoreganise(sides: Sides, sg: StoreganiseCustomer, changes: 
     }
     if (!(err instanceof StoreganiseRejected)) throw err;
     story.rejected = true;
-    story.task(syncErrorTask({ storeganiseUserId: sg.id, zendeskUserId, reason: refusal(err, 'Storeganise') }), 'a write was rejected');
+    story.task(
+      syncErrorTask({ storeganiseUserId: sg.id, zendeskUserId, reason: refusal(err, 'Storeganise') }),
+      'a write was rejected',
+    );
   }
   return receipt;
 }

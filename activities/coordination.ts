@@ -16,7 +16,12 @@ import type { SyncServices } from './services';
 /** What the previous version's queued event becomes on the entity: a run for its fields, with no edit to record. */
 function handedOver(event: LegacyCustomerEvent): CustomerEvent {
   const zendesk = event.kind === 'zendesk-user' ? event.event : null;
-  const fields = event.coalesceKey.split(':').at(-1)?.split(',').filter((f) => f !== '') ?? [];
+  const fields =
+    event.coalesceKey
+      .split(':')
+      .at(-1)
+      ?.split(',')
+      .filter((f) => f !== '') ?? [];
   return {
     eventId: event.workflowId,
     workflowId: `${event.workflowId}:handed-over`,
@@ -24,7 +29,9 @@ function handedOver(event: LegacyCustomerEvent): CustomerEvent {
     type: event.kind,
     at: null,
     edits: [],
-    fields: fields.filter((f): f is CustomerEvent['fields'][number] => ['email', 'name', 'phone', 'status', 'disabled'].includes(f)),
+    fields: fields.filter((f): f is CustomerEvent['fields'][number] =>
+      ['email', 'name', 'phone', 'status', 'disabled'].includes(f),
+    ),
     contactsChanged: zendesk !== null,
     zendeskUserId: zendesk?.zendeskUserId ?? null,
     linkOnly: zendesk !== null && zendesk.externalId === null,
@@ -35,7 +42,14 @@ function handedOver(event: LegacyCustomerEvent): CustomerEvent {
 /** Activities through which workflows talk to the account and customer workflows. */
 export function coordinationActivities(services: SyncServices) {
   const account = (ref: AccountRef) => services.temporal.workflow.getHandle(accountWorkflowId(ref.subdomain));
-  const queue = (ref: AccountRef, customer: string, event: CustomerEvent) => queueCustomerEvent(services.temporal, { taskQueue: services.config.temporal.taskQueue, settleMs: services.config.conflictSettleMs }, ref, customer, event);
+  const queue = (ref: AccountRef, customer: string, event: CustomerEvent) =>
+    queueCustomerEvent(
+      services.temporal,
+      { taskQueue: services.config.temporal.taskQueue, settleMs: services.config.conflictSettleMs },
+      ref,
+      customer,
+      event,
+    );
   return {
     /** Queues an event on its customer's entity workflow (which runs it in order with the others). */
     async queueCustomerEvent(ref: AccountRef, customer: string, event: CustomerEvent): Promise<void> {
@@ -56,7 +70,11 @@ export function coordinationActivities(services: SyncServices) {
     },
 
     /** Raises the task once per distinct problem, however many events run into it. */
-    async raiseAdminTaskOnce(ref: AccountRef, dedupeParts: string[], task: AdminTask): Promise<'raised' | 'already-raised'> {
+    async raiseAdminTaskOnce(
+      ref: AccountRef,
+      dedupeParts: string[],
+      task: AdminTask,
+    ): Promise<'raised' | 'already-raised'> {
       return account(ref).executeUpdate(raiseAdminTaskUpdate, { args: [{ key: taskKey(...dedupeParts), task }] });
     },
   };

@@ -13,11 +13,14 @@ export type ZendeskLookup =
   /** The address belongs to a Zendesk user linked to another Storeganise customer. */
   | { kind: 'email-taken'; holder: EmailHolder };
 
-export type StoreganiseLookup = { kind: 'linked'; customer: StoreganiseCustomer; via: 'external-id' | 'email' } | { kind: 'none'; reason: string };
+export type StoreganiseLookup =
+  { kind: 'linked'; customer: StoreganiseCustomer; via: 'external-id' | 'email' } | { kind: 'none'; reason: string };
 
 /** Whether a Zendesk user is this customer's: its external id says so, or, unset, its email does. */
 export const isCounterpart = (user: ZendeskCustomer, sg: StoreganiseCustomer): boolean =>
-  user.externalId !== null ? user.externalId.toLowerCase() === sg.id.toLowerCase() : sg.email !== null && sameEmail(user.email, sg.email);
+  user.externalId !== null
+    ? user.externalId.toLowerCase() === sg.id.toLowerCase()
+    : sg.email !== null && sameEmail(user.email, sg.email);
 
 /** The active user holding the address, preferring the one whose primary it is. */
 export async function emailHolder(zendesk: ZendeskClient, email: string | null): Promise<ZendeskCustomer | null> {
@@ -27,10 +30,16 @@ export async function emailHolder(zendesk: ZendeskClient, email: string | null):
 }
 
 /** Stored pointer first (one call); then the external id and the email, as product spec §4.4 orders. */
-export async function findZendeskCounterpart(zendesk: ZendeskClient, sg: StoreganiseCustomer, pointed?: ZendeskCustomer | null): Promise<ZendeskLookup> {
+export async function findZendeskCounterpart(
+  zendesk: ZendeskClient,
+  sg: StoreganiseCustomer,
+  pointed?: ZendeskCustomer | null,
+): Promise<ZendeskLookup> {
   if (sg.zendeskUserId !== null) {
-    const user = pointed !== undefined && pointed?.id === sg.zendeskUserId ? pointed : await zendesk.getUser(sg.zendeskUserId);
-    if (user && user.active && isCounterpart(user, sg)) return { kind: 'linked', user, via: 'pointer', stalePointer: null };
+    const user =
+      pointed !== undefined && pointed?.id === sg.zendeskUserId ? pointed : await zendesk.getUser(sg.zendeskUserId);
+    if (user && user.active && isCounterpart(user, sg))
+      return { kind: 'linked', user, via: 'pointer', stalePointer: null };
     const holder = await emailHolder(zendesk, sg.email);
     if (holder && (holder.externalId === null || holder.externalId.toLowerCase() === sg.id.toLowerCase())) {
       return { kind: 'linked', user: holder, via: 'email', stalePointer: sg.zendeskUserId };
@@ -49,7 +58,11 @@ export async function findZendeskCounterpart(zendesk: ZendeskClient, sg: Storega
  * The Storeganise counterpart of a Zendesk user: by external id, then by primary email. A
  * Storeganise customer already linked to another live Zendesk user is never taken over.
  */
-export async function findStoreganiseCounterpart(sg: StoreganiseClient, zendesk: ZendeskClient, zd: ZendeskCustomer): Promise<StoreganiseLookup> {
+export async function findStoreganiseCounterpart(
+  sg: StoreganiseClient,
+  zendesk: ZendeskClient,
+  zd: ZendeskCustomer,
+): Promise<StoreganiseLookup> {
   const pointsElsewhereAlive = async (customer: StoreganiseCustomer): Promise<boolean> => {
     if (customer.zendeskUserId === null || customer.zendeskUserId === zd.id) return false;
     const other = await zendesk.getUser(customer.zendeskUserId);

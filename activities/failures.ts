@@ -4,7 +4,13 @@ import { InvalidId, NetworkError } from '../adapters/http';
 import { StaleRead } from './converge';
 import { StoreganiseRejected, StoreganiseUnauthorized, StoreganiseUnavailable } from '../adapters/storeganise';
 import { FailureType } from '../workflows/definitions';
-import { ZendeskGrantRefused, ZendeskRateLimited, ZendeskRejected, ZendeskUnauthorized, ZendeskUnavailable } from '../adapters/zendesk';
+import {
+  ZendeskGrantRefused,
+  ZendeskRateLimited,
+  ZendeskRejected,
+  ZendeskUnauthorized,
+  ZendeskUnavailable,
+} from '../adapters/zendesk';
 
 /**
  * How many attempts an error no rule below knows gets in a bounded activity (a customer's run)
@@ -21,19 +27,42 @@ export const UNEXPECTED_ATTEMPTS = 8;
 export function toFailure(err: unknown, attempt = 1, bounded = false): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   if (err instanceof ZendeskRateLimited) {
-    return ApplicationFailure.create({ type: FailureType.zendeskRateLimited, message: err.message, nextRetryDelay: `${err.retryAfterSeconds}s` });
+    return ApplicationFailure.create({
+      type: FailureType.zendeskRateLimited,
+      message: err.message,
+      nextRetryDelay: `${err.retryAfterSeconds}s`,
+    });
   }
-  if (err instanceof ZendeskUnavailable || err instanceof StoreganiseUnavailable || err instanceof NetworkError || err instanceof StaleRead) {
+  if (
+    err instanceof ZendeskUnavailable ||
+    err instanceof StoreganiseUnavailable ||
+    err instanceof NetworkError ||
+    err instanceof StaleRead
+  ) {
     return ApplicationFailure.create({ type: FailureType.unavailable, message: err.message });
   }
-  if (err instanceof ZendeskRejected || err instanceof StoreganiseRejected || err instanceof ZendeskGrantRefused || err instanceof InvalidId) {
+  if (
+    err instanceof ZendeskRejected ||
+    err instanceof StoreganiseRejected ||
+    err instanceof ZendeskGrantRefused ||
+    err instanceof InvalidId
+  ) {
     return ApplicationFailure.create({ type: FailureType.rejected, message: err.message, nonRetryable: true });
   }
   if (err instanceof StoreganiseUnauthorized) {
-    return ApplicationFailure.create({ type: FailureType.storeganiseUnauthorized, message: err.message, nonRetryable: true });
+    return ApplicationFailure.create({
+      type: FailureType.storeganiseUnauthorized,
+      message: err.message,
+      nonRetryable: true,
+    });
   }
   if (err instanceof ZendeskUnauthorized) {
-    return ApplicationFailure.create({ type: FailureType.zendeskUnauthorized, message: err.message, nonRetryable: true, details: [{ tokenVersion: err.tokenVersion }] });
+    return ApplicationFailure.create({
+      type: FailureType.zendeskUnauthorized,
+      message: err.message,
+      nonRetryable: true,
+      details: [{ tokenVersion: err.tokenVersion }],
+    });
   }
   const cause = err instanceof Error ? err : new Error(String(err));
   return ApplicationFailure.create({
@@ -56,7 +85,10 @@ const currentAttempt = (): number => {
  * Wraps every function of an activity object so thrown adapter errors become typed failures;
  * the `bounded` ones give up on an unexpected error after `UNEXPECTED_ATTEMPTS`.
  */
-export function withFailureMapping<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T, bounded: readonly (keyof T)[] = []): T {
+export function withFailureMapping<T extends Record<string, (...args: never[]) => Promise<unknown>>>(
+  activities: T,
+  bounded: readonly (keyof T)[] = [],
+): T {
   const wrapped: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(activities)) {
     wrapped[name] = async (...args: never[]) => {

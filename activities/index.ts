@@ -11,14 +11,17 @@ import { SyncServices } from './services';
 
 export function createActivities(deps: { config: Config; temporal: Client; logger: Logger }) {
   const services = new SyncServices(deps.config, deps.temporal, deps.logger);
-  return withFailureMapping({
-    ...accountActivities(services),
-    ...bulkActivities(services),
-    ...coordinationActivities(services),
-    ...convergeActivities(services),
-    ...rentalActivities(services),
-    // A customer's run gives up on an unexpected error after a bound and raises a task (workflows/sync-customer.ts).
-  }, ['convergeCustomer']);
+  return withFailureMapping(
+    {
+      ...accountActivities(services),
+      ...bulkActivities(services),
+      ...coordinationActivities(services),
+      ...convergeActivities(services),
+      ...rentalActivities(services),
+      // A customer's run gives up on an unexpected error after a bound and raises a task (workflows/sync-customer.ts).
+    },
+    ['convergeCustomer'],
+  );
 }
 
 export type SyncActivities = ReturnType<typeof createActivities>;

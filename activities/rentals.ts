@@ -5,7 +5,10 @@ import type { SyncServices } from './services';
 export function rentalActivities(services: SyncServices) {
   return {
     /** The customers whose status a rental or job event may have changed. */
-    async resolveRentalOwners(account: AccountRef, event: Pick<StoreganiseRentalEvent, 'unitRentalId' | 'jobId' | 'rentalIds'>): Promise<string[]> {
+    async resolveRentalOwners(
+      account: AccountRef,
+      event: Pick<StoreganiseRentalEvent, 'unitRentalId' | 'jobId' | 'rentalIds'>,
+    ): Promise<string[]> {
       const sg = services.storeganise(account);
       const owners = new Set<string>();
       const rentalIds = new Set([...(event.unitRentalId ? [event.unitRentalId] : []), ...event.rentalIds]);

@@ -24,7 +24,12 @@ import {
 export const SHARED_GATE_MAX_AGE_MS = 100;
 
 const isRateLimit = (value: unknown): value is ZendeskRateLimit =>
-  typeof value === 'object' && value !== null && 'instance' in value && 'until' in value && typeof value.instance === 'string' && typeof value.until === 'number';
+  typeof value === 'object' &&
+  value !== null &&
+  'instance' in value &&
+  'until' in value &&
+  typeof value.instance === 'string' &&
+  typeof value.until === 'number';
 
 /**
  * The Zendesk 429 gate shared by every worker through Temporal: a 429 is reported to the account
@@ -73,11 +78,16 @@ class SharedRateGate {
     const readAt = Date.now();
     let limit: ZendeskRateLimit | null = null;
     try {
-      const memo = (await this.temporal.workflow.getHandle(accountWorkflowId(subdomain)).describe()).memo?.[ZENDESK_RATE_LIMIT_MEMO_KEY];
+      const memo = (await this.temporal.workflow.getHandle(accountWorkflowId(subdomain)).describe()).memo?.[
+        ZENDESK_RATE_LIMIT_MEMO_KEY
+      ];
       limit = isRateLimit(memo) ? memo : null;
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) {
-        this.logger.warn('could not read the shared Zendesk rate gate; using what this process knows', { account: subdomain, reason: err instanceof Error ? err.message : String(err) });
+        this.logger.warn('could not read the shared Zendesk rate gate; using what this process knows', {
+          account: subdomain,
+          reason: err instanceof Error ? err.message : String(err),
+        });
         return known;
       }
     }
@@ -87,12 +97,16 @@ class SharedRateGate {
 
   private async report(subdomain: string, limit: ZendeskRateLimit): Promise<void> {
     const view = this.views.get(subdomain);
-    if (!view || (view.limit?.until ?? 0) < limit.until) this.views.set(subdomain, { limit, readAt: view?.readAt ?? 0 });
+    if (!view || (view.limit?.until ?? 0) < limit.until)
+      this.views.set(subdomain, { limit, readAt: view?.readAt ?? 0 });
     try {
       await this.temporal.workflow.getHandle(accountWorkflowId(subdomain)).signal(zendeskRateLimitedSignal, limit);
     } catch (err) {
       // The 429 still fails this call with its Retry-After, and this process still waits.
-      this.logger.warn('could not share a Zendesk 429 with the other workers', { account: subdomain, reason: err instanceof Error ? err.message : String(err) });
+      this.logger.warn('could not share a Zendesk 429 with the other workers', {
+        account: subdomain,
+        reason: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 }
@@ -125,7 +139,11 @@ export class SyncServices {
   }
 
   oauth(instance: string): ZendeskOAuth {
-    return new ZendeskOAuth(this.zendeskBaseUrl(instance), this.config.zendesk.clientId, this.config.zendesk.clientSecret);
+    return new ZendeskOAuth(
+      this.zendeskBaseUrl(instance),
+      this.config.zendesk.clientId,
+      this.config.zendesk.clientSecret,
+    );
   }
 
   /**
@@ -149,10 +167,16 @@ export class SyncServices {
    * workflow (which refreshes them one at a time) and are cached in memory until shortly before expiry.
    * Every call of the client passes the 429 gate shared by all workers (SharedRateGate).
    */
-  async withZendesk<T>(account: AccountRef, instance: string, work: (zendesk: ZendeskClient) => Promise<T>): Promise<T> {
+  async withZendesk<T>(
+    account: AccountRef,
+    instance: string,
+    work: (zendesk: ZendeskClient) => Promise<T>,
+  ): Promise<T> {
     const { token, version } = await this.accessToken(account);
     try {
-      return await work(new ZendeskClient(this.zendeskBaseUrl(instance), token, this.sharedGate.forAccount(account, instance)));
+      return await work(
+        new ZendeskClient(this.zendeskBaseUrl(instance), token, this.sharedGate.forAccount(account, instance)),
+      );
     } catch (err) {
       if (err instanceof ZendeskUnauthorized) {
         if (this.tokens.get(account.subdomain)?.version === version) this.tokens.delete(account.subdomain);
@@ -173,9 +197,16 @@ export class SyncServices {
   }
 
   private async fetchAccessToken(account: AccountRef): Promise<{ token: string; version: number }> {
-    const result = await this.temporal.workflow.getHandle(accountWorkflowId(account.subdomain)).executeUpdate(obtainAccessTokenUpdate);
-    if (result.status === 'unauthorized') throw new ZendeskUnauthorized('Zendesk access is missing or was revoked', result.tokenVersion);
-    const entry = { token: this.config.keyring.unseal(result.sealedAccessToken), version: result.tokenVersion, usableUntil: result.usableUntil };
+    const result = await this.temporal.workflow
+      .getHandle(accountWorkflowId(account.subdomain))
+      .executeUpdate(obtainAccessTokenUpdate);
+    if (result.status === 'unauthorized')
+      throw new ZendeskUnauthorized('Zendesk access is missing or was revoked', result.tokenVersion);
+    const entry = {
+      token: this.config.keyring.unseal(result.sealedAccessToken),
+      version: result.tokenVersion,
+      usableUntil: result.usableUntil,
+    };
     this.tokens.set(account.subdomain, entry);
     return entry;
   }

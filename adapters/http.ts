@@ -53,7 +53,8 @@ export function pathSegment(id: string, kind: string, shape: RegExp): string {
 /** The request line of a failed call, with every id replaced, so messages carry no data. */
 export function requestLine(method: string, path: string): string {
   const segments = (path.split('?')[0] ?? '').split('/');
-  const idLike = (segment: string): boolean => /^\d+$/.test(segment) || /^[0-9a-f]{24}$/i.test(segment) || /[@%]/.test(segment) || segment.length > 24;
+  const idLike = (segment: string): boolean =>
+    /^\d+$/.test(segment) || /^[0-9a-f]{24}$/i.test(segment) || /[@%]/.test(segment) || segment.length > 24;
   return `${method} ${segments.map((segment) => (idLike(segment) ? ':id' : segment)).join('/')}`;
 }
 
@@ -79,13 +80,18 @@ export function matchTemplate(template: string, url: string): string | null {
   const given = canonical(url, parsed);
   const [before, after = ''] = template.replace(/\/+$/, '').split('{subdomain}', 2);
   const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const match = new RegExp(`^${escape(before ?? '')}([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)${escape(after)}$`, 'i').exec(given);
+  const match = new RegExp(`^${escape(before ?? '')}([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)${escape(after)}$`, 'i').exec(
+    given,
+  );
   const subdomain = match?.[1]?.toLowerCase() ?? null;
   if (subdomain === null) return null;
   const expected = fillTemplate(template, subdomain);
   // The parser reads `\` as `/`, drops tabs and newlines, and takes `127.1` or `@host` for the same host:
   // the authority as written must be the template's too, or the text could name another host to another reader.
-  return given === canonical(expected) && writtenAuthority(url)?.toLowerCase() === writtenAuthority(expected)?.toLowerCase() ? subdomain : null;
+  return given === canonical(expected) &&
+    writtenAuthority(url)?.toLowerCase() === writtenAuthority(expected)?.toLowerCase()
+    ? subdomain
+    : null;
 }
 
 const WRITTEN_AUTHORITY = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i;

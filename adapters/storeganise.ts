@@ -55,7 +55,10 @@ export class StoreganiseRejected extends StoreganiseApiError {}
 /** 5xx, 429, timeouts, network: worth retrying. */
 export class StoreganiseUnavailable extends StoreganiseApiError {}
 
-const stringList = z.preprocess((v) => (Array.isArray(v) ? v.filter((x) => typeof x === 'string') : []), z.array(z.string()));
+const stringList = z.preprocess(
+  (v) => (Array.isArray(v) ? v.filter((x) => typeof x === 'string') : []),
+  z.array(z.string()),
+);
 
 const UserSchema = z.looseObject({
   id: z.string(),
@@ -81,11 +84,14 @@ const AddonSchema = z.looseObject({ id: z.string(), customFields: z.record(z.str
 export type StoreganiseRental = z.infer<typeof RentalSchema>;
 export type StoreganiseJob = z.infer<typeof JobSchema>;
 
-
 /** Parses an answer; zod's message would quote the values, so only the paths are kept. */
 function parseWith<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new StoreganiseUnavailable(null, `unexpected Storeganise ${what} at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  if (!parsed.success)
+    throw new StoreganiseUnavailable(
+      null,
+      `unexpected Storeganise ${what} at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+    );
   return parsed.data;
 }
 
@@ -128,7 +134,8 @@ const ErrorBodySchema = z.looseObject({
 function errorDetail(res: HttpResponse): string | null {
   const body = ErrorBodySchema.safeParse(parseJson(res.text));
   if (!body.success) return null;
-  const message = typeof body.data.error === 'string' ? body.data.error : (body.data.error?.message ?? body.data.message);
+  const message =
+    typeof body.data.error === 'string' ? body.data.error : (body.data.error?.message ?? body.data.message);
   return message === undefined || message === '' ? null : message.slice(0, 500);
 }
 
@@ -167,7 +174,8 @@ export class StoreganiseClient {
     const what = `${requestLine(method, `/v1/admin${path}`)} → ${res.status}`;
     if (res.status === 401 || res.status === 403) throw new StoreganiseUnauthorized(res.status, what);
     if (res.status === 409 || res.status === 422) throw new StoreganiseConflict(res.status, what, errorDetail(res));
-    if (res.status >= 500 || res.status === 429 || res.status === 408) throw new StoreganiseUnavailable(res.status, what);
+    if (res.status >= 500 || res.status === 429 || res.status === 408)
+      throw new StoreganiseUnavailable(res.status, what);
     throw new StoreganiseRejected(res.status, what, errorDetail(res));
   }
 
@@ -177,7 +185,10 @@ export class StoreganiseClient {
     const parsed = schema.safeParse(raw);
     // zod's message quotes the offending values; only the paths are kept.
     if (!parsed.success) {
-      throw new StoreganiseUnavailable(null, `unexpected Storeganise answer to ${requestLine(method, `/v1/admin${path}`)} at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+      throw new StoreganiseUnavailable(
+        null,
+        `unexpected Storeganise answer to ${requestLine(method, `/v1/admin${path}`)} at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+      );
     }
     return parsed.data;
   }
@@ -189,7 +200,11 @@ export class StoreganiseClient {
 
   async findUsersByEmail(email: string): Promise<StoreganiseCustomer[]> {
     const wanted = email.trim().toLowerCase();
-    const users = await this.expect(z.array(UserSchema), 'GET', `/users?search=${encodeURIComponent(email.trim())}&include=customFields&limit=100`);
+    const users = await this.expect(
+      z.array(UserSchema),
+      'GET',
+      `/users?search=${encodeURIComponent(email.trim())}&include=customFields&limit=100`,
+    );
     return users.filter((u) => (u.email ?? '').trim().toLowerCase() === wanted).map(toCustomer);
   }
 
@@ -206,7 +221,11 @@ export class StoreganiseClient {
   async listRentalsOf(ownerId: string): Promise<StoreganiseRental[]> {
     const rentals: StoreganiseRental[] = [];
     for (let offset = 0; ; offset += 100) {
-      const page = await this.expect(z.array(RentalSchema), 'GET', `/unit-rentals?ownerId=${storeganiseId(ownerId, 'user')}&limit=100&offset=${offset}`);
+      const page = await this.expect(
+        z.array(RentalSchema),
+        'GET',
+        `/unit-rentals?ownerId=${storeganiseId(ownerId, 'user')}&limit=100&offset=${offset}`,
+      );
       rentals.push(...page);
       if (page.length < 100) return rentals;
     }
@@ -218,7 +237,11 @@ export class StoreganiseClient {
   }
 
   async createTask(task: AdminTask): Promise<string> {
-    const job = await this.expect(z.looseObject({ id: z.string() }), 'POST', '/jobs', { type: 'task', ownerId: null, data: task });
+    const job = await this.expect(z.looseObject({ id: z.string() }), 'POST', '/jobs', {
+      type: 'task',
+      ownerId: null,
+      data: task,
+    });
     return job.id;
   }
 
@@ -228,7 +251,13 @@ export class StoreganiseClient {
   }
 
   async createUserCustomField(field: (typeof USER_CUSTOM_FIELDS)[number]): Promise<void> {
-    await this.expect(z.unknown(), 'POST', '/custom-fields', { model: 'user', code: field.code, type: field.type, title: { en: field.title }, ownerAcl: 'read' });
+    await this.expect(z.unknown(), 'POST', '/custom-fields', {
+      model: 'user',
+      code: field.code,
+      type: field.type,
+      title: { en: field.title },
+      ownerAcl: 'read',
+    });
   }
 
   /** The add-on's settings (its `customFields`); null when the add-on does not exist for this key. */
@@ -253,7 +282,9 @@ export class StoreganiseClient {
     const job = parseWith(TaskJob, raw, 'job');
     const open = (job.steps ?? []).find((step) => step.state !== 'completed' && step.state !== 'cancelled');
     if (job.state === 'completed' || job.state === 'cancelled' || open === undefined) return 'already-closed';
-    const answer = await this.call('PUT', `/jobs/${id}/steps/${storeganiseId(open.id, 'job step')}`, { state: 'completed' });
+    const answer = await this.call('PUT', `/jobs/${id}/steps/${storeganiseId(open.id, 'job step')}`, {
+      state: 'completed',
+    });
     return answer === undefined ? 'gone' : 'completed';
   }
 
@@ -264,19 +295,35 @@ export class StoreganiseClient {
    */
   async listUsersPage(page: { offset: number; limit: number; updatedAfter?: string }): Promise<StoreganiseCustomer[]> {
     const since = page.updatedAfter === undefined ? '' : `&updatedAfter=${encodeURIComponent(page.updatedAfter)}`;
-    const users = await this.expect(z.array(UserSchema), 'GET', `/users?include=customFields&limit=${page.limit}&offset=${page.offset}${since}`);
+    const users = await this.expect(
+      z.array(UserSchema),
+      'GET',
+      `/users?include=customFields&limit=${page.limit}&offset=${page.offset}${since}`,
+    );
     return users.map(toCustomer);
   }
 
   /** How many users a page of ids-only listing holds: what counting the customers costs. */
   async countUsersPage(page: { offset: number; limit: number }): Promise<number> {
-    const users = await this.expect(z.array(z.looseObject({ id: z.string() })), 'GET', `/users?limit=${page.limit}&offset=${page.offset}`);
+    const users = await this.expect(
+      z.array(z.looseObject({ id: z.string() })),
+      'GET',
+      `/users?limit=${page.limit}&offset=${page.offset}`,
+    );
     return users.length;
   }
 
   /** One page of the account's unit rentals with when each last changed; `updatedAfter` keeps the rentals changed after that moment. */
-  async listRentalsPage(page: { offset: number; limit: number; updatedAfter?: string }): Promise<Array<StoreganiseRental & { updated?: string | null | undefined }>> {
+  async listRentalsPage(page: {
+    offset: number;
+    limit: number;
+    updatedAfter?: string;
+  }): Promise<Array<StoreganiseRental & { updated?: string | null | undefined }>> {
     const since = page.updatedAfter === undefined ? '' : `&updatedAfter=${encodeURIComponent(page.updatedAfter)}`;
-    return this.expect(z.array(RentalSchema.extend({ updated: z.string().nullish() })), 'GET', `/unit-rentals?limit=${page.limit}&offset=${page.offset}${since}`);
+    return this.expect(
+      z.array(RentalSchema.extend({ updated: z.string().nullish() })),
+      'GET',
+      `/unit-rentals?limit=${page.limit}&offset=${page.offset}${since}`,
+    );
   }
 }

@@ -64,15 +64,28 @@ const UserSchema = z.looseObject({
   user_fields: z.record(z.string(), FieldValue.or(z.array(z.string()))).nullish(),
   updated_at: z.string().nullish(),
 });
-const IdentitySchema = z.looseObject({ id: Id, type: z.string(), value: z.string(), primary: z.boolean(), updated_at: z.string().nullish() });
-const WebhookSchema = z.looseObject({ id: z.string(), name: z.string(), endpoint: z.string(), status: z.string(), subscriptions: z.array(z.string()).nullish() });
+const IdentitySchema = z.looseObject({
+  id: Id,
+  type: z.string(),
+  value: z.string(),
+  primary: z.boolean(),
+  updated_at: z.string().nullish(),
+});
+const WebhookSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  endpoint: z.string(),
+  status: z.string(),
+  subscriptions: z.array(z.string()).nullish(),
+});
 
 export type ZendeskIdentity = z.infer<typeof IdentitySchema>;
 export type ZendeskWebhook = z.infer<typeof WebhookSchema>;
 
 function toCustomer(user: z.infer<typeof UserSchema>): ZendeskCustomer {
   const userFields: ZendeskCustomer['userFields'] = {};
-  for (const [key, value] of Object.entries(user.user_fields ?? {})) userFields[key] = Array.isArray(value) ? value.join(' ') : value;
+  for (const [key, value] of Object.entries(user.user_fields ?? {}))
+    userFields[key] = Array.isArray(value) ? value.join(' ') : value;
   const externalId = user.external_id === null || user.external_id === undefined ? '' : String(user.external_id);
   return {
     id: user.id,
@@ -89,7 +102,8 @@ function toCustomer(user: z.infer<typeof UserSchema>): ZendeskCustomer {
 }
 
 export function contactsOf(identities: readonly ZendeskIdentity[]): ZendeskContacts {
-  const others = (type: string): string[] => identities.filter((i) => i.type === type && !i.primary).map((i) => i.value);
+  const others = (type: string): string[] =>
+    identities.filter((i) => i.type === type && !i.primary).map((i) => i.value);
   return { otherEmails: others('email'), otherPhones: others('phone_number') };
 }
 
@@ -180,10 +194,14 @@ export class ZendeskBudgetBoard {
 export const zendeskBudgets = new ZendeskBudgetBoard();
 
 const ErrorBodySchema = z.looseObject({
-  error: z.union([z.string(), z.looseObject({ title: z.string().optional(), message: z.string().optional() })]).optional(),
+  error: z
+    .union([z.string(), z.looseObject({ title: z.string().optional(), message: z.string().optional() })])
+    .optional(),
   description: z.string().optional(),
   error_description: z.string().optional(),
-  details: z.record(z.string(), z.array(z.looseObject({ error: z.string().optional(), description: z.string().optional() }))).optional(),
+  details: z
+    .record(z.string(), z.array(z.looseObject({ error: z.string().optional(), description: z.string().optional() })))
+    .optional(),
 });
 
 /** Zendesk's error code and the fields it names: safe to log. */
@@ -192,7 +210,9 @@ function errorCode(res: HttpResponse): string {
   if (!body.success) return `HTTP ${res.status}`;
   const { error, details } = body.data;
   const code = typeof error === 'string' ? error : (error?.title ?? `HTTP ${res.status}`);
-  const fields = Object.entries(details ?? {}).map(([field, problems]) => `${field}: ${problems.map((p) => p.error ?? '?').join(', ')}`);
+  const fields = Object.entries(details ?? {}).map(
+    ([field, problems]) => `${field}: ${problems.map((p) => p.error ?? '?').join(', ')}`,
+  );
   return fields.length > 0 ? `${code} (${fields.join('; ')})` : code;
 }
 
@@ -201,7 +221,13 @@ function errorDetail(res: HttpResponse): string | null {
   const body = ErrorBodySchema.safeParse(parseJson(res.text));
   if (!body.success) return null;
   const { description, error_description, details } = body.data;
-  const texts = [description, error_description, ...Object.entries(details ?? {}).flatMap(([field, problems]) => problems.map((p) => `${field}: ${p.description ?? p.error ?? '?'}`))];
+  const texts = [
+    description,
+    error_description,
+    ...Object.entries(details ?? {}).flatMap(([field, problems]) =>
+      problems.map((p) => `${field}: ${p.description ?? p.error ?? '?'}`),
+    ),
+  ];
   const text = texts.filter((t): t is string => typeof t === 'string' && t !== '').join('; ');
   return text === '' ? null : text.slice(0, 500);
 }
@@ -224,7 +250,11 @@ const webhookId = (id: string): string => pathSegment(id, 'Zendesk webhook', /^[
 
 function parseOr<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new ZendeskUnavailable(null, `unexpected Zendesk ${what} at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  if (!parsed.success)
+    throw new ZendeskUnavailable(
+      null,
+      `unexpected Zendesk ${what} at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+    );
   return parsed.data;
 }
 
@@ -259,7 +289,8 @@ export class ZendeskClient {
       throw new ZendeskUnavailable(null, err instanceof Error ? err.message : String(err));
     }
     zendeskBudgets.observe(this.baseUrl, res.headers);
-    if (res.status >= 200 && res.status < 300) return res.status === 204 || res.text === '' ? null : parseJson(res.text);
+    if (res.status >= 200 && res.status < 300)
+      return res.status === 204 || res.text === '' ? null : parseJson(res.text);
     if (res.status === 429) {
       const seconds = Math.max(1, Math.ceil(Number(res.headers.get('retry-after') ?? '60') || 60));
       zendeskBudgets.blocked(this.baseUrl, Date.now() + seconds * 1000);
@@ -274,7 +305,8 @@ export class ZendeskClient {
       if (field !== null) throw new ZendeskDuplicateValue(field, request, errorDetail(res));
     }
     const failure = `${request} → ${res.status} ${errorCode(res)}`;
-    if (res.status >= 500 || res.status === 409 || res.status === 408) throw new ZendeskUnavailable(res.status, failure);
+    if (res.status >= 500 || res.status === 409 || res.status === 408)
+      throw new ZendeskUnavailable(res.status, failure);
     throw new ZendeskRejected(res.status, failure, errorDetail(res));
   }
 
@@ -283,7 +315,11 @@ export class ZendeskClient {
     if (raw === undefined) throw new ZendeskRejected(404, `${requestLine(method, path)} → 404 RecordNotFound`);
     const parsed = schema.safeParse(raw);
     // zod's message quotes the offending values; only the paths are kept.
-    if (!parsed.success) throw new ZendeskUnavailable(null, `unexpected Zendesk answer to ${requestLine(method, path)} at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+    if (!parsed.success)
+      throw new ZendeskUnavailable(
+        null,
+        `unexpected Zendesk answer to ${requestLine(method, path)} at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+      );
     return parsed.data;
   }
 
@@ -296,7 +332,11 @@ export class ZendeskClient {
   /** Active users holding the address as any of their email identities. */
   async findUsersByEmail(email: string): Promise<ZendeskCustomer[]> {
     const query = encodeURIComponent(`email:${email.trim()}`);
-    const { users } = await this.expect(z.object({ users: z.array(UserSchema) }), 'GET', `/api/v2/users/search?query=${query}`);
+    const { users } = await this.expect(
+      z.object({ users: z.array(UserSchema) }),
+      'GET',
+      `/api/v2/users/search?query=${query}`,
+    );
     return users.map(toCustomer).filter((u) => u.active);
   }
 
@@ -337,13 +377,17 @@ export class ZendeskClient {
     if (changes.suspended !== undefined) user.suspended = changes.suspended;
     if (changes.notes !== undefined) user.notes = changes.notes;
     if (changes.userFields !== undefined) user.user_fields = changes.userFields;
-    return toCustomer((await this.expect(z.object({ user: UserSchema }), 'PUT', `/api/v2/users/${userId(id)}`, { user })).user);
+    return toCustomer(
+      (await this.expect(z.object({ user: UserSchema }), 'PUT', `/api/v2/users/${userId(id)}`, { user })).user,
+    );
   }
 
   /** The user's identities, or null when the user does not exist. */
   async identitiesOf(zendeskUserId: string): Promise<ZendeskIdentity[] | null> {
     const raw = await this.call('GET', `/api/v2/users/${userId(zendeskUserId)}/identities?per_page=100`);
-    return raw === undefined ? null : parseOr(z.object({ identities: z.array(IdentitySchema) }), raw, 'identities').identities;
+    return raw === undefined
+      ? null
+      : parseOr(z.object({ identities: z.array(IdentitySchema) }), raw, 'identities').identities;
   }
 
   async listIdentities(zendeskUserId: string): Promise<ZendeskIdentity[]> {
@@ -360,7 +404,11 @@ export class ZendeskClient {
    * the user is promoted, otherwise the primary identity's value is replaced. Answers when the
    * change was stamped (epoch ms), or null when Zendesk did not say.
    */
-  async changePrimaryEmail(zendeskUserId: string, email: string, identities: readonly ZendeskIdentity[]): Promise<number | null> {
+  async changePrimaryEmail(
+    zendeskUserId: string,
+    email: string,
+    identities: readonly ZendeskIdentity[],
+  ): Promise<number | null> {
     const emails = identities.filter((i) => i.type === 'email');
     const existing = emails.find((i) => i.value.toLowerCase() === email.toLowerCase());
     const base = `/api/v2/users/${userId(zendeskUserId)}/identities`;
@@ -368,26 +416,54 @@ export class ZendeskClient {
     const collection = z.object({ identities: z.array(IdentitySchema) });
     if (existing) {
       if (existing.primary) return null;
-      return stampOf((await this.expect(collection, 'PUT', `${base}/${identityId(existing.id)}/make_primary`)).identities);
+      return stampOf(
+        (await this.expect(collection, 'PUT', `${base}/${identityId(existing.id)}/make_primary`)).identities,
+      );
     }
     const primary = emails.find((i) => i.primary);
-    if (primary) return stampOf([(await this.expect(identity, 'PUT', `${base}/${identityId(primary.id)}`, { identity: { value: email } })).identity]);
-    const created = await this.expect(identity, 'POST', base, { identity: { type: 'email', value: email, skip_verify_email: true, verified: true } });
-    return stampOf((await this.expect(collection, 'PUT', `${base}/${identityId(created.identity.id)}/make_primary`)).identities);
+    if (primary)
+      return stampOf([
+        (await this.expect(identity, 'PUT', `${base}/${identityId(primary.id)}`, { identity: { value: email } }))
+          .identity,
+      ]);
+    const created = await this.expect(identity, 'POST', base, {
+      identity: { type: 'email', value: email, skip_verify_email: true, verified: true },
+    });
+    return stampOf(
+      (await this.expect(collection, 'PUT', `${base}/${identityId(created.identity.id)}/make_primary`)).identities,
+    );
   }
 
   async listWebhooks(): Promise<ZendeskWebhook[]> {
-    const { webhooks } = await this.expect(z.object({ webhooks: z.array(WebhookSchema) }), 'GET', '/api/v2/webhooks?page[size]=100');
+    const { webhooks } = await this.expect(
+      z.object({ webhooks: z.array(WebhookSchema) }),
+      'GET',
+      '/api/v2/webhooks?page[size]=100',
+    );
     return webhooks;
   }
 
-  async createWebhook(webhook: { name: string; endpoint: string; subscriptions: readonly string[]; description: string }): Promise<ZendeskWebhook> {
+  async createWebhook(webhook: {
+    name: string;
+    endpoint: string;
+    subscriptions: readonly string[];
+    description: string;
+  }): Promise<ZendeskWebhook> {
     const body = { webhook: { ...webhook, status: 'active', http_method: 'POST', request_format: 'json' } };
     return (await this.expect(z.object({ webhook: WebhookSchema }), 'POST', '/api/v2/webhooks', body)).webhook;
   }
 
   async updateWebhookSubscriptions(webhook: ZendeskWebhook, subscriptions: readonly string[]): Promise<void> {
-    const body = { webhook: { name: webhook.name, endpoint: webhook.endpoint, status: 'active', http_method: 'POST', request_format: 'json', subscriptions } };
+    const body = {
+      webhook: {
+        name: webhook.name,
+        endpoint: webhook.endpoint,
+        status: 'active',
+        http_method: 'POST',
+        request_format: 'json',
+        subscriptions,
+      },
+    };
     await this.call('PUT', `/api/v2/webhooks/${webhookId(webhook.id)}`, body);
   }
 
@@ -410,9 +486,20 @@ export class ZendeskClient {
    * a minute and leaves out the last minute's changes; the caller paces itself.
    */
   async exportUsers(position: ExportPosition, perPage = EXPORT_PAGE_SIZE): Promise<ExportPage> {
-    const from = 'cursor' in position ? `cursor=${encodeURIComponent(position.cursor)}` : `start_time=${Math.max(0, Math.floor(position.startTime))}`;
-    const answer = await this.expect(ExportSchema, 'GET', `/api/v2/incremental/users/cursor.json?${from}&per_page=${perPage}&include=identities`);
-    return { users: withIdentities(answer.users, answer.identities), afterCursor: answer.after_cursor ?? null, endOfStream: answer.end_of_stream };
+    const from =
+      'cursor' in position
+        ? `cursor=${encodeURIComponent(position.cursor)}`
+        : `start_time=${Math.max(0, Math.floor(position.startTime))}`;
+    const answer = await this.expect(
+      ExportSchema,
+      'GET',
+      `/api/v2/incremental/users/cursor.json?${from}&per_page=${perPage}&include=identities`,
+    );
+    return {
+      users: withIdentities(answer.users, answer.identities),
+      afterCursor: answer.after_cursor ?? null,
+      endOfStream: answer.end_of_stream,
+    };
   }
 
   /** Up to 100 users by id in one call (`show_many`), each with its identities; unknown ids are left out. */
@@ -420,7 +507,11 @@ export class ZendeskClient {
     if (ids.length === 0) return [];
     if (ids.length > SHOW_MANY_MAX) throw new RangeError(`show_many takes at most ${SHOW_MANY_MAX} ids`);
     const list = ids.map((id) => userId(id)).join(',');
-    const answer = await this.expect(ShowManySchema, 'GET', `/api/v2/users/show_many.json?ids=${list}&include=identities`);
+    const answer = await this.expect(
+      ShowManySchema,
+      'GET',
+      `/api/v2/users/show_many.json?ids=${list}&include=identities`,
+    );
     return withIdentities(answer.users, answer.identities);
   }
 }
@@ -451,9 +542,15 @@ const ExportSchema = z.object({
   after_cursor: z.string().nullish(),
   end_of_stream: z.boolean(),
 });
-const ShowManySchema = z.object({ users: z.array(UserSchema), identities: z.array(SideloadedIdentitySchema).optional() });
+const ShowManySchema = z.object({
+  users: z.array(UserSchema),
+  identities: z.array(SideloadedIdentitySchema).optional(),
+});
 
-function withIdentities(users: ReadonlyArray<z.infer<typeof UserSchema>>, identities: ReadonlyArray<z.infer<typeof SideloadedIdentitySchema>> | undefined): ExportedUser[] {
+function withIdentities(
+  users: ReadonlyArray<z.infer<typeof UserSchema>>,
+  identities: ReadonlyArray<z.infer<typeof SideloadedIdentitySchema>> | undefined,
+): ExportedUser[] {
   if (identities === undefined) return users.map((u) => ({ user: toCustomer(u), identities: null }));
   const byUser = new Map<string, ZendeskIdentity[]>();
   for (const { user_id, ...identity } of identities) {
@@ -507,7 +604,16 @@ export class ZendeskOAuth {
   }
 
   exchangeCode(code: string, redirectUri: string, codeVerifier: string, now = Date.now()): Promise<ZendeskTokens> {
-    return this.token({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: codeVerifier, scope: OAUTH_SCOPES }, now);
+    return this.token(
+      {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        code_verifier: codeVerifier,
+        scope: OAUTH_SCOPES,
+      },
+      now,
+    );
   }
 
   refresh(refreshToken: string, now = Date.now()): Promise<ZendeskTokens> {
@@ -525,8 +631,10 @@ export class ZendeskOAuth {
     } catch (err) {
       throw new ZendeskUnavailable(null, err instanceof Error ? err.message : String(err));
     }
-    if (res.status >= 500 || res.status === 429) throw new ZendeskUnavailable(res.status, `POST /oauth/tokens → ${res.status} ${errorCode(res)}`);
-    if (res.status !== 200 && res.status !== 201) throw new ZendeskGrantRefused(res.status, `POST /oauth/tokens → ${res.status} ${errorCode(res)}`);
+    if (res.status >= 500 || res.status === 429)
+      throw new ZendeskUnavailable(res.status, `POST /oauth/tokens → ${res.status} ${errorCode(res)}`);
+    if (res.status !== 200 && res.status !== 201)
+      throw new ZendeskGrantRefused(res.status, `POST /oauth/tokens → ${res.status} ${errorCode(res)}`);
     const parsed = TokenSchema.safeParse(parseJson(res.text));
     if (!parsed.success) throw new ZendeskUnavailable(res.status, 'unexpected token response from Zendesk');
     const t = parsed.data;

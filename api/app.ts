@@ -33,11 +33,23 @@ export function createApiApp(deps: { client: Client; config: Config; logger: Log
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const lower = req.path.toLowerCase();
-      const source = lower.startsWith('/addon/zendesk') ? 'zendesk' : lower.startsWith('/addon/storeganise') ? 'storeganise' : null;
+      const source = lower.startsWith('/addon/zendesk')
+        ? 'zendesk'
+        : lower.startsWith('/addon/storeganise')
+          ? 'storeganise'
+          : null;
       // Only the redacted form of a path is ever logged: the codec path carries the operator token.
-      logger.debug('request answered', { method: req.method, path: redactUrl(req.originalUrl), status: res.statusCode, ...(source === null ? {} : { source }) });
+      logger.debug('request answered', {
+        method: req.method,
+        path: redactUrl(req.originalUrl),
+        status: res.statusCode,
+        ...(source === null ? {} : { source }),
+      });
       if (source === null) return;
-      metrics.webhookSeconds.observe({ source, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+      metrics.webhookSeconds.observe(
+        { source, status: String(res.statusCode) },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
       if (res.statusCode >= 400) metrics.webhooks.inc({ source, outcome: 'rejected' });
     });
     next();
@@ -50,10 +62,15 @@ export function createApiApp(deps: { client: Client; config: Config; logger: Log
   });
   app.get('/readyz', async (_req, res) => {
     try {
-      await client.connection.withDeadline(Date.now() + 2_000, () => client.connection.workflowService.getSystemInfo({}));
+      await client.connection.withDeadline(Date.now() + 2_000, () =>
+        client.connection.workflowService.getSystemInfo({}),
+      );
       res.json({ status: 'ready' });
     } catch (err) {
-      res.status(503).json({ status: 'unavailable', reason: `Temporal is not reachable: ${err instanceof Error ? err.message : String(err)}` });
+      res.status(503).json({
+        status: 'unavailable',
+        reason: `Temporal is not reachable: ${err instanceof Error ? err.message : String(err)}`,
+      });
     }
   });
   app.get('/metrics', async (_req, res) => {
@@ -67,7 +84,9 @@ export function createApiApp(deps: { client: Client; config: Config; logger: Log
   app.use(operatorRouter({ client, config, directory, settings }));
   app.use(fullSyncRouter({ client, config, directory }));
   app.use((req: Request, res: Response) => {
-    res.status(404).json({ error: { code: 'not_found', message: `No route for ${req.method} ${redactUrl(req.path)}` } });
+    res
+      .status(404)
+      .json({ error: { code: 'not_found', message: `No route for ${req.method} ${redactUrl(req.path)}` } });
   });
   app.use(errorHandler(logger));
   return { app, directory };

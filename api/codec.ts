@@ -23,7 +23,10 @@ const base64 = z.string().regex(STRICT_BASE64, 'must be standard base64 (A-Z a-z
 const PayloadsSchema = z.object(
   {
     payloads: z.array(
-      z.object({ metadata: z.record(z.string(), base64).default({}), data: base64.default('') }, { error: 'must be an object { metadata, data }' }),
+      z.object(
+        { metadata: z.record(z.string(), base64).default({}), data: base64.default('') },
+        { error: 'must be an object { metadata, data }' },
+      ),
       { error: 'must be an array of { metadata, data }' },
     ),
   },
@@ -35,7 +38,9 @@ const toPayload = (p: { metadata: Record<string, string>; data: string }): Paylo
   data: Buffer.from(p.data, 'base64'),
 });
 const fromPayload = (p: Payload) => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')]),
+  ),
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 
@@ -59,7 +64,12 @@ export function codecRouter(config: Config): Router {
   const authorized = (req: Request, res: Response, next: NextFunction): void => {
     const pathToken = typeof req.params.token === 'string' ? req.params.token : undefined;
     const bearer = BEARER.exec(req.get('authorization') ?? '')?.[1];
-    if (codecGrant(pathToken) || codecGrant(bearer) || (pathToken === undefined && bearer === undefined && codecGrant(cookieOf(req, CODEC_COOKIE)))) return next();
+    if (
+      codecGrant(pathToken) ||
+      codecGrant(bearer) ||
+      (pathToken === undefined && bearer === undefined && codecGrant(cookieOf(req, CODEC_COOKIE)))
+    )
+      return next();
     operator(req, res, next);
   };
   const cors = (req: Request, res: Response, next: NextFunction): void => {
@@ -89,7 +99,11 @@ export function codecRouter(config: Config): Router {
       result = op === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
     } catch (err) {
       // A payload under a key this service does not hold, or altered: the caller's input, not our failure.
-      throw new HttpError(400, 'undecodable_payload', `cannot ${op} the payloads: ${err instanceof Error ? err.message : String(err)}`);
+      throw new HttpError(
+        400,
+        'undecodable_payload',
+        `cannot ${op} the payloads: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     res.json({ payloads: result.map(fromPayload) });
   };
@@ -116,15 +130,38 @@ export function codecRouter(config: Config): Router {
     const token = typeof req.query.grant === 'string' ? req.query.grant : undefined;
     const grant = grants.verify(token);
     if (grant === null || grant.scope !== 'codec' || token === undefined) {
-      res.status(401).type('html').send(messagePage('Codec link expired or invalid', 'Ask the engineer who runs the sync for a new codec link (POST /codec/link with the operator token).', ''));
+      res
+        .status(401)
+        .type('html')
+        .send(
+          messagePage(
+            'Codec link expired or invalid',
+            'Ask the engineer who runs the sync for a new codec link (POST /codec/link with the operator token).',
+            '',
+          ),
+        );
       return;
     }
-    setGrantCookie(res, { name: CODEC_COOKIE, value: token, path: '/codec', expiresAt: grant.expiresAt, secure: config.publicUrl.startsWith('https:') });
+    setGrantCookie(res, {
+      name: CODEC_COOKIE,
+      value: token,
+      path: '/codec',
+      expiresAt: grant.expiresAt,
+      secure: config.publicUrl.startsWith('https:'),
+    });
     if (config.temporalUiUrl !== null) {
       res.redirect(303, config.temporalUiUrl);
       return;
     }
-    res.type('html').send(messagePage('Codec enabled', `This browser may now decode payloads through ${config.publicUrl}/codec until ${new Date(grant.expiresAt).toISOString()}.`, ''));
+    res
+      .type('html')
+      .send(
+        messagePage(
+          'Codec enabled',
+          `This browser may now decode payloads through ${config.publicUrl}/codec until ${new Date(grant.expiresAt).toISOString()}.`,
+          '',
+        ),
+      );
   });
   return router;
 }

@@ -10,10 +10,21 @@ import { SubdomainSchema } from './schemas';
 /** Like every operator endpoint: the path says everything; a query string or a body is refused, not ignored. */
 function takesNoInput(req: Request, _res: Response, next: NextFunction): void {
   const query = Object.keys(req.query);
-  if (query.length > 0) throw new HttpError(400, 'unexpected_query', `This endpoint takes no query parameters; got ${query.slice(0, 5).join(', ')}`, 'query');
+  if (query.length > 0)
+    throw new HttpError(
+      400,
+      'unexpected_query',
+      `This endpoint takes no query parameters; got ${query.slice(0, 5).join(', ')}`,
+      'query',
+    );
   const length = req.headers['content-length'];
   if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) {
-    throw new HttpError(400, 'unexpected_body', 'This endpoint takes no body: everything it needs is in the path', 'body');
+    throw new HttpError(
+      400,
+      'unexpected_body',
+      'This endpoint takes no body: everything it needs is in the path',
+      'body',
+    );
   }
   next();
 }
@@ -32,7 +43,13 @@ export function fullSyncRouter(deps: { client: Client; config: Config; directory
 
   const accountOf = async (req: Request) => {
     const name = SubdomainSchema.safeParse(String(req.params.subdomain).toLowerCase());
-    if (!name.success) throw new HttpError(400, 'invalid_subdomain', `subdomain ${name.error.issues[0]?.message ?? 'is invalid'}`, 'subdomain');
+    if (!name.success)
+      throw new HttpError(
+        400,
+        'invalid_subdomain',
+        `subdomain ${name.error.issues[0]?.message ?? 'is invalid'}`,
+        'subdomain',
+      );
     const entry = await directory.get(name.data, { fresh: true });
     if (entry === null) throw new HttpError(404, 'unknown_account', `No account ${name.data}`);
     return entry;
@@ -40,10 +57,21 @@ export function fullSyncRouter(deps: { client: Client; config: Config; directory
 
   router.post(path, guard, takesNoInput, async (req: Request, res: Response) => {
     const entry = await accountOf(req);
-    if (entry.connection === 'disconnected') throw new HttpError(409, 'disconnected', `Account ${entry.subdomain} disconnected Zendesk: authorize it again first`);
-    const started = await startFullSync(client, config.temporal.taskQueue, { subdomain: entry.subdomain, apiUrl: entry.apiUrl, addonId: entry.addonId });
+    if (entry.connection === 'disconnected')
+      throw new HttpError(
+        409,
+        'disconnected',
+        `Account ${entry.subdomain} disconnected Zendesk: authorize it again first`,
+      );
+    const started = await startFullSync(client, config.temporal.taskQueue, {
+      subdomain: entry.subdomain,
+      apiUrl: entry.apiUrl,
+      addonId: entry.addonId,
+    });
     const view = await fullSyncView(client, entry.subdomain);
-    res.status(started.attached ? 200 : 202).json({ ...started, account: entry.subdomain, progress: view?.progress ?? null });
+    res
+      .status(started.attached ? 200 : 202)
+      .json({ ...started, account: entry.subdomain, progress: view?.progress ?? null });
   });
 
   router.get(path, guard, takesNoInput, async (req: Request, res: Response) => {
@@ -56,7 +84,8 @@ export function fullSyncRouter(deps: { client: Client; config: Config; directory
   router.delete(path, guard, takesNoInput, async (req: Request, res: Response) => {
     const entry = await accountOf(req);
     const cancelled = await cancelFullSync(client, entry.subdomain);
-    if (cancelled === null) throw new HttpError(404, 'no_full_sync_running', `No full sync of ${entry.subdomain} is running`);
+    if (cancelled === null)
+      throw new HttpError(404, 'no_full_sync_running', `No full sync of ${entry.subdomain} is running`);
     res.status(202).json({ status: 'cancelling', account: entry.subdomain, ...cancelled });
   });
 

@@ -14,13 +14,22 @@ export class HttpError extends Error {
 }
 
 export function sendError(res: Response, err: HttpError): void {
-  res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.path ? { path: err.path } : {}) } });
+  res
+    .status(err.status)
+    .json({ error: { code: err.code, message: err.message, ...(err.path ? { path: err.path } : {}) } });
 }
 
 /** Requires `application/json` before any byte of the body is read. */
 export function requireJson(req: Request, res: Response, next: NextFunction): void {
   if (!req.is('application/json')) {
-    sendError(res, new HttpError(415, 'unsupported_media_type', `Content-Type must be application/json, got ${req.headers['content-type'] ?? 'none'}`));
+    sendError(
+      res,
+      new HttpError(
+        415,
+        'unsupported_media_type',
+        `Content-Type must be application/json, got ${req.headers['content-type'] ?? 'none'}`,
+      ),
+    );
     return;
   }
   next();
@@ -46,17 +55,30 @@ const messageOf = (err: ParserError): string => (typeof err.message === 'string'
 export function clientErrorOf(err: unknown): HttpError | 'aborted' | null {
   if (err instanceof HttpError) return err;
   // Express decodes route parameters with decodeURIComponent.
-  if (err instanceof URIError) return new HttpError(400, 'bad_request', 'The request path has bad percent-encoding (a % must start a valid UTF-8 escape such as %C3%A9)');
+  if (err instanceof URIError)
+    return new HttpError(
+      400,
+      'bad_request',
+      'The request path has bad percent-encoding (a % must start a valid UTF-8 escape such as %C3%A9)',
+    );
   const parser = asParserError(err);
   switch (parser.type) {
     case 'request.aborted':
       return 'aborted';
     case 'entity.too.large':
-      return new HttpError(413, 'payload_too_large', typeof parser.limit === 'number' ? `Body larger than ${parser.limit} bytes` : 'Body too large');
+      return new HttpError(
+        413,
+        'payload_too_large',
+        typeof parser.limit === 'number' ? `Body larger than ${parser.limit} bytes` : 'Body too large',
+      );
     case 'encoding.unsupported':
       return new HttpError(415, 'unsupported_encoding', 'Content-Encoding is not accepted: send the body uncompressed');
     case 'charset.unsupported':
-      return new HttpError(415, 'unsupported_charset', `Charset ${typeof parser.charset === 'string' ? JSON.stringify(parser.charset.slice(0, 40)) : ''} is not accepted: send UTF-8`);
+      return new HttpError(
+        415,
+        'unsupported_charset',
+        `Charset ${typeof parser.charset === 'string' ? JSON.stringify(parser.charset.slice(0, 40)) : ''} is not accepted: send UTF-8`,
+      );
     case 'entity.parse.failed':
       return new HttpError(400, 'malformed_json', `Body is not valid JSON: ${messageOf(parser)}`);
     case 'request.size.invalid':
@@ -85,6 +107,8 @@ export function errorHandler(logger: Logger) {
     if (clientError === 'aborted') return;
     if (clientError !== null) return sendError(res, clientError);
     logger.error('unexpected error', { method: req.method, path: redactUrl(req.originalUrl), error: err });
-    res.status(500).json({ error: { code: 'internal', message: 'Internal error; the event was not recorded, please retry' } });
+    res
+      .status(500)
+      .json({ error: { code: 'internal', message: 'Internal error; the event was not recorded, please retry' } });
   };
 }

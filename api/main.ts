@@ -36,7 +36,10 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 /** Production entry point: `npm run api`. Stateless: run as many behind a load balancer as needed. */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger(config.logLevel, { process: 'api' }, undefined, [...secretsFromEnv(process.env), ...temporalSecretsFromEnv(process.env)]);
+  const logger = createLogger(config.logLevel, { process: 'api' }, undefined, [
+    ...secretsFromEnv(process.env),
+    ...temporalSecretsFromEnv(process.env),
+  ]);
   // The port is taken first, so a clash is reported at once rather than after the wait for Temporal;
   // until Temporal answers, every request but the liveness probe is asked to come back later.
   let answer: http.RequestListener = (req, res) => {
@@ -55,11 +58,20 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 
   await listen(server, config.port, config.host);
-  logger.info('api listening; connecting to Temporal', { host: config.host, port: config.port, temporal: config.temporalConnection.summary });
+  logger.info('api listening; connecting to Temporal', {
+    host: config.host,
+    port: config.port,
+    temporal: config.temporalConnection.summary,
+  });
   const connected = await connectClient(config, SEARCH_ATTRIBUTE_KEYS, logger);
   connection = connected.connection;
   answer = createApiApp({ client: connected.client, config, logger }).app;
-  logger.info('api ready', { host: config.host, port: config.port, publicUrl: config.publicUrl, namespace: config.temporal.namespace });
+  logger.info('api ready', {
+    host: config.host,
+    port: config.port,
+    publicUrl: config.publicUrl,
+    namespace: config.temporal.namespace,
+  });
 }
 
 main().catch((err: unknown) => {

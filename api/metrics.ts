@@ -29,7 +29,12 @@ export function createMetrics() {
     const { tail } = source;
     refreshing = (async () => {
       for (const seen of await tail.advance()) {
-        eventOutcomes.inc({ account: seen.account, source: seen.source, direction: seen.direction, outcome: seen.outcome });
+        eventOutcomes.inc({
+          account: seen.account,
+          source: seen.source,
+          direction: seen.direction,
+          outcome: seen.outcome,
+        });
         if (seen.conflictResolved) conflictsResolved.inc({ account: seen.account });
         if (seen.outcome === 'repaired') repairs.inc({ account: seen.account });
       }
@@ -47,7 +52,7 @@ export function createMetrics() {
 
   const eventOutcomes: Counter<'account' | 'source' | 'direction' | 'outcome'> = new Counter({
     name: 'sg_zendesk_sync_event_outcomes_total',
-    help: 'Accepted events by account, source (storeganise and zendesk: webhooks; rental; operator: a resync, the import or a full sync; reconcile: the sync\'s own rechecks and repairs), direction (storeganise-to-zendesk, zendesk-to-storeganise, both-ways, none) and outcome (synced, unchanged, echo, coalesced, conflict, rejected, deleted, repaired, failed, …), since this API started',
+    help: "Accepted events by account, source (storeganise and zendesk: webhooks; rental; operator: a resync, the import or a full sync; reconcile: the sync's own rechecks and repairs), direction (storeganise-to-zendesk, zendesk-to-storeganise, both-ways, none) and outcome (synced, unchanged, echo, coalesced, conflict, rejected, deleted, repaired, failed, …), since this API started",
     labelNames: ['account', 'source', 'direction', 'outcome'] as const,
     registers: [registry],
     collect: refresh,
@@ -81,7 +86,8 @@ export function createMetrics() {
       this.reset();
       for (const account of accounts ?? []) {
         this.set({ account: account.account, count: 'running' }, account.running ? 1 : 0);
-        for (const [count, value] of Object.entries(account.counts)) this.set({ account: account.account, count }, value);
+        for (const [count, value] of Object.entries(account.counts))
+          this.set({ account: account.account, count }, value);
       }
     },
   });

@@ -9,10 +9,14 @@ const BEARER = /^Bearer ([!-~]+)$/i;
 const MAX_TOKEN_LENGTH = 512;
 
 /** The token an operator request presents, or why it presents none. */
-export function presentedOperatorToken(authorization: string | undefined, pathToken: string | undefined): { token: string } | { problem: string } {
+export function presentedOperatorToken(
+  authorization: string | undefined,
+  pathToken: string | undefined,
+): { token: string } | { problem: string } {
   // On `/codec/t/:token/…` the path carries the credential: the Web UI cannot send a header.
   if (pathToken !== undefined) return pathToken === '' ? { problem: 'Operator token required' } : { token: pathToken };
-  if (authorization === undefined || authorization === '') return { problem: 'Operator token required: send Authorization: Bearer <OPERATOR_TOKEN>' };
+  if (authorization === undefined || authorization === '')
+    return { problem: 'Operator token required: send Authorization: Bearer <OPERATOR_TOKEN>' };
   const match = BEARER.exec(authorization);
   if (match?.[1] === undefined) return { problem: 'Authorization must be "Bearer <OPERATOR_TOKEN>"' };
   return { token: match[1] };
@@ -21,7 +25,11 @@ export function presentedOperatorToken(authorization: string | undefined, pathTo
 /** Operator-only endpoints take `Authorization: Bearer OPERATOR_TOKEN` (or the token as a path segment, for the Web UI). */
 export function operatorOnly(token: string | null) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (token === null) return sendError(res, new HttpError(503, 'operator_endpoints_disabled', 'Set OPERATOR_TOKEN to enable operator endpoints'));
+    if (token === null)
+      return sendError(
+        res,
+        new HttpError(503, 'operator_endpoints_disabled', 'Set OPERATOR_TOKEN to enable operator endpoints'),
+      );
     const pathToken = typeof req.params.token === 'string' ? req.params.token : undefined;
     const presented = presentedOperatorToken(req.get('authorization'), pathToken);
     if ('problem' in presented) return sendError(res, new HttpError(401, 'unauthorized', presented.problem));

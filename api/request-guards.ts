@@ -22,7 +22,8 @@ export function bodyLimitFor(path: string): number {
   return OTHER_BODY_LIMIT_BYTES;
 }
 
-const hasBody = (req: Request): boolean => req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+const hasBody = (req: Request): boolean =>
+  req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
 
 const isWellFormedComponent = (text: string): boolean => {
   try {
@@ -43,11 +44,25 @@ export function rejectMalformedUrl(req: Request, res: Response, next: NextFuncti
   const queryAt = url.indexOf('?');
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
   if (!path.split('/').every(isWellFormedComponent)) {
-    return sendError(res, new HttpError(400, 'bad_request', 'The request path has bad percent-encoding (a % must start a valid UTF-8 escape such as %C3%A9)'));
+    return sendError(
+      res,
+      new HttpError(
+        400,
+        'bad_request',
+        'The request path has bad percent-encoding (a % must start a valid UTF-8 escape such as %C3%A9)',
+      ),
+    );
   }
   const query = queryAt === -1 ? '' : url.slice(queryAt + 1);
   if (!query.replaceAll('+', ' ').split(/[&=]/).every(isWellFormedComponent)) {
-    return sendError(res, new HttpError(400, 'bad_request', 'The query string has bad percent-encoding (a % must start a valid UTF-8 escape such as %C3%A9)'));
+    return sendError(
+      res,
+      new HttpError(
+        400,
+        'bad_request',
+        'The query string has bad percent-encoding (a % must start a valid UTF-8 escape such as %C3%A9)',
+      ),
+    );
   }
   next();
 }
@@ -61,7 +76,14 @@ export function rejectContentEncoding(req: Request, res: Response, next: NextFun
   if (encoding === undefined || !hasBody(req)) return next();
   const codings = encoding.split(',').map((coding) => coding.trim().toLowerCase());
   if (codings.every((coding) => coding === 'identity')) return next();
-  sendError(res, new HttpError(415, 'unsupported_encoding', `Content-Encoding ${JSON.stringify(encoding.slice(0, 40))} is not accepted: send the body uncompressed`));
+  sendError(
+    res,
+    new HttpError(
+      415,
+      'unsupported_encoding',
+      `Content-Encoding ${JSON.stringify(encoding.slice(0, 40))} is not accepted: send the body uncompressed`,
+    ),
+  );
 }
 
 /** 413 at once for a declared Content-Length over the endpoint's limit, before a byte of the body is read. */
@@ -72,7 +94,14 @@ export function limitDeclaredLength(limitFor: (path: string) => number = bodyLim
     if (declared === undefined) return next();
     const limit = limitFor(req.path);
     if (Number(declared) <= limit) return next();
-    sendError(res, new HttpError(413, 'payload_too_large', `Body of ${declared} bytes declared; this endpoint takes at most ${limit} bytes`));
+    sendError(
+      res,
+      new HttpError(
+        413,
+        'payload_too_large',
+        `Body of ${declared} bytes declared; this endpoint takes at most ${limit} bytes`,
+      ),
+    );
   };
 }
 
@@ -90,7 +119,14 @@ export function answerWithin(ms: number = ANSWER_WITHIN_MS) {
     const timer = setTimeout(() => {
       if (res.headersSent || !req.complete) return;
       res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
-      sendError(res, new HttpError(503, 'no_answer_in_time', `No answer within ${ms / 1000} s (Temporal or a service it waits for is slow); retry in ${RETRY_AFTER_SECONDS} s`));
+      sendError(
+        res,
+        new HttpError(
+          503,
+          'no_answer_in_time',
+          `No answer within ${ms / 1000} s (Temporal or a service it waits for is slow); retry in ${RETRY_AFTER_SECONDS} s`,
+        ),
+      );
     }, ms);
     res.once('close', () => clearTimeout(timer));
     next();

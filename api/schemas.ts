@@ -9,9 +9,14 @@ import type { ZendeskEventBody } from '../domain/events';
 const EventId = z.string().regex(/^[\x21-\x7E]{1,128}$/, 'must be 1 to 128 printable ASCII characters');
 const EventType = z.string().regex(/^[A-Za-z0-9_.:/-]{1,100}$/, 'must be 1 to 100 letters, digits or . _ : / -');
 /** Storeganise ids are ObjectId-like. */
-export const StoreganiseId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be a Storeganise id (letters, digits, _ or -, at most 64)');
+export const StoreganiseId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be a Storeganise id (letters, digits, _ or -, at most 64)');
 const ZendeskId = z
-  .union([z.string().regex(/^\d{1,20}$/, 'must be a Zendesk id (digits)'), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)])
+  .union([
+    z.string().regex(/^\d{1,20}$/, 'must be a Zendesk id (digits)'),
+    z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  ])
   .transform(String);
 /** Text typed by a person: lone surrogates replaced, length bounded. */
 const PersonText = z.string().transform((s) => s.toWellFormed().slice(0, 1024));
@@ -46,7 +51,9 @@ export const StoreganiseRentalDataSchema = z
     oldRentalId: StoreganiseId.optional(),
     newRentalId: StoreganiseId.optional(),
   })
-  .refine((d) => d.unitRentalId ?? d.jobId ?? d.oldRentalId ?? d.newRentalId, { message: 'one of unitRentalId, jobId, oldRentalId, newRentalId is required' });
+  .refine((d) => d.unitRentalId ?? d.jobId ?? d.oldRentalId ?? d.newRentalId, {
+    message: 'one of unitRentalId, jobId, oldRentalId, newRentalId is required',
+  });
 
 export const ZendeskEnvelopeSchema = z.object({
   type: EventType,
@@ -70,7 +77,10 @@ export const ZendeskEnvelopeSchema = z.object({
 /** `data.userId` style path of the first problem, for a 400 that says what is wrong. */
 export function describeIssues(error: z.ZodError, prefix: string[] = []): { path: string; message: string } {
   const [issue] = error.issues;
-  return { path: [...prefix, ...(issue?.path ?? [])].map(String).join('.') || '(body)', message: issue?.message ?? 'invalid' };
+  return {
+    path: [...prefix, ...(issue?.path ?? [])].map(String).join('.') || '(body)',
+    message: issue?.message ?? 'invalid',
+  };
 }
 
 const Identity = z.object({ type: z.string().max(64), value: PersonText, primary: z.boolean().default(false) });
@@ -87,16 +97,33 @@ export function zendeskEventBodyOf(type: string, event: Record<string, unknown>)
     const parsed = z.object({ identity: Identity }).safeParse(event);
     if (!parsed.success) return { kind: 'other' };
     const { identity } = parsed.data;
-    return { kind: 'identity', type: identity.type, value: identity.value, primary: identity.primary && name === 'identity_created', wasPrimary: identity.primary && name === 'identity_deleted' };
+    return {
+      kind: 'identity',
+      type: identity.type,
+      value: identity.value,
+      primary: identity.primary && name === 'identity_created',
+      wasPrimary: identity.primary && name === 'identity_deleted',
+    };
   }
   if (name === 'identity_changed') {
     const parsed = z.object({ current: Identity, previous: Identity.optional() }).safeParse(event);
     if (!parsed.success) return { kind: 'other' };
     const { current, previous } = parsed.data;
-    return { kind: 'identity', type: current.type, value: current.value, primary: current.primary, wasPrimary: previous?.primary ?? current.primary };
+    return {
+      kind: 'identity',
+      type: current.type,
+      value: current.value,
+      primary: current.primary,
+      wasPrimary: previous?.primary ?? current.primary,
+    };
   }
   return { kind: 'other' };
 }
 
 /** A Storeganise account's subdomain as it appears in a path. */
-export const SubdomainSchema = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a Storeganise subdomain (lower-case letters, digits and inner dashes)');
+export const SubdomainSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+    'must be a Storeganise subdomain (lower-case letters, digits and inner dashes)',
+  );

@@ -37,7 +37,12 @@ export class AccessGrants {
     return createHmac('sha256', key).update(body).digest('base64url');
   }
 
-  issue(scope: GrantScope, account: string | null, ttlMs: number, now = Date.now()): { grant: string; expiresAt: number } {
+  issue(
+    scope: GrantScope,
+    account: string | null,
+    ttlMs: number,
+    now = Date.now(),
+  ): { grant: string; expiresAt: number } {
     const expiresAt = Math.floor((now + ttlMs) / 1000) * 1000;
     const keyId = this.keyring.current.id;
     const body = ['g1', keyId, scope, account ?? '-', String(expiresAt / 1000)].join('.');
@@ -76,10 +81,26 @@ export function cookieOf(req: Request, name: string): string | undefined {
  * may send it (the codec's CORS still answers only TEMPORAL_UI_URL); over plain http (a local
  * setup, where the UI and the API share the site `localhost`) `SameSite=Lax`.
  */
-export function setGrantCookie(res: Response, options: { name: string; value: string; path: string; expiresAt: number; secure: boolean; sameSite?: 'Lax' | 'Strict' }): void {
+export function setGrantCookie(
+  res: Response,
+  options: {
+    name: string;
+    value: string;
+    path: string;
+    expiresAt: number;
+    secure: boolean;
+    sameSite?: 'Lax' | 'Strict';
+  },
+): void {
   const maxAge = Math.max(0, Math.floor((options.expiresAt - Date.now()) / 1000));
   const sameSite = options.sameSite ?? (options.secure ? 'None' : 'Lax');
-  const attributes = [`${options.name}=${options.value}`, `Path=${options.path}`, `Max-Age=${maxAge}`, 'HttpOnly', `SameSite=${sameSite}`];
+  const attributes = [
+    `${options.name}=${options.value}`,
+    `Path=${options.path}`,
+    `Max-Age=${maxAge}`,
+    'HttpOnly',
+    `SameSite=${sameSite}`,
+  ];
   if (options.secure) attributes.push('Secure');
   res.append('Set-Cookie', attributes.join('; '));
 }

@@ -31,9 +31,14 @@ export class FullSyncControls {
   async start(subdomain: string): Promise<FullSyncAnswer> {
     const entry = await this.directory.get(subdomain, { fresh: true });
     if (entry === null) return { kind: 'error', message: `no account ${subdomain}` };
-    if (entry.connection === 'disconnected') return { kind: 'error', message: 'Zendesk is disconnected: authorize it again first' };
+    if (entry.connection === 'disconnected')
+      return { kind: 'error', message: 'Zendesk is disconnected: authorize it again first' };
     try {
-      await startFullSync(this.client, this.taskQueue, { subdomain: entry.subdomain, apiUrl: entry.apiUrl, addonId: entry.addonId });
+      await startFullSync(this.client, this.taskQueue, {
+        subdomain: entry.subdomain,
+        apiUrl: entry.apiUrl,
+        addonId: entry.addonId,
+      });
     } catch (err) {
       return { kind: 'error', message: `it could not be started: ${messageOf(err)}` };
     }

@@ -8,7 +8,8 @@ import type { FullSyncAnswer } from './status-full-sync';
  * Everything shown is an identifier, a count, a field name or a rule: no personal data.
  */
 
-export const esc = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+export const esc = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 export type Access = 'read' | 'operate';
 
@@ -113,7 +114,8 @@ export function ago(ms: number, now: number): string {
   if (s < 36 * 3600) return `${Math.round(s / 3600)} h ago`;
   return `${Math.round(s / 86400)} days ago`;
 }
-const time = (ms: number, now: number): string => `<time datetime="${new Date(ms).toISOString()}" title="${utc(ms)} UTC">${esc(ago(ms, now))}</time>`;
+const time = (ms: number, now: number): string =>
+  `<time datetime="${new Date(ms).toISOString()}" title="${utc(ms)} UTC">${esc(ago(ms, now))}</time>`;
 
 const DIRECTION_LABEL: Record<string, string> = {
   'storeganise-to-zendesk': 'Storeganise → Zendesk',
@@ -123,22 +125,43 @@ const DIRECTION_LABEL: Record<string, string> = {
 };
 
 export function outcomeLabel(entry: Pick<LogEntry, 'outcome' | 'conflictResolved' | 'resumed'>): string {
-  const base = entry.conflictResolved && entry.outcome === 'synced' ? 'conflict resolved' : entry.outcome === 'conflict' ? 'conflict task' : entry.outcome;
+  const base =
+    entry.conflictResolved && entry.outcome === 'synced'
+      ? 'conflict resolved'
+      : entry.outcome === 'conflict'
+        ? 'conflict task'
+        : entry.outcome;
   return entry.resumed ? `${base}, resumed` : base;
 }
 
-const badge = (entry: LogEntry): string => `<span class="outcome o-${esc(entry.outcome)}" data-outcome="${esc(entry.outcome)}">${esc(outcomeLabel(entry))}</span>`;
+const badge = (entry: LogEntry): string =>
+  `<span class="outcome o-${esc(entry.outcome)}" data-outcome="${esc(entry.outcome)}">${esc(outcomeLabel(entry))}</span>`;
 
-export function customerLink(account: string, entry: Pick<LogEntry, 'customer' | 'storeganiseId' | 'zendeskId'>): string {
+export function customerLink(
+  account: string,
+  entry: Pick<LogEntry, 'customer' | 'storeganiseId' | 'zendeskId'>,
+): string {
   const href = `/status/${encodeURIComponent(account)}/customers/${encodeURIComponent(entry.customer)}`;
-  const ids = [entry.storeganiseId === null ? null : `SG ${entry.storeganiseId}`, entry.zendeskId === null ? null : `ZD ${entry.zendeskId}`].filter((x): x is string => x !== null);
+  const ids = [
+    entry.storeganiseId === null ? null : `SG ${entry.storeganiseId}`,
+    entry.zendeskId === null ? null : `ZD ${entry.zendeskId}`,
+  ].filter((x): x is string => x !== null);
   return `<a class="customer" href="${esc(href)}">${esc(ids.join(' · ') || entry.customer)}</a>`;
 }
 
-export function eventTable(account: string, entries: LogEntry[], now: number, webUiRunUrl: StatusView['webUiRunUrl'], options: { showCustomer: boolean }): string {
+export function eventTable(
+  account: string,
+  entries: LogEntry[],
+  now: number,
+  webUiRunUrl: StatusView['webUiRunUrl'],
+  options: { showCustomer: boolean },
+): string {
   if (entries.length === 0) return '<p class="muted">No events in the log yet.</p>';
   const rows = entries.map((e) => {
-    const run = e.workflowId !== null && webUiRunUrl !== null ? ` <a class="muted" href="${esc(webUiRunUrl(e.workflowId))}">run</a>` : '';
+    const run =
+      e.workflowId !== null && webUiRunUrl !== null
+        ? ` <a class="muted" href="${esc(webUiRunUrl(e.workflowId))}">run</a>`
+        : '';
     return `<tr data-event="${esc(e.eventId)}">
 <td data-label="When">${time(e.at, now)}</td>
 ${options.showCustomer ? `<td data-label="Customer">${customerLink(account, e)}</td>` : ''}
@@ -168,10 +191,15 @@ export function chartSvg(id: string, title: string, buckets: ChartBucket[], labe
     const parts = (['changed', 'unchanged', 'attention'] as const).map((category) => {
       const h = scale(b[category]);
       y -= h;
-      return h > 0 ? `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bar.toFixed(1)}" height="${h.toFixed(1)}" fill="${CATEGORY_COLOUR[category]}" data-category="${category}"></rect>` : '';
+      return h > 0
+        ? `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bar.toFixed(1)}" height="${h.toFixed(1)}" fill="${CATEGORY_COLOUR[category]}" data-category="${category}"></rect>`
+        : '';
     });
     const total = b.changed + b.unchanged + b.attention;
-    const tick = i % Math.ceil(buckets.length / 8) === 0 ? `<text x="${(x + bar / 2).toFixed(1)}" y="${height - 6}" font-size="10" text-anchor="middle" fill="currentColor">${esc(label(b))}</text>` : '';
+    const tick =
+      i % Math.ceil(buckets.length / 8) === 0
+        ? `<text x="${(x + bar / 2).toFixed(1)}" y="${height - 6}" font-size="10" text-anchor="middle" fill="currentColor">${esc(label(b))}</text>`
+        : '';
     return `<g data-bucket="${new Date(b.start).toISOString()}"><title>${esc(`${label(b)}: ${total} runs, ${b.changed} changed, ${b.unchanged} nothing to write, ${b.attention} need attention`)}</title>${parts.join('')}${tick}</g>`;
   });
   return `<svg id="${esc(id)}" class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(title)}" xmlns="http://www.w3.org/2000/svg">
@@ -179,12 +207,18 @@ export function chartSvg(id: string, title: string, buckets: ChartBucket[], labe
 <line x1="0" y1="${height - bottom}" x2="${width}" y2="${height - bottom}" stroke="#8c959f" stroke-width="0.5"></line>${bars.join('')}</svg>`;
 }
 
-const percent = (rate: number | null): string => (rate === null ? '—' : `${(rate * 100).toFixed(rate === 1 ? 0 : 1)} %`);
+const percent = (rate: number | null): string =>
+  rate === null ? '—' : `${(rate * 100).toFixed(rate === 1 ? 0 : 1)} %`;
 
 function totalsTable(day: OutcomeTotals, week: OutcomeTotals): string {
-  const names = [...new Set([...Object.keys(day.byOutcome), ...Object.keys(week.byOutcome)])].filter((n) => (day.byOutcome[n] ?? 0) + (week.byOutcome[n] ?? 0) > 0);
+  const names = [...new Set([...Object.keys(day.byOutcome), ...Object.keys(week.byOutcome)])].filter(
+    (n) => (day.byOutcome[n] ?? 0) + (week.byOutcome[n] ?? 0) > 0,
+  );
   const label = (n: string): string => (n === 'conflict' ? 'conflict task' : n);
-  const rows = names.map((n) => `<tr data-outcome="${esc(n)}"><td>${esc(label(n))}</td><td class="num">${day.byOutcome[n] ?? 0}</td><td class="num">${week.byOutcome[n] ?? 0}</td></tr>`);
+  const rows = names.map(
+    (n) =>
+      `<tr data-outcome="${esc(n)}"><td>${esc(label(n))}</td><td class="num">${day.byOutcome[n] ?? 0}</td><td class="num">${week.byOutcome[n] ?? 0}</td></tr>`,
+  );
   return `<table class="totals"><thead><tr><th>Outcome of runs</th><th class="num">24 h</th><th class="num">7 days</th></tr></thead><tbody>${rows.join('')}
 <tr><th>all runs</th><th class="num">${day.closed}</th><th class="num">${week.closed}</th></tr>
 <tr><th>success rate</th><th class="num" id="success-24h">${percent(day.successRate)}</th><th class="num" id="success-7d">${percent(week.successRate)}</th></tr></tbody></table>
@@ -198,11 +232,18 @@ function fullSyncSection(view: StatusView): string {
       ? `<form class="inline" method="post" action="/status/${esc(encodeURIComponent(account))}/full-sync${action === 'cancel' ? '/cancel' : ''}"><input type="hidden" name="csrf" value="${esc(formToken)}"><button type="submit" id="full-sync-${action}">${esc(text)}</button></form>`
       : '';
   if (fullSync.kind === 'error') return `<p class="bad">Full sync: ${esc(fullSync.message)}</p>`;
-  const readOnly = access === 'read' ? '<p class="muted">Read-only link: the engineer running the sync starts and cancels full syncs.</p>' : '';
-  if (fullSync.kind === 'none') return `<p>No full sync has run for this account.</p>${control('start', 'Start a full sync')}${readOnly}`;
+  const readOnly =
+    access === 'read'
+      ? '<p class="muted">Read-only link: the engineer running the sync starts and cancels full syncs.</p>'
+      : '';
+  if (fullSync.kind === 'none')
+    return `<p>No full sync has run for this account.</p>${control('start', 'Start a full sync')}${readOnly}`;
   const { progress: p, running } = fullSync;
   const total = p.total;
-  const bar = total > 0 ? `<progress id="full-sync-progress" value="${p.done}" max="${total}">${p.done} of ${total}</progress>` : `<progress id="full-sync-progress">${p.done}</progress>`;
+  const bar =
+    total > 0
+      ? `<progress id="full-sync-progress" value="${p.done}" max="${total}">${p.done} of ${total}</progress>`
+      : `<progress id="full-sync-progress">${p.done}</progress>`;
   return `<p>State: <strong id="full-sync-state">${esc(p.state)}</strong> — <span id="full-sync-done">${p.done}</span> of ${p.total} customers${total > 0 ? ` (${Math.floor((p.done / total) * 100)} %)` : ''}</p>${bar}
 <p class="muted">linked ${p.linked} · created ${p.created} · repaired ${p.repaired} · conflicts ${p.conflicts} · errors ${p.errors}</p>
 ${running ? control('cancel', 'Cancel the full sync') : control('start', 'Start a full sync')}${readOnly}`;
@@ -210,13 +251,18 @@ ${running ? control('cancel', 'Cancel the full sync') : control('start', 'Start 
 
 function reconciliationLine(view: StatusView): string {
   const r = view.reconciliation;
-  if (r === null) return '<p id="reconciliation-last-run">Last run: <span class="muted">not available in this version yet (no reconciliation runs for this account)</span></p>';
+  if (r === null)
+    return '<p id="reconciliation-last-run">Last run: <span class="muted">not available in this version yet (no reconciliation runs for this account)</span></p>';
   const last = r.lastRun ?? null;
   const lastText =
     last === null
       ? '<span class="muted">none yet</span>'
       : `${time(Date.parse(last.finishedAt ?? last.startedAt), view.now)}: ${last.checked ?? 0} pairs compared, ${last.queued ?? 0} queued, ${last.repaired ?? 0} repaired${last.errors ? `, <span class="bad">${last.errors} errors</span>` : ''}`;
-  const next = r.nextRunAt ? ` · next ${esc(utc(Date.parse(r.nextRunAt)))} UTC` : r.intervalMs === null ? ' · <span class="muted">off (RECONCILE_INTERVAL)</span>' : '';
+  const next = r.nextRunAt
+    ? ` · next ${esc(utc(Date.parse(r.nextRunAt)))} UTC`
+    : r.intervalMs === null
+      ? ' · <span class="muted">off (RECONCILE_INTERVAL)</span>'
+      : '';
   const totals = r.totals ? ` · ${r.totals.runs} runs, ${r.totals.repaired} repairs since it started` : '';
   return `<p id="reconciliation-last-run">Last run: ${lastText} <span class="muted">(${esc(r.state)}${next}${totals})</span></p>`;
 }
@@ -224,8 +270,15 @@ function reconciliationLine(view: StatusView): string {
 export function statusPage(view: StatusView, nonce: string): string {
   const { account, now, connection: c } = view;
   const sub = esc(encodeURIComponent(account));
-  const connection = { 'connected': '<span class="ok">authorized</span>', 'awaiting-authorization': '<span class="bad">awaiting authorization</span>', 'disconnected': '<span class="bad">disconnected</span>' }[c.state];
-  const delivery = c.lastDelivery === null ? '<span class="muted">no Zendesk delivery seen yet</span>' : `last delivery ${time(c.lastDelivery.at, now)} <span class="muted">(${esc(c.lastDelivery.how)})</span>`;
+  const connection = {
+    connected: '<span class="ok">authorized</span>',
+    'awaiting-authorization': '<span class="bad">awaiting authorization</span>',
+    disconnected: '<span class="bad">disconnected</span>',
+  }[c.state];
+  const delivery =
+    c.lastDelivery === null
+      ? '<span class="muted">no Zendesk delivery seen yet</span>'
+      : `last delivery ${time(c.lastDelivery.at, now)} <span class="muted">(${esc(c.lastDelivery.how)})</span>`;
   const problems =
     c.settingsProblems === null
       ? '<span class="muted">not read yet</span>'
@@ -244,9 +297,16 @@ export function statusPage(view: StatusView, nonce: string): string {
         ? `<span class="bad">${Math.round(view.retention.days * 10) / 10} days — less than SYNC_LOG_RETENTION_DAYS (${view.retention.wantedDays}); raise the namespace's retention</span>`
         : `${Math.round(view.retention.days * 10) / 10} days`;
   const hourLabel = (b: ChartBucket): string => `${pad(new Date(b.start).getUTCHours())}h`;
-  const dayLabel = (b: ChartBucket): string => `${pad(new Date(b.start).getUTCMonth() + 1)}-${pad(new Date(b.start).getUTCDate())}`;
-  const repairs = view.repairs.length === 0 ? '<p class="muted">No repair in the log.</p>' : eventTable(account, view.repairs, now, view.webUiRunUrl, { showCustomer: true });
-  const unanswered = view.entitiesUnanswered > 0 ? `<p class="muted">${view.entitiesUnanswered} customers' echoes and coalesced events could not be read (no worker answered); their runs are shown.</p>` : '';
+  const dayLabel = (b: ChartBucket): string =>
+    `${pad(new Date(b.start).getUTCMonth() + 1)}-${pad(new Date(b.start).getUTCDate())}`;
+  const repairs =
+    view.repairs.length === 0
+      ? '<p class="muted">No repair in the log.</p>'
+      : eventTable(account, view.repairs, now, view.webUiRunUrl, { showCustomer: true });
+  const unanswered =
+    view.entitiesUnanswered > 0
+      ? `<p class="muted">${view.entitiesUnanswered} customers' echoes and coalesced events could not be read (no worker answered); their runs are shown.</p>`
+      : '';
   const body = `<header><h1>Sync status: ${esc(account)}</h1>
 <p class="muted">${view.access === 'operate' ? 'Operator view' : 'Read-only view'} · times in UTC on hover · <a href="/status/${sub}">refresh</a>${view.notice === null ? '' : ` · <strong>${esc(view.notice)}</strong>`}</p></header>
 <section id="connection" data-live><h2>Connection</h2><div class="grid">
@@ -271,7 +331,17 @@ ${reconciliationLine(view)}
   return layout({ title: `Sync status: ${account}`, nonce, body, live: true });
 }
 
-export function timelinePage(options: { account: string; customer: string; entries: LogEntry[]; entityAnswered: boolean; now: number; webUiRunUrl: StatusView['webUiRunUrl'] }, nonce: string): string {
+export function timelinePage(
+  options: {
+    account: string;
+    customer: string;
+    entries: LogEntry[];
+    entityAnswered: boolean;
+    now: number;
+    webUiRunUrl: StatusView['webUiRunUrl'];
+  },
+  nonce: string,
+): string {
   const { account, customer, entries, now } = options;
   const sub = esc(encodeURIComponent(account));
   const first = entries[0];
@@ -298,4 +368,3 @@ export function searchPage(options: { account: string; id: string; customers: st
 export function messagePage(title: string, text: string, nonce: string): string {
   return layout({ title, nonce, body: `<h1>${esc(title)}</h1><p>${esc(text)}</p>`, live: false });
 }
-

@@ -30,7 +30,10 @@ interface Visitor {
 /** Security headers of every page: nothing loads but the page itself, and its address goes to no other site. */
 function pageHeaders(res: Response): string {
   const nonce = randomBytes(16).toString('base64');
-  res.setHeader('Content-Security-Policy', `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`);
+  res.setHeader(
+    'Content-Security-Policy',
+    `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
+  );
   res.setHeader('Cache-Control', 'no-store');
   // Same-origin only: the forms' Origin header stays meaningful (no-referrer would make it `null`).
   res.setHeader('Referrer-Policy', 'same-origin');
@@ -40,7 +43,22 @@ function pageHeaders(res: Response): string {
   return nonce;
 }
 
-const LOG_COLUMNS = ['at', 'eventId', 'workflowId', 'customer', 'storeganiseId', 'zendeskId', 'source', 'direction', 'fields', 'outcome', 'conflictResolved', 'resumed', 'coalesced', 'reason'] as const;
+const LOG_COLUMNS = [
+  'at',
+  'eventId',
+  'workflowId',
+  'customer',
+  'storeganiseId',
+  'zendeskId',
+  'source',
+  'direction',
+  'fields',
+  'outcome',
+  'conflictResolved',
+  'resumed',
+  'coalesced',
+  'reason',
+] as const;
 
 function exportRow(entry: LogEntry): Record<(typeof LOG_COLUMNS)[number], string | number | boolean | null> {
   return { ...entry, at: new Date(entry.at).toISOString(), fields: entry.fields.join(' ') };
@@ -58,7 +76,12 @@ function csvCell(value: string | number | boolean | null): string {
  * browser session it opened with a signed link) and for the storage operator (a signed, expiring,
  * read-only link). Also feeds the sync-log metrics of /metrics, and notes each Zendesk delivery.
  */
-export function statusRouter(deps: { client: Client; config: Config; directory: AccountDirectory; metrics: Metrics }): Router {
+export function statusRouter(deps: {
+  client: Client;
+  config: Config;
+  directory: AccountDirectory;
+  metrics: Metrics;
+}): Router {
   const { client, config, directory, metrics } = deps;
   const router = express.Router();
   const grants = new AccessGrants(config.keyring);
@@ -72,7 +95,10 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
     tail: new SyncLogTail(log),
     async fullSyncProgress() {
       const accounts: string[] = [];
-      for await (const info of client.workflow.list({ query: `WorkflowType = 'accountWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = ${quoted(config.temporal.taskQueue)}`, pageSize: 500 })) {
+      for await (const info of client.workflow.list({
+        query: `WorkflowType = 'accountWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = ${quoted(config.temporal.taskQueue)}`,
+        pageSize: 500,
+      })) {
         accounts.push(info.workflowId.replace(/^account:/, ''));
       }
       const found: Array<{ account: string; running: boolean; counts: Record<string, number> }> = [];
@@ -80,7 +106,15 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
         const answer = await fullSync.progress(account);
         if (answer.kind !== 'progress') continue;
         const p = answer.progress;
-        const counts = { done: p.done, total: p.total, linked: p.linked, created: p.created, repaired: p.repaired, conflicts: p.conflicts, errors: p.errors };
+        const counts = {
+          done: p.done,
+          total: p.total,
+          linked: p.linked,
+          created: p.created,
+          repaired: p.repaired,
+          conflicts: p.conflicts,
+          errors: p.errors,
+        };
         found.push({ account, running: answer.running, counts });
       }
       return found;
@@ -91,7 +125,8 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
   router.post('/addon/zendesk/:subdomain', (req: Request, res: Response, next: NextFunction) => {
     const subdomain = String(req.params.subdomain).toLowerCase();
     res.on('finish', () => {
-      if (res.statusCode >= 200 && res.statusCode < 300 && deliveries.size < 100_000) deliveries.set(subdomain, Date.now());
+      if (res.statusCode >= 200 && res.statusCode < 300 && deliveries.size < 100_000)
+        deliveries.set(subdomain, Date.now());
     });
     next();
   });
@@ -110,7 +145,17 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
       return { access: grant.scope === 'status-operate' ? 'operate' : 'read', grant: token };
     }
     const nonce = pageHeaders(res);
-    res.status(401).send(messagePage('Status link needed', token === undefined ? 'This page opens through a status link. Ask the engineer who runs the sync for one.' : 'Your status link has expired or is not for this account. Ask the engineer who runs the sync for a new one.', nonce));
+    res
+      .status(401)
+      .send(
+        messagePage(
+          'Status link needed',
+          token === undefined
+            ? 'This page opens through a status link. Ask the engineer who runs the sync for one.'
+            : 'Your status link has expired or is not for this account. Ask the engineer who runs the sync for a new one.',
+          nonce,
+        ),
+      );
     return null;
   };
 
@@ -122,7 +167,8 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
   const webUiRunUrl = (access: Access): StatusView['webUiRunUrl'] => {
     const ui = config.temporalUiUrl;
     if (access !== 'operate' || ui === null) return null;
-    return (workflowId) => `${ui}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+    return (workflowId) =>
+      `${ui}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   };
 
   router.get('/status/:subdomain', async (req: Request, res: Response) => {
@@ -133,10 +179,25 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
       const grant = grants.verify(req.query.grant);
       if (grant === null || grant.account !== subdomain || grant.scope === 'codec') {
         const nonce = pageHeaders(res);
-        res.status(401).send(messagePage('Link expired or invalid', 'This status link has expired or is not valid. Ask the engineer who runs the sync for a new one.', nonce));
+        res
+          .status(401)
+          .send(
+            messagePage(
+              'Link expired or invalid',
+              'This status link has expired or is not valid. Ask the engineer who runs the sync for a new one.',
+              nonce,
+            ),
+          );
         return;
       }
-      setGrantCookie(res, { name: STATUS_COOKIE, value: req.query.grant, path: `/status/${subdomain}`, expiresAt: grant.expiresAt, secure, sameSite: 'Lax' });
+      setGrantCookie(res, {
+        name: STATUS_COOKIE,
+        value: req.query.grant,
+        path: `/status/${subdomain}`,
+        expiresAt: grant.expiresAt,
+        secure,
+        sameSite: 'Lax',
+      });
       res.setHeader('Referrer-Policy', 'no-referrer');
       res.redirect(303, `/status/${subdomain}`);
       return;
@@ -152,18 +213,20 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
     const now = Date.now();
     const hourEnd = Math.ceil((now + 1) / HOUR_MS) * HOUR_MS;
     const dayEnd = Math.ceil((now + 1) / DAY_MS) * DAY_MS;
-    const [facts, retentionDays, day, week, hours, days, progress, repairs, recent, reconciliation] = await Promise.all([
-      log.connectionFacts(subdomain),
-      log.retentionDays(config.temporal.namespace),
-      log.totals(subdomain, now - DAY_MS, now + 1),
-      log.totals(subdomain, now - 7 * DAY_MS, now + 1),
-      log.chart(subdomain, hourEnd, HOUR_MS, 24),
-      log.chart(subdomain, dayEnd, DAY_MS, 7),
-      fullSync.progress(subdomain),
-      log.runs(subdomain, { outcome: 'repaired', limit: 10 }),
-      log.recentEvents(subdomain, 100),
-      log.reconciliation(subdomain).catch(() => null),
-    ]);
+    const [facts, retentionDays, day, week, hours, days, progress, repairs, recent, reconciliation] = await Promise.all(
+      [
+        log.connectionFacts(subdomain),
+        log.retentionDays(config.temporal.namespace),
+        log.totals(subdomain, now - DAY_MS, now + 1),
+        log.totals(subdomain, now - 7 * DAY_MS, now + 1),
+        log.chart(subdomain, hourEnd, HOUR_MS, 24),
+        log.chart(subdomain, dayEnd, DAY_MS, 7),
+        fullSync.progress(subdomain),
+        log.runs(subdomain, { outcome: 'repaired', limit: 10 }),
+        log.recentEvents(subdomain, 100),
+        log.reconciliation(subdomain).catch(() => null),
+      ],
+    );
     const seen = deliveries.get(subdomain);
     const lastDelivery =
       seen !== undefined && (facts.lastZendeskEventRun === null || seen >= facts.lastZendeskEventRun)
@@ -171,7 +234,8 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
         : facts.lastZendeskEventRun === null
           ? null
           : { at: facts.lastZendeskEventRun, how: 'the latest Zendesk event that led a run' };
-    const notice = typeof req.query.notice === 'string' && /^[\w .,:;'()-]{1,200}$/.test(req.query.notice) ? req.query.notice : null;
+    const notice =
+      typeof req.query.notice === 'string' && /^[\w .,:;'()-]{1,200}$/.test(req.query.notice) ? req.query.notice : null;
     const view: StatusView = {
       account: subdomain,
       access: who.access,
@@ -209,7 +273,12 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
     if (!CUSTOMER_KEY.test(customer)) return badRequest(res, 'A customer is sg:{Storeganise id} or zd:{Zendesk id}.');
     const timeline = await log.customerTimeline(subdomain, customer);
     const nonce = pageHeaders(res);
-    res.send(timelinePage({ account: subdomain, customer, ...timeline, now: Date.now(), webUiRunUrl: webUiRunUrl(who.access) }, nonce));
+    res.send(
+      timelinePage(
+        { account: subdomain, customer, ...timeline, now: Date.now(), webUiRunUrl: webUiRunUrl(who.access) },
+        nonce,
+      ),
+    );
   });
 
   router.get('/status/:subdomain/search', async (req: Request, res: Response) => {
@@ -218,7 +287,8 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
     const who = visitor(req, res, subdomain);
     if (who === null) return;
     const id = typeof req.query.id === 'string' ? req.query.id.trim() : '';
-    if (!ANY_ID.test(id)) return badRequest(res, 'Search by a Storeganise id or a Zendesk id: letters, digits, _ or -.');
+    if (!ANY_ID.test(id))
+      return badRequest(res, 'Search by a Storeganise id or a Zendesk id: letters, digits, _ or -.');
     const customers = await log.findCustomers(subdomain, id);
     if (customers.length === 1 && customers[0] !== undefined) {
       res.redirect(303, `/status/${subdomain}/customers/${encodeURIComponent(customers[0])}`);
@@ -237,14 +307,18 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
     const who = visitor(req, res, subdomain);
     if (who === null) return;
     const customer = typeof req.query.customer === 'string' ? req.query.customer : undefined;
-    if (customer !== undefined && !CUSTOMER_KEY.test(customer)) return badRequest(res, 'customer must be sg:{Storeganise id} or zd:{Zendesk id}.');
+    if (customer !== undefined && !CUSTOMER_KEY.test(customer))
+      return badRequest(res, 'customer must be sg:{Storeganise id} or zd:{Zendesk id}.');
     const days = typeof req.query.days === 'string' ? Number(req.query.days) : undefined;
-    if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 3650)) return badRequest(res, 'days must be a whole number of days from 1 to 3650.');
+    if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 3650))
+      return badRequest(res, 'days must be a whole number of days from 1 to 3650.');
     const since = days === undefined ? undefined : Date.now() - days * DAY_MS;
     const entries =
       customer === undefined
         ? await log.runs(subdomain, { limit: EXPORT_MAX_RUNS, ...(since === undefined ? {} : { since }) })
-        : (await log.customerTimeline(subdomain, customer, EXPORT_MAX_RUNS)).entries.filter((e) => since === undefined || e.at >= since);
+        : (await log.customerTimeline(subdomain, customer, EXPORT_MAX_RUNS)).entries.filter(
+            (e) => since === undefined || e.at >= since,
+          );
     const format = String(params[1]).toLowerCase();
     const name = `sync-log-${subdomain}${customer === undefined ? '' : `-${customer.replace(':', '-')}`}-${new Date().toISOString().slice(0, 10)}.${format}`;
     res.setHeader('Cache-Control', 'no-store');
@@ -252,7 +326,10 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
     res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
     if (format === 'csv') {
       res.type('text/csv; charset=utf-8');
-      const lines = [LOG_COLUMNS.join(','), ...entries.map((e) => LOG_COLUMNS.map((c) => csvCell(exportRow(e)[c])).join(','))];
+      const lines = [
+        LOG_COLUMNS.join(','),
+        ...entries.map((e) => LOG_COLUMNS.map((c) => csvCell(exportRow(e)[c])).join(',')),
+      ];
       res.send(`${lines.join('\r\n')}\r\n`);
     } else {
       res.type('application/x-ndjson; charset=utf-8');
@@ -262,35 +339,67 @@ export function statusRouter(deps: { client: Client; config: Config; directory: 
 
   // ---- full-sync controls: the engineer's browser session only, same-origin forms with a token bound to the session
   const formBody = express.urlencoded({ extended: false, limit: '2kb', inflate: false });
-  const controlled = (act: (subdomain: string) => Promise<FullSyncAnswer>, done: string) => async (req: Request, res: Response) => {
-    const subdomain = subdomainOf(req);
-    if (subdomain === null) return badRequest(res, 'Not an account name.');
-    const who = visitor(req, res, subdomain);
-    if (who === null) return;
-    const origin = req.get('origin');
-    const ownOrigins = [new URL(config.publicUrl).origin, `${req.protocol}://${req.get('host') ?? ''}`];
-    const csrf = (req.body as Record<string, unknown> | undefined)?.csrf;
-    if (who.access !== 'operate' || who.grant === null || (origin !== undefined && !ownOrigins.includes(origin)) || typeof csrf !== 'string' || csrf !== formToken(who.grant)) {
-      const nonce = pageHeaders(res);
-      res.status(403).send(messagePage('Not allowed', 'Full syncs are started and cancelled from the operator view of this page (a link the engineer opens with the operator token).', nonce));
-      return;
-    }
-    const answer = await act(subdomain);
-    const notice = answer.kind === 'error' ? `Full sync: ${answer.message}` : done;
-    res.redirect(303, `/status/${subdomain}?notice=${encodeURIComponent(notice.replace(/[^\w .,:;'()-]/g, ' ').slice(0, 200))}`);
-  };
-  router.post('/status/:subdomain/full-sync', formBody, controlled((s) => fullSync.start(s), 'Full sync started'));
-  router.post('/status/:subdomain/full-sync/cancel', formBody, controlled((s) => fullSync.cancel(s), 'Full sync cancelled'));
+  const controlled =
+    (act: (subdomain: string) => Promise<FullSyncAnswer>, done: string) => async (req: Request, res: Response) => {
+      const subdomain = subdomainOf(req);
+      if (subdomain === null) return badRequest(res, 'Not an account name.');
+      const who = visitor(req, res, subdomain);
+      if (who === null) return;
+      const origin = req.get('origin');
+      const ownOrigins = [new URL(config.publicUrl).origin, `${req.protocol}://${req.get('host') ?? ''}`];
+      const csrf = (req.body as Record<string, unknown> | undefined)?.csrf;
+      if (
+        who.access !== 'operate' ||
+        who.grant === null ||
+        (origin !== undefined && !ownOrigins.includes(origin)) ||
+        typeof csrf !== 'string' ||
+        csrf !== formToken(who.grant)
+      ) {
+        const nonce = pageHeaders(res);
+        res
+          .status(403)
+          .send(
+            messagePage(
+              'Not allowed',
+              'Full syncs are started and cancelled from the operator view of this page (a link the engineer opens with the operator token).',
+              nonce,
+            ),
+          );
+        return;
+      }
+      const answer = await act(subdomain);
+      const notice = answer.kind === 'error' ? `Full sync: ${answer.message}` : done;
+      res.redirect(
+        303,
+        `/status/${subdomain}?notice=${encodeURIComponent(notice.replace(/[^\w .,:;'()-]/g, ' ').slice(0, 200))}`,
+      );
+    };
+  router.post(
+    '/status/:subdomain/full-sync',
+    formBody,
+    controlled((s) => fullSync.start(s), 'Full sync started'),
+  );
+  router.post(
+    '/status/:subdomain/full-sync/cancel',
+    formBody,
+    controlled((s) => fullSync.cancel(s), 'Full sync cancelled'),
+  );
 
   // ---- links, minted with the operator token (curl, `npm start`): a browser never needs the token itself
   const guard = operatorOnly(config.operatorToken);
   const mint = (scope: 'status-read' | 'status-operate', ttlMs: number) => async (req: Request, res: Response) => {
     const subdomain = subdomainOf(req);
-    if (subdomain === null) throw new HttpError(400, 'invalid_subdomain', 'subdomain must be a Storeganise subdomain', 'subdomain');
-    if ((await directory.get(subdomain, { fresh: true })) === null) throw new HttpError(404, 'unknown_account', `No account ${subdomain}`);
+    if (subdomain === null)
+      throw new HttpError(400, 'invalid_subdomain', 'subdomain must be a Storeganise subdomain', 'subdomain');
+    if ((await directory.get(subdomain, { fresh: true })) === null)
+      throw new HttpError(404, 'unknown_account', `No account ${subdomain}`);
     const { grant, expiresAt } = grants.issue(scope, subdomain, ttlMs);
     res.setHeader('Cache-Control', 'no-store');
-    res.json({ url: `${config.publicUrl}/status/${subdomain}?grant=${grant}`, access: scope === 'status-read' ? 'read' : 'operate', expiresAt: new Date(expiresAt).toISOString() });
+    res.json({
+      url: `${config.publicUrl}/status/${subdomain}?grant=${grant}`,
+      access: scope === 'status-read' ? 'read' : 'operate',
+      expiresAt: new Date(expiresAt).toISOString(),
+    });
   };
   router.post('/status/:subdomain/link', guard, mint('status-read', config.statusLinkTtlMs));
   router.post('/status/:subdomain/operator-link', guard, mint('status-operate', OPERATE_LINK_TTL_MS));

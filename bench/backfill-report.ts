@@ -31,7 +31,14 @@ export interface LatencyFigures {
 }
 
 export interface BackfillReport {
-  setup: { customers: number; sharedEmails: number; zendeskUsers: number; budgetPerMinute: number; liveRatePerSecond: number; livePairs: number };
+  setup: {
+    customers: number;
+    sharedEmails: number;
+    zendeskUsers: number;
+    budgetPerMinute: number;
+    liveRatePerSecond: number;
+    livePairs: number;
+  };
   sync: SyncOutcome;
   durationMs: number;
   /** Zendesk calls answered (not 429) while the sync ran: the sync's own, and those of the live edits. */
@@ -72,7 +79,9 @@ export function liveLatency(input: {
   const m = measure({
     changes: input.changes,
     users,
-    webhooks: input.webhooks.filter((w) => (w.source === 'zendesk' ? zendeskIds.has(w.userId) : storeganiseIds.has(w.userId))),
+    webhooks: input.webhooks.filter((w) =>
+      w.source === 'zendesk' ? zendeskIds.has(w.userId) : storeganiseIds.has(w.userId),
+    ),
     zendesk: input.zendesk.filter(named('zendesk')),
     storeganise: input.storeganise.filter(named('storeganise')),
     phaseStartMs: input.phase.startMs,
@@ -81,7 +90,10 @@ export function liveLatency(input: {
   const values = m.outcomes.flatMap((o) => (o.fromEditMs === null ? [] : [o.fromEditMs]));
   if (process.env.BENCH_DUMP) {
     const byUser = new Map<BenchUser, Array<[string, ApiRequest]>>();
-    for (const [side, requests] of [['zendesk', input.zendesk], ['storeganise', input.storeganise]] as const) {
+    for (const [side, requests] of [
+      ['zendesk', input.zendesk],
+      ['storeganise', input.storeganise],
+    ] as const) {
       for (const r of requests) {
         const u = classify(side, r, users).user;
         if (u === null) continue;
@@ -92,12 +104,32 @@ export function liveLatency(input: {
     }
     const rows = m.outcomes.map((o) => {
       const until = o.write ? o.write.atMs + o.write.durationMs : o.change.madeAtMs + 60_000;
-      const calls = (byUser.get(o.change.user) ?? []).filter(([, r]) => r.atMs >= o.change.madeAtMs && r.atMs <= until).map(([side, r]) => [side, r.atMs - o.change.madeAtMs, r.durationMs, r.method, r.path.replace(/^.*\/(api\/v2|api\/v1\/admin)/, '')]);
-      return { side: o.change.side, field: o.change.field, made: o.change.madeAtMs, ms: o.fromEditMs, webhook: o.webhook ? [o.webhook.sentAtMs - o.change.madeAtMs, o.webhook.answerMs] : null, calls };
+      const calls = (byUser.get(o.change.user) ?? [])
+        .filter(([, r]) => r.atMs >= o.change.madeAtMs && r.atMs <= until)
+        .map(([side, r]) => [
+          side,
+          r.atMs - o.change.madeAtMs,
+          r.durationMs,
+          r.method,
+          r.path.replace(/^.*\/(api\/v2|api\/v1\/admin)/, ''),
+        ]);
+      return {
+        side: o.change.side,
+        field: o.change.field,
+        made: o.change.madeAtMs,
+        ms: o.fromEditMs,
+        webhook: o.webhook ? [o.webhook.sentAtMs - o.change.madeAtMs, o.webhook.answerMs] : null,
+        calls,
+      };
     });
     appendFileSync(process.env.BENCH_DUMP, `${JSON.stringify(rows)}\n`);
   }
-  return { edits: input.changes.length, landed: values.length, p50Ms: percentile(values, 50), p99Ms: percentile(values, 99) };
+  return {
+    edits: input.changes.length,
+    landed: values.length,
+    p50Ms: percentile(values, 50),
+    p99Ms: percentile(values, 99),
+  };
 }
 
 export function buildBackfillReport(input: {
@@ -139,10 +171,16 @@ export function buildBackfillReport(input: {
     floorMs,
     paceOfFloor: floorMs / durationMs,
     budgetShare: { total: total / capacity, bulk: (total - live) / capacity, live: live / capacity },
-    byKind: [...kinds.entries()].map(([kind, n]) => ({ kind, ...n })).sort((a, b) => b.bulk + b.live - (a.bulk + a.live)),
+    byKind: [...kinds.entries()]
+      .map(([kind, n]) => ({ kind, ...n }))
+      .sort((a, b) => b.bulk + b.live - (a.bulk + a.live)),
     answered429: input.zendesk.filter((r) => r.status === 429).length,
     callsBeforeRetryAfter: callsBeforeRetryAfter(input.zendesk),
-    latency: { idle, during: busy, ratioP99: idle.p99Ms === null || busy.p99Ms === null || idle.p99Ms === 0 ? null : busy.p99Ms / idle.p99Ms },
+    latency: {
+      idle,
+      during: busy,
+      ratioP99: idle.p99Ms === null || busy.p99Ms === null || idle.p99Ms === 0 ? null : busy.p99Ms / idle.p99Ms,
+    },
     workerPeakBytes: input.workerPeakBytes,
     workerResidentAtStartBytes: input.workerResidentAtStartBytes,
     cpu: input.cpu,
@@ -162,31 +200,64 @@ const mib = (bytes: number | null): string => (bytes === null ? 'n/a' : `${Math.
 /** Cores each process kept busy on average, and the whole host (other people's processes included). */
 function cpuLine(use: CpuUse): string {
   const wall = Math.max(0.001, use.wallSeconds);
-  const parts = Object.entries(use.seconds).map(([name, seconds]) => `${name} ${seconds === null ? 'n/a' : (seconds / wall).toFixed(2)}`);
+  const parts = Object.entries(use.seconds).map(
+    ([name, seconds]) => `${name} ${seconds === null ? 'n/a' : (seconds / wall).toFixed(2)}`,
+  );
   return `${parts.join(', ')}; host ${use.hostSeconds === null ? 'n/a' : (use.hostSeconds / wall).toFixed(2)} of ${use.cores}`;
 }
 
 export function formatBackfillReport(r: BackfillReport): string {
   const { setup, sync, latency } = r;
   const rows: Array<[string, string]> = [
-    ['seeded', `${count(setup.customers)} Storeganise customers, ${count(setup.zendeskUsers)} Zendesk users, ${count(setup.sharedEmails)} sharing an email; ${setup.livePairs} linked pairs for live edits`],
-    ['Zendesk budget', `${count(setup.budgetPerMinute)} requests/minute; live edits ${setup.liveRatePerSecond}/s all through the sync`],
-    ['full sync', `${sync.state}, ${sync.done}/${sync.total} customers: linked ${count(sync.linked)}, created ${count(sync.created)}, repaired ${sync.repaired}, conflicts ${sync.conflicts}, errors ${sync.errors}`],
+    [
+      'seeded',
+      `${count(setup.customers)} Storeganise customers, ${count(setup.zendeskUsers)} Zendesk users, ${count(setup.sharedEmails)} sharing an email; ${setup.livePairs} linked pairs for live edits`,
+    ],
+    [
+      'Zendesk budget',
+      `${count(setup.budgetPerMinute)} requests/minute; live edits ${setup.liveRatePerSecond}/s all through the sync`,
+    ],
+    [
+      'full sync',
+      `${sync.state}, ${sync.done}/${sync.total} customers: linked ${count(sync.linked)}, created ${count(sync.created)}, repaired ${sync.repaired}, conflicts ${sync.conflicts}, errors ${sync.errors}`,
+    ],
     ['time to complete', `${minutes(r.durationMs)}`],
-    ['floor (calls ÷ budget)', `${minutes(r.floorMs)} for ${count(r.calls.total)} Zendesk calls answered while it ran (sync ${count(r.calls.bulk)}, live edits ${count(r.calls.live)})`],
+    [
+      'floor (calls ÷ budget)',
+      `${minutes(r.floorMs)} for ${count(r.calls.total)} Zendesk calls answered while it ran (sync ${count(r.calls.bulk)}, live edits ${count(r.calls.live)})`,
+    ],
     ['pace against the floor', percent(r.paceOfFloor)],
-    ['budget used', `${percent(r.budgetShare.total)} (sync ${percent(r.budgetShare.bulk)}, live edits ${percent(r.budgetShare.live)})`],
+    [
+      'budget used',
+      `${percent(r.budgetShare.total)} (sync ${percent(r.budgetShare.bulk)}, live edits ${percent(r.budgetShare.live)})`,
+    ],
     ['429s', `${r.answered429}; calls before Retry-After ${r.callsBeforeRetryAfter.count}`],
-    ['live edit → other side, idle', `p50 ${ms(latency.idle.p50Ms)}, p99 ${ms(latency.idle.p99Ms)} (${latency.idle.landed}/${latency.idle.edits} edits)`],
-    ['live edit → other side, during', `p50 ${ms(latency.during.p50Ms)}, p99 ${ms(latency.during.p99Ms)} (${latency.during.landed}/${latency.during.edits} edits); p99 ${latency.ratioP99 === null ? 'n/a' : `${latency.ratioP99.toFixed(2)}×`} idle`],
+    [
+      'live edit → other side, idle',
+      `p50 ${ms(latency.idle.p50Ms)}, p99 ${ms(latency.idle.p99Ms)} (${latency.idle.landed}/${latency.idle.edits} edits)`,
+    ],
+    [
+      'live edit → other side, during',
+      `p50 ${ms(latency.during.p50Ms)}, p99 ${ms(latency.during.p99Ms)} (${latency.during.landed}/${latency.during.edits} edits); p99 ${latency.ratioP99 === null ? 'n/a' : `${latency.ratioP99.toFixed(2)}×`} idle`,
+    ],
     ['CPU, idle (cores busy)', cpuLine(r.cpu.idle)],
     ['CPU, during the sync', cpuLine(r.cpu.during)],
-    ['worker peak memory', `${mib(r.workerPeakBytes)} resident during the sync (${mib(r.workerResidentAtStartBytes)} when it started)`],
+    [
+      'worker peak memory',
+      `${mib(r.workerPeakBytes)} resident during the sync (${mib(r.workerResidentAtStartBytes)} when it started)`,
+    ],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
-  const lines = ['Backfill: a full sync under live edits', '', ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`), '', '  Zendesk calls while the sync ran, by kind (sync / live edits):'];
+  const lines = [
+    'Backfill: a full sync under live edits',
+    '',
+    ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
+    '',
+    '  Zendesk calls while the sync ran, by kind (sync / live edits):',
+  ];
   const kindWidth = Math.max(...r.byKind.map((k) => k.kind.length));
-  for (const k of r.byKind) lines.push(`    ${k.kind.padEnd(kindWidth)}  ${count(k.bulk).padStart(7)}  ${count(k.live).padStart(6)}`);
+  for (const k of r.byKind)
+    lines.push(`    ${k.kind.padEnd(kindWidth)}  ${count(k.bulk).padStart(7)}  ${count(k.live).padStart(6)}`);
   for (const example of r.callsBeforeRetryAfter.examples) lines.push(`  early call: ${example}`);
   for (const problem of r.problems.slice(0, 20)) lines.push(`  problem: ${problem}`);
   if (r.problems.length > 20) lines.push(`  ... and ${r.problems.length - 20} more problems`);
@@ -197,11 +268,18 @@ export function formatBackfillReport(r: BackfillReport): string {
 export function backfillFailures(r: BackfillReport): string[] {
   const failures: string[] = [];
   if (r.sync.state !== 'completed') failures.push(`the full sync ended ${r.sync.state}`);
-  if (r.sync.errors > 0 || r.sync.conflicts > 0) failures.push(`the full sync reports ${r.sync.errors} errors and ${r.sync.conflicts} conflicts`);
-  if (r.paceOfFloor < 0.9) failures.push(`the sync ran at ${percent(r.paceOfFloor)} of the floor's pace (goal: at least 90 %)`);
-  if (r.callsBeforeRetryAfter.count > 0) failures.push(`${r.callsBeforeRetryAfter.count} calls went out before a Retry-After had passed (goal: 0)`);
-  if (r.latency.ratioP99 === null || r.latency.ratioP99 > 2) failures.push(`live-edit p99 during the sync is ${r.latency.ratioP99 === null ? 'unknown' : `${r.latency.ratioP99.toFixed(2)}×`} its idle value (goal: at most 2×)`);
-  if (r.latency.during.landed < r.latency.during.edits || r.latency.idle.landed < r.latency.idle.edits) failures.push('some live edits never reached the other side');
+  if (r.sync.errors > 0 || r.sync.conflicts > 0)
+    failures.push(`the full sync reports ${r.sync.errors} errors and ${r.sync.conflicts} conflicts`);
+  if (r.paceOfFloor < 0.9)
+    failures.push(`the sync ran at ${percent(r.paceOfFloor)} of the floor's pace (goal: at least 90 %)`);
+  if (r.callsBeforeRetryAfter.count > 0)
+    failures.push(`${r.callsBeforeRetryAfter.count} calls went out before a Retry-After had passed (goal: 0)`);
+  if (r.latency.ratioP99 === null || r.latency.ratioP99 > 2)
+    failures.push(
+      `live-edit p99 during the sync is ${r.latency.ratioP99 === null ? 'unknown' : `${r.latency.ratioP99.toFixed(2)}×`} its idle value (goal: at most 2×)`,
+    );
+  if (r.latency.during.landed < r.latency.during.edits || r.latency.idle.landed < r.latency.idle.edits)
+    failures.push('some live edits never reached the other side');
   if (r.problems.length > 0) failures.push(`${r.problems.length} records are not as the sync should have left them`);
   return failures;
 }

@@ -4,7 +4,13 @@ import { z } from 'zod';
 import { runningEventWorkflows } from '../sandbox/installation';
 import { customerStatusQuery, customerWorkflowId, storeganiseCustomer } from '../workflows/definitions';
 import { CpuMeter, cpuOfPid, cpuOfThisProcess, findProcess, type CpuUse } from './cpu';
-import { backfillFailures, buildBackfillReport, formatBackfillReport, liveLatency, type SyncOutcome } from './backfill-report';
+import {
+  backfillFailures,
+  buildBackfillReport,
+  formatBackfillReport,
+  liveLatency,
+  type SyncOutcome,
+} from './backfill-report';
 import type { BenchOptions } from './options';
 import { BenchSystem, type BenchAccount } from './system';
 import { fireEdits, phoneNumber, planEdits, seedLinkedUsers, type BenchUser } from './workload';
@@ -61,7 +67,12 @@ async function inParallel(count: number, work: (i: number) => Promise<void>): Pr
  * phone with a Zendesk user, and `count` Zendesk users, the second half requesters who are no
  * customer. Every webhook about them is dropped, as if they predated the add-on.
  */
-async function seedUnknownRecords(system: BenchSystem, account: BenchAccount, count: number, log: (line: string) => void): Promise<{ pairs: SeededPair[]; requesters: number[] }> {
+async function seedUnknownRecords(
+  system: BenchSystem,
+  account: BenchAccount,
+  count: number,
+  log: (line: string) => void,
+): Promise<{ pairs: SeededPair[]; requesters: number[] }> {
   const shared = Math.floor(count / 2);
   const pairs: SeededPair[] = new Array<SeededPair>(count);
   const requesters: number[] = [];
@@ -77,9 +88,18 @@ async function seedUnknownRecords(system: BenchSystem, account: BenchAccount, co
       const sg = await system.storeganise.client.createUser(account.subdomain, { firstName, lastName, email, phone });
       let zendeskId: number | null = null;
       if (i < shared) {
-        zendeskId = (await system.zendesk.client.createUser(account.zendeskSubdomain, { name: `${firstName} ${lastName}`, email, phone })).id;
+        zendeskId = (
+          await system.zendesk.client.createUser(account.zendeskSubdomain, {
+            name: `${firstName} ${lastName}`,
+            email,
+            phone,
+          })
+        ).id;
       } else {
-        const requester = await system.zendesk.client.createUser(account.zendeskSubdomain, { name: `Requester ${i}`, email: `requester-${i}@example.com` });
+        const requester = await system.zendesk.client.createUser(account.zendeskSubdomain, {
+          name: `Requester ${i}`,
+          email: `requester-${i}@example.com`,
+        });
         requesters.push(requester.id);
       }
       pairs[i] = { storeganiseId: sg.id, zendeskId };
@@ -93,22 +113,37 @@ async function seedUnknownRecords(system: BenchSystem, account: BenchAccount, co
 }
 
 /** What the sync should have left: every customer linked both ways, by email when a user held it; requesters untouched. */
-async function checkRecords(system: BenchSystem, account: BenchAccount, seeded: { pairs: SeededPair[]; requesters: number[] }, liveUsers: number): Promise<string[]> {
-  const [sgUsers, zdUsers] = await Promise.all([system.storeganise.client.listUsers(account.subdomain), system.zendesk.client.listUsers(account.zendeskSubdomain)]);
+async function checkRecords(
+  system: BenchSystem,
+  account: BenchAccount,
+  seeded: { pairs: SeededPair[]; requesters: number[] },
+  liveUsers: number,
+): Promise<string[]> {
+  const [sgUsers, zdUsers] = await Promise.all([
+    system.storeganise.client.listUsers(account.subdomain),
+    system.zendesk.client.listUsers(account.zendeskSubdomain),
+  ]);
   const problems: string[] = [];
   const sgById = new Map(sgUsers.map((u) => [u.id, u]));
   const zdByExternalId = new Map<string, number[]>();
-  for (const u of zdUsers) if (u.external_id !== null) zdByExternalId.set(u.external_id, [...(zdByExternalId.get(u.external_id) ?? []), u.id]);
+  for (const u of zdUsers)
+    if (u.external_id !== null) zdByExternalId.set(u.external_id, [...(zdByExternalId.get(u.external_id) ?? []), u.id]);
   const zdById = new Map(zdUsers.map((u) => [u.id, u]));
-  if (sgUsers.length !== seeded.pairs.length + liveUsers) problems.push(`Storeganise has ${sgUsers.length} customers, expected ${seeded.pairs.length + liveUsers}: the sync must never create one`);
+  if (sgUsers.length !== seeded.pairs.length + liveUsers)
+    problems.push(
+      `Storeganise has ${sgUsers.length} customers, expected ${seeded.pairs.length + liveUsers}: the sync must never create one`,
+    );
   for (const pair of seeded.pairs) {
     const owned = zdByExternalId.get(pair.storeganiseId) ?? [];
     const pointer = sgById.get(pair.storeganiseId)?.customFields?.zendesk_userId;
     if (owned.length !== 1) problems.push(`customer ${pair.storeganiseId} has ${owned.length} Zendesk users`);
-    else if (pointer !== String(owned[0])) problems.push(`customer ${pair.storeganiseId} points at ${String(pointer)}, its Zendesk user is ${owned[0]}`);
-    if (pair.zendeskId !== null && owned[0] !== pair.zendeskId) problems.push(`customer ${pair.storeganiseId} is not linked to ${pair.zendeskId}, which holds its email`);
+    else if (pointer !== String(owned[0]))
+      problems.push(`customer ${pair.storeganiseId} points at ${String(pointer)}, its Zendesk user is ${owned[0]}`);
+    if (pair.zendeskId !== null && owned[0] !== pair.zendeskId)
+      problems.push(`customer ${pair.storeganiseId} is not linked to ${pair.zendeskId}, which holds its email`);
   }
-  for (const id of seeded.requesters) if (zdById.get(id)?.external_id !== null) problems.push(`requester ${id} got linked`);
+  for (const id of seeded.requesters)
+    if (zdById.get(id)?.external_id !== null) problems.push(`requester ${id} got linked`);
   return problems;
 }
 
@@ -117,7 +152,12 @@ async function checkRecords(system: BenchSystem, account: BenchAccount, seeded: 
  * running, and the live customers' entities idle, a few looks in a row. (`BenchSystem.settle`
  * asks every customer's entity, thousands after a backfill: far too slow here.)
  */
-async function settleLive(system: BenchSystem, account: BenchAccount, live: readonly BenchUser[], timeoutMs: number): Promise<void> {
+async function settleLive(
+  system: BenchSystem,
+  account: BenchAccount,
+  live: readonly BenchUser[],
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let quiet = 0;
   while (quiet < 3) {
@@ -126,7 +166,9 @@ async function settleLive(system: BenchSystem, account: BenchAccount, live: read
     let busy = await runningEventWorkflows(system.client, account.subdomain);
     for (const user of live) {
       if (busy > 0) break;
-      const status = await system.client.workflow.getHandle(customerWorkflowId(account.subdomain, storeganiseCustomer(user.storeganiseId))).query(customerStatusQuery);
+      const status = await system.client.workflow
+        .getHandle(customerWorkflowId(account.subdomain, storeganiseCustomer(user.storeganiseId)))
+        .query(customerStatusQuery);
       busy += status.queued + (status.running === null ? 0 : 1) + status.deferred.length;
     }
     quiet = busy === 0 ? quiet + 1 : 0;
@@ -137,7 +179,11 @@ async function settleLive(system: BenchSystem, account: BenchAccount, live: read
 export async function runBackfill(options: BenchOptions, log: (line: string) => void): Promise<number> {
   const operatorToken = `operator-${randomBytes(12).toString('hex')}`;
   // Reconciliation would cover the same ground if it ran before the sync; an hour keeps it out of the measurement.
-  const system = await BenchSystem.start({ logLevel: options.logLevel, log, env: { OPERATOR_TOKEN: operatorToken, RECONCILE_INTERVAL: '1h' } });
+  const system = await BenchSystem.start({
+    logLevel: options.logLevel,
+    log,
+    env: { OPERATOR_TOKEN: operatorToken, RECONCILE_INTERVAL: '1h' },
+  });
   const interrupt = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping ...`);
     void system.close().finally(() => process.exit(130));
@@ -154,7 +200,8 @@ export async function runBackfill(options: BenchOptions, log: (line: string) => 
     };
     const progress = async (): Promise<Progress> => {
       const answer = await call('GET');
-      if (answer.status !== 200) throw new Error(`GET ${endpoint} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+      if (answer.status !== 200)
+        throw new Error(`GET ${endpoint} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
       return ProgressSchema.parse(answer.body);
     };
     const ended = async (): Promise<Progress> => {
@@ -172,11 +219,20 @@ export async function runBackfill(options: BenchOptions, log: (line: string) => 
     log(`seeding ${options.customers} customers and ${options.customers} Zendesk users the sync never heard of ...`);
     const seeded = await seedUnknownRecords(system, account, options.customers, log);
 
-    const plan = planEdits(live, Math.ceil(options.rate * (options.idleSeconds + MAX_SYNC_MS / 1000)) + 1, 0.5, options.seed);
+    const plan = planEdits(
+      live,
+      Math.ceil(options.rate * (options.idleSeconds + MAX_SYNC_MS / 1000)) + 1,
+      0.5,
+      options.seed,
+    );
     const idlePlan = plan.slice(0, Math.round(options.rate * options.idleSeconds));
     const temporalPort = system.devServer.address.split(':').at(-1) ?? '';
     const meter = (): CpuMeter =>
-      new CpuMeter({ worker: cpuOfPid(system.worker.pid), temporalServer: cpuOfPid(findProcess(['start-dev', `--port ${temporalPort} `])), apiSandboxesAndEdits: cpuOfThisProcess });
+      new CpuMeter({
+        worker: cpuOfPid(system.worker.pid),
+        temporalServer: cpuOfPid(findProcess(['start-dev', `--port ${temporalPort} `])),
+        apiSandboxesAndEdits: cpuOfThisProcess,
+      });
     log(`idle phase: ${idlePlan.length} live edits at ${options.rate}/s ...`);
     const idleStart = Date.now();
     const idleCpu = meter();
@@ -192,8 +248,17 @@ export async function runBackfill(options: BenchOptions, log: (line: string) => 
     ]);
     const zendeskSince = zendeskMark.lastSeq;
     const storeganiseSince = Math.max(0, ...storeganiseMark.map((r) => r.seq));
-    const idleRequests = { zendesk: zendeskMark.requests.filter((r) => r.atMs >= idleStart), storeganise: storeganiseMark.filter((r) => r.atMs >= idleStart) };
-    const idle = liveLatency({ changes: idleChanges, users: live, webhooks: system.tap.deliveries, ...idleRequests, phase: { startMs: idleStart, endMs: idleEnd } });
+    const idleRequests = {
+      zendesk: zendeskMark.requests.filter((r) => r.atMs >= idleStart),
+      storeganise: storeganiseMark.filter((r) => r.atMs >= idleStart),
+    };
+    const idle = liveLatency({
+      changes: idleChanges,
+      users: live,
+      webhooks: system.tap.deliveries,
+      ...idleRequests,
+      phase: { startMs: idleStart, endMs: idleEnd },
+    });
     log(`idle: p50 ${idle.p50Ms ?? 'n/a'} ms, p99 ${idle.p99Ms ?? 'n/a'} ms`);
 
     // The kernel's peak counter, reset here, covers the sync alone; without it, samples do.
@@ -206,7 +271,8 @@ export async function runBackfill(options: BenchOptions, log: (line: string) => 
     const duringCpu = meter();
     duringCpu.start();
     const started = await call('POST');
-    if (started.status !== 202 && started.status !== 200) throw new Error(`starting the full sync answered ${started.status}: ${JSON.stringify(started.body)}`);
+    if (started.status !== 202 && started.status !== 200)
+      throw new Error(`starting the full sync answered ${started.status}: ${JSON.stringify(started.body)}`);
     log(`full sync started; live edits go on at ${options.rate}/s until it completes ...`);
     const duringStart = Date.now();
     let last: Progress | null = null;
@@ -227,22 +293,52 @@ export async function runBackfill(options: BenchOptions, log: (line: string) => 
         await sleep(2_000);
       }
     })();
-    const duringChanges = await fireEdits(system, account, plan.slice(idlePlan.length), options.rate, () => last !== null || Date.now() - duringStart >= MAX_SYNC_MS);
+    const duringChanges = await fireEdits(
+      system,
+      account,
+      plan.slice(idlePlan.length),
+      options.rate,
+      () => last !== null || Date.now() - duringStart >= MAX_SYNC_MS,
+    );
     await watching;
     const duringCpuUse: CpuUse = duringCpu.stop();
     const duringEnd = Date.now();
     clearInterval(sampler);
     const final: Progress = last ?? (await progress());
     log(`full sync ${final.state}; letting the last live edits land ...`);
-    await settleLive(system, account, live, 300_000).catch((err: unknown) => log(err instanceof Error ? err.message : String(err)));
+    await settleLive(system, account, live, 300_000).catch((err: unknown) =>
+      log(err instanceof Error ? err.message : String(err)),
+    );
     const peak = peakReset ? (system.worker.memory()?.peakBytes ?? null) : sampledPeak || null;
 
     const [zendesk, storeganise] = await Promise.all([
       system.zendesk.client.requests({ account: account.zendeskSubdomain, sinceSeq: zendeskSince }),
       system.storeganise.client.requests({ account: account.subdomain, sinceSeq: storeganiseSince }),
     ]);
-    if (process.env.BENCH_DUMP) (await import('node:fs')).writeFileSync(process.env.BENCH_DUMP, JSON.stringify({ sync: final, live: live.map((u) => u.zendeskId), zendesk: zendesk.requests.map((r) => [r.atMs, r.durationMs, r.status, r.method, r.path.replace(/^\/zendesk\/[^/]+/, ''), r.retryAfterSeconds]) }));
-    const during = liveLatency({ changes: duringChanges, users: live, webhooks: system.tap.deliveries, zendesk: zendesk.requests, storeganise, phase: { startMs: duringStart, endMs: duringEnd } });
+    if (process.env.BENCH_DUMP)
+      (await import('node:fs')).writeFileSync(
+        process.env.BENCH_DUMP,
+        JSON.stringify({
+          sync: final,
+          live: live.map((u) => u.zendeskId),
+          zendesk: zendesk.requests.map((r) => [
+            r.atMs,
+            r.durationMs,
+            r.status,
+            r.method,
+            r.path.replace(/^\/zendesk\/[^/]+/, ''),
+            r.retryAfterSeconds,
+          ]),
+        }),
+      );
+    const during = liveLatency({
+      changes: duringChanges,
+      users: live,
+      webhooks: system.tap.deliveries,
+      zendesk: zendesk.requests,
+      storeganise,
+      phase: { startMs: duringStart, endMs: duringEnd },
+    });
     log('checking both sides ...');
     const problems = await checkRecords(system, account, seeded, live.length);
     const sync: SyncOutcome = {
@@ -258,7 +354,14 @@ export async function runBackfill(options: BenchOptions, log: (line: string) => 
       finishedAtMs: final.finishedAt === null ? duringEnd : Date.parse(final.finishedAt),
     };
     const report = buildBackfillReport({
-      setup: { customers: options.customers, sharedEmails: Math.floor(options.customers / 2), zendeskUsers: options.customers, budgetPerMinute: options.zendeskRateLimit, liveRatePerSecond: options.rate, livePairs: live.length },
+      setup: {
+        customers: options.customers,
+        sharedEmails: Math.floor(options.customers / 2),
+        zendeskUsers: options.customers,
+        budgetPerMinute: options.zendeskRateLimit,
+        liveRatePerSecond: options.rate,
+        livePairs: live.length,
+      },
       sync,
       zendesk: zendesk.requests,
       liveUsers: live,

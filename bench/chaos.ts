@@ -1,5 +1,13 @@
 import { judgeRun, type PersonEdit } from './oracle';
-import { acceptedEvents, callsBeforeRetryAfter, collectEvidence, injectedFaults, takeBaseline, waitUntilSettled, webhookAnswers } from './chaos/evidence';
+import {
+  acceptedEvents,
+  callsBeforeRetryAfter,
+  collectEvidence,
+  injectedFaults,
+  takeBaseline,
+  waitUntilSettled,
+  webhookAnswers,
+} from './chaos/evidence';
 import { ChaosAgent, planChaos } from './chaos/faults';
 import { EditLoad, seedLinkedUsers, type MadeEdit } from './chaos/load';
 import { parseChaosOptions, reproduceCommand, usage, UsageError, type ChaosOptions } from './chaos/options';
@@ -19,9 +27,19 @@ const CONFLICT_EVERY_MS = 15_000;
 /** The chaos phase is never shorter than this, whatever the budget left after setup. */
 const MIN_CHAOS_MS = 60_000;
 
-const toPersonEdit = ({ side, userKey, field, value, atMs }: MadeEdit): PersonEdit => ({ side, userKey, field, value, atMs });
+const toPersonEdit = ({ side, userKey, field, value, atMs }: MadeEdit): PersonEdit => ({
+  side,
+  userKey,
+  field,
+  value,
+  atMs,
+});
 
-async function run(options: ChaosOptions, log: (line: string) => void, onSystem: (system: ChaosSystem) => void): Promise<number> {
+async function run(
+  options: ChaosOptions,
+  log: (line: string) => void,
+  onSystem: (system: ChaosSystem) => void,
+): Promise<number> {
   const began = Date.now();
   const deadline = began + options.minutes * 60_000;
   const notes: string[] = [];
@@ -51,12 +69,17 @@ async function run(options: ChaosOptions, log: (line: string) => void, onSystem:
     const chaosMs = Math.max(MIN_CHAOS_MS, deadline - Date.now() - Math.min(settleMs, options.minutes * 15_000));
     const chaosStart = Date.now();
     const chaosEnd = chaosStart + chaosMs;
-    log(`chaos for ${(chaosMs / 1000).toFixed(0)} s: ${options.rate} edits/s on ${options.users} users, process kills, a Temporal restart, sandbox faults ...`);
+    log(
+      `chaos for ${(chaosMs / 1000).toFixed(0)} s: ${options.rate} edits/s on ${options.users} users, process kills, a Temporal restart, sandbox faults ...`,
+    );
     const agent = new ChaosAgent(system, account, log);
     const load = new EditLoad(system, account, users, options.seed);
     const progress = setInterval(() => log(`  ${load.edits.length} edits made ...`), 30_000);
     try {
-      await Promise.all([agent.run(planChaos(chaosMs, options.seed), chaosStart, chaosEnd), load.run({ rate: options.rate, conflictEveryMs: CONFLICT_EVERY_MS, untilMs: chaosEnd })]);
+      await Promise.all([
+        agent.run(planChaos(chaosMs, options.seed), chaosStart, chaosEnd),
+        load.run({ rate: options.rate, conflictEveryMs: CONFLICT_EVERY_MS, untilMs: chaosEnd }),
+      ]);
     } finally {
       clearInterval(progress);
     }
@@ -67,7 +90,8 @@ async function run(options: ChaosOptions, log: (line: string) => void, onSystem:
     const faultWindow = { fromMs: chaosStart, toMs: Date.now() };
     await bringBack(system, notes);
     const settling = await waitUntilSettled(system, account, users, settleMs);
-    if (!settling.settled) notes.push(`the sync did not settle (${settling.reason ?? ''}); the figures are as it stood then`);
+    if (!settling.settled)
+      notes.push(`the sync did not settle (${settling.reason ?? ''}); the figures are as it stood then`);
 
     log('reading the change logs and final states back, judging ...');
     const evidence = await collectEvidence(system, account, baseline);
@@ -83,17 +107,34 @@ async function run(options: ChaosOptions, log: (line: string) => void, onSystem:
     const timed = system.timer.since(baseline.atMs);
     const partial: Omit<ChaosReport, 'failures'> = {
       command: reproduceCommand(options),
-      options: { minutes: options.minutes, seed: options.seed, users: options.users, rate: options.rate, settleMinutes: options.settleMinutes },
-      seconds: { setup: setupSeconds, chaos: chaosSeconds, settle: settling.seconds, total: (Date.now() - began) / 1000 },
+      options: {
+        minutes: options.minutes,
+        seed: options.seed,
+        users: options.users,
+        rate: options.rate,
+        settleMinutes: options.settleMinutes,
+      },
+      seconds: {
+        setup: setupSeconds,
+        chaos: chaosSeconds,
+        settle: settling.seconds,
+        total: (Date.now() - began) / 1000,
+      },
       settling,
       edits: editFigures(load.edits),
-      acceptedEvents: { storeganise: acceptedEvents(evidence.deliveries.storeganise), zendesk: acceptedEvents(evidence.deliveries.zendesk) },
+      acceptedEvents: {
+        storeganise: acceptedEvents(evidence.deliveries.storeganise),
+        zendesk: acceptedEvents(evidence.deliveries.zendesk),
+      },
       webhookAnswers: webhookAnswers(timed),
       callsBeforeRetryAfter: callsBeforeRetryAfter(evidence.requests.zendesk),
       faults: {
         ...agent.counts,
         crashes: { worker: system.worker.crashes, api: system.api.crashes },
-        injected: { zendesk: injectedFaults(evidence.requests.zendesk, faultWindow), storeganise: injectedFaults(evidence.requests.storeganise, faultWindow) },
+        injected: {
+          zendesk: injectedFaults(evidence.requests.zendesk, faultWindow),
+          storeganise: injectedFaults(evidence.requests.storeganise, faultWindow),
+        },
       },
       verdict,
       notes: [...notes, ...agent.problems, ...unmeasured(verdict.counts.lostEdits)],
@@ -118,7 +159,9 @@ async function stopSystem(system: ChaosSystem | null, failed: boolean, log: (lin
 }
 
 function unmeasured(lostEdits: number | null): string[] {
-  return lostEdits === null ? ['without change logs, lost edits, stale overwrites, reverted edits and writes back were not measured'] : [];
+  return lostEdits === null
+    ? ['without change logs, lost edits, stale overwrites, reverted edits and writes back were not measured']
+    : [];
 }
 
 /** Starts whatever the chaos left down, so the sync can settle. */
@@ -150,7 +193,8 @@ function main(): void {
     process.exit(2);
   }
   const began = Date.now();
-  const log = (line: string): void => void process.stderr.write(`[chaos +${((Date.now() - began) / 1000).toFixed(1)}s] ${line}\n`);
+  const log = (line: string): void =>
+    void process.stderr.write(`[chaos +${((Date.now() - began) / 1000).toFixed(1)}s] ${line}\n`);
   let system: ChaosSystem | null = null;
   // Ctrl-C still stops every process this run started.
   const interrupt = (signal: NodeJS.Signals): void => {

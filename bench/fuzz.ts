@@ -17,12 +17,21 @@ import type { ChaosSystem } from './chaos/system';
 const SETTLE_MS = 5 * 60_000;
 const FRESH_EDIT_TIMEOUT_MS = 120_000;
 
-async function run(options: FuzzOptions, log: (line: string) => void, onSystem: (system: ChaosSystem) => void): Promise<number> {
+async function run(
+  options: FuzzOptions,
+  log: (line: string) => void,
+  onSystem: (system: ChaosSystem) => void,
+): Promise<number> {
   const began = Date.now();
   let system: FuzzSystem | null = null;
   let failed = true;
   try {
-    system = await startFuzzSystem({ logLevel: options.logLevel, users: options.users, note: log, onStarted: onSystem });
+    system = await startFuzzSystem({
+      logLevel: options.logLevel,
+      users: options.users,
+      note: log,
+      onStarted: onSystem,
+    });
     const { target, client, chaos } = system;
     const before = await workflowIds(client);
     const setupSeconds = (Date.now() - began) / 1000;
@@ -44,7 +53,10 @@ async function run(options: FuzzOptions, log: (line: string) => void, onSystem: 
 
     const { rows, total, problems } = classRows(campaign.sent, started);
     const notes: string[] = [];
-    if (campaign.cappedByTime) notes.push(`--minutes ${options.minutes} stopped the run after ${campaign.sent.length} of ${options.requests} requests`);
+    if (campaign.cappedByTime)
+      notes.push(
+        `--minutes ${options.minutes} stopped the run after ${campaign.sent.length} of ${options.requests} requests`,
+      );
     const partial: Omit<FuzzReport, 'failures' | 'keptFiles'> = {
       command: reproduceCommand(options),
       seed: options.seed,
@@ -56,7 +68,10 @@ async function run(options: FuzzOptions, log: (line: string) => void, onSystem: 
       problems,
       slowest: slowestMutations(campaign.sent),
       personEdits: campaign.personEdits,
-      genuineWebhooks: { deliveries: genuine.length, not2xx: genuine.filter((d) => d.status === null || d.status < 200 || d.status >= 300).length },
+      genuineWebhooks: {
+        deliveries: genuine.length,
+        not2xx: genuine.filter((d) => d.status === null || d.status < 200 || d.status >= 300).length,
+      },
       trapRequests: system.trap.requests,
       strangerAccounts: started.strangerAccounts,
       unqueriedCustomers: started.unqueried,
@@ -97,7 +112,8 @@ function main(): void {
     process.exit(2);
   }
   const began = Date.now();
-  const log = (line: string): void => void process.stderr.write(`[fuzz +${((Date.now() - began) / 1000).toFixed(1)}s] ${line}\n`);
+  const log = (line: string): void =>
+    void process.stderr.write(`[fuzz +${((Date.now() - began) / 1000).toFixed(1)}s] ${line}\n`);
   let system: ChaosSystem | null = null;
   // Ctrl-C still stops every process this run started.
   const interrupt = (signal: NodeJS.Signals): void => {

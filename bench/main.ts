@@ -41,7 +41,10 @@ async function run(options: BenchOptions): Promise<number> {
       await system.storeganise.client.setFaults(account.subdomain, { latencyMs: options.latencyMs });
     }
     const zendeskSince = (await system.zendesk.client.requests({ account: account.zendeskSubdomain })).lastSeq;
-    const storeganiseSince = Math.max(0, ...(await system.storeganise.client.requests({ account: account.subdomain })).map((r) => r.seq));
+    const storeganiseSince = Math.max(
+      0,
+      ...(await system.storeganise.client.requests({ account: account.subdomain })).map((r) => r.seq),
+    );
     const lifetimeBefore = system.worker.memory()?.peakBytes ?? null;
     const peakReset = system.worker.resetPeakMemory();
     const temporalPort = system.devServer.address.split(':').at(-1) ?? '';
@@ -59,7 +62,13 @@ async function run(options: BenchOptions): Promise<number> {
     const metricsBefore = await readWorkerMetrics(system.workerMetricsUrl);
     const phaseStartMs = Date.now();
     cpu.start();
-    const progress = setInterval(() => log(`  ${Math.min(options.changes, Math.floor(((Date.now() - phaseStartMs) / 1000) * options.rate))} edits fired ...`), 10_000);
+    const progress = setInterval(
+      () =>
+        log(
+          `  ${Math.min(options.changes, Math.floor(((Date.now() - phaseStartMs) / 1000) * options.rate))} edits fired ...`,
+        ),
+      10_000,
+    );
     let changes;
     try {
       changes = await fireEdits(system, account, edits, options.rate);
@@ -151,7 +160,12 @@ try {
   process.exit(2);
 }
 
-(options.backfill ? runBackfill(options, (line) => process.stderr.write(`[bench +${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${line}\n`)) : run(options)).then(
+(options.backfill
+  ? runBackfill(options, (line) =>
+      process.stderr.write(`[bench +${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${line}\n`),
+    )
+  : run(options)
+).then(
   (code) => process.exit(code),
   (err: unknown) => {
     console.error(err);

@@ -43,7 +43,10 @@ export function classify(side: Side, request: ApiRequest, users: readonly BenchU
     return { request, side, user, endpoint: `${request.method} ${endpointOf(rest.replace(/^\/api\/v2/, ''))}` };
   }
   const rest = STOREGANISE_PATH.exec(request.path)?.[1] ?? request.path;
-  const id = /^\/users\/([0-9a-f]{24})(?:\/|$)/.exec(rest)?.[1] ?? new URLSearchParams(request.query).get('ownerId') ?? undefined;
+  const id =
+    /^\/users\/([0-9a-f]{24})(?:\/|$)/.exec(rest)?.[1] ??
+    new URLSearchParams(request.query).get('ownerId') ??
+    undefined;
   const user = id === undefined ? null : (users.find((u) => u.storeganiseId === id) ?? null);
   return { request, side, user, endpoint: `${request.method} ${endpointOf(rest)}` };
 }
@@ -91,16 +94,25 @@ export interface Measurement {
 
 function webhookMatches(change: Change, w: TappedWebhook): boolean {
   if (w.source !== change.side) return false;
-  if (change.side === 'storeganise') return w.userId === change.user.storeganiseId && w.type === 'user.updated' && w.changedKeys.includes(change.storeganiseKey);
+  if (change.side === 'storeganise')
+    return (
+      w.userId === change.user.storeganiseId &&
+      w.type === 'user.updated' &&
+      w.changedKeys.includes(change.storeganiseKey)
+    );
   if (w.userId !== String(change.user.zendeskId)) return false;
-  return change.field === 'name' ? w.type.endsWith('user.name_changed') : /user\.identity_(changed|created)$/.test(w.type);
+  return change.field === 'name'
+    ? w.type.endsWith('user.name_changed')
+    : /user\.identity_(changed|created)$/.test(w.type);
 }
 
 /** The write that carries the edit to the other side: a Zendesk email goes through the identities, everything else is the user itself. */
 function forwardWriteMatches(change: Change, c: Classified): boolean {
   if (c.user !== change.user || c.side === change.side || !isWrite(c.request) || !ok(c.request)) return false;
   if (c.side === 'storeganise') return c.endpoint === 'PUT /users/:id';
-  return change.field === 'email' ? c.endpoint.startsWith('PUT /users/:id/identities') || c.endpoint.startsWith('POST /users/:id/identities') : c.endpoint === 'PUT /users/:id';
+  return change.field === 'email'
+    ? c.endpoint.startsWith('PUT /users/:id/identities') || c.endpoint.startsWith('POST /users/:id/identities')
+    : c.endpoint === 'PUT /users/:id';
 }
 
 /**
@@ -131,7 +143,8 @@ export function measure(input: {
   const outcomes = new Map<Change, ChangeOutcome>();
   for (const change of changes) {
     const webhook = input.webhooks.find((w) => w.sentAtMs >= change.madeAtMs && webhookMatches(change, w)) ?? null;
-    const write = classified.find((c) => c.request.atMs >= change.madeAtMs && forwardWriteMatches(change, c))?.request ?? null;
+    const write =
+      classified.find((c) => c.request.atMs >= change.madeAtMs && forwardWriteMatches(change, c))?.request ?? null;
     const visibleAt = write === null ? null : write.atMs + write.durationMs;
     outcomes.set(change, {
       change,
@@ -152,7 +165,8 @@ export function measure(input: {
   for (const c of classified) {
     const key = `${c.side} ${c.endpoint}`;
     byEndpoint[key] = (byEndpoint[key] ?? 0) + 1;
-    const owner = c.user === null ? undefined : (byUser.get(c.user) ?? []).filter((ch) => ch.madeAtMs <= c.request.atMs).at(-1);
+    const owner =
+      c.user === null ? undefined : (byUser.get(c.user) ?? []).filter((ch) => ch.madeAtMs <= c.request.atMs).at(-1);
     const outcome = owner === undefined ? undefined : outcomes.get(owner);
     if (outcome === undefined) {
       unattributed[key] = (unattributed[key] ?? 0) + 1;
@@ -162,7 +176,8 @@ export function measure(input: {
     if (c.side === 'zendesk') {
       outcome.zendeskCalls++;
       const from = outcome.webhook?.sentAtMs ?? outcome.change.madeAtMs;
-      if (outcome.write !== null && c.request.atMs >= from && c.request.atMs <= outcome.write.atMs) outcome.ownZendeskCalls++;
+      if (outcome.write !== null && c.request.atMs >= from && c.request.atMs <= outcome.write.atMs)
+        outcome.ownZendeskCalls++;
     } else outcome.storeganiseCalls++;
     if (isWrite(c.request)) outcome.writes++;
   }

@@ -43,16 +43,46 @@ const SPECS: OptionSpec[] = [
   { key: 'changes', flag: '--changes', env: 'BENCH_CHANGES', help: 'edits to fire (default 1000)' },
   { key: 'users', flag: '--users', env: 'BENCH_USERS', help: 'linked users to seed (default 100)' },
   { key: 'rate', flag: '--rate', env: 'BENCH_RATE', help: 'edits per second (default 20)' },
-  { key: 'latencyMs', flag: '--latency-ms', env: 'BENCH_LATENCY_MS', help: 'simulated latency of both APIs in ms (default 0)' },
-  { key: 'zendeskShare', flag: '--zendesk-share', env: 'BENCH_ZENDESK_SHARE', help: 'fraction of edits made in Zendesk (default 0.5)' },
+  {
+    key: 'latencyMs',
+    flag: '--latency-ms',
+    env: 'BENCH_LATENCY_MS',
+    help: 'simulated latency of both APIs in ms (default 0)',
+  },
+  {
+    key: 'zendeskShare',
+    flag: '--zendesk-share',
+    env: 'BENCH_ZENDESK_SHARE',
+    help: 'fraction of edits made in Zendesk (default 0.5)',
+  },
   { key: 'seed', flag: '--seed', env: 'BENCH_SEED', help: 'seed of the edit mix (default 1)' },
-  { key: 'zendeskRateLimit', flag: '--zendesk-rate-limit', env: 'BENCH_ZENDESK_RATE_LIMIT', help: 'Zendesk requests per minute allowed (default 1000000)' },
+  {
+    key: 'zendeskRateLimit',
+    flag: '--zendesk-rate-limit',
+    env: 'BENCH_ZENDESK_RATE_LIMIT',
+    help: 'Zendesk requests per minute allowed (default 1000000)',
+  },
   { key: 'json', flag: '--json', env: 'BENCH_JSON', help: 'print JSON instead of the table' },
   { key: 'profile', flag: '--profile', env: 'BENCH_PROFILE', help: 'break the end-to-end time down by workflow step' },
   { key: 'logLevel', flag: '--log-level', env: 'BENCH_LOG_LEVEL', help: 'worker and API log level (default error)' },
-  { key: 'backfill', flag: '--backfill', env: 'BENCH_BACKFILL', help: 'run the backfill benchmark: a full sync of a large account under live edits' },
-  { key: 'customers', flag: '--customers', env: 'BENCH_CUSTOMERS', help: 'backfill: customers and Zendesk users seeded, each (default 10000)' },
-  { key: 'idleSeconds', flag: '--idle-seconds', env: 'BENCH_IDLE_SECONDS', help: 'backfill: seconds of live edits before the full sync (default 90)' },
+  {
+    key: 'backfill',
+    flag: '--backfill',
+    env: 'BENCH_BACKFILL',
+    help: 'run the backfill benchmark: a full sync of a large account under live edits',
+  },
+  {
+    key: 'customers',
+    flag: '--customers',
+    env: 'BENCH_CUSTOMERS',
+    help: 'backfill: customers and Zendesk users seeded, each (default 10000)',
+  },
+  {
+    key: 'idleSeconds',
+    flag: '--idle-seconds',
+    env: 'BENCH_IDLE_SECONDS',
+    help: 'backfill: seconds of live edits before the full sync (default 90)',
+  },
 ];
 
 /** What `--backfill` changes when the option is not given: live edits at 2/s on 50 pairs, Zendesk's 700/min budget. */
@@ -147,7 +177,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     given.add(spec.key);
   }
   if (options.backfill === true) {
-    for (const [key, value] of Object.entries(BACKFILL_DEFAULTS)) if (!given.has(key as keyof BenchOptions)) options[key] = value;
+    for (const [key, value] of Object.entries(BACKFILL_DEFAULTS))
+      if (!given.has(key as keyof BenchOptions)) options[key] = value;
   }
   const parsed = options as unknown as BenchOptions;
   if (parsed.users < 1) throw new UsageError('--users must be at least 1');

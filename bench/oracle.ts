@@ -208,7 +208,8 @@ function rawOf(side: Side, field: SyncedField, record: RawRecord, n: Normaliser)
 
 /** Distinguishes writes that change the raw text without changing the key, e.g. a reformatted phone. */
 function rawSignature(side: Side, field: SyncedField, record: RawRecord): string {
-  if (side === 'storeganise' && field === 'name') return JSON.stringify([record.firstName ?? null, record.lastName ?? null]);
+  if (side === 'storeganise' && field === 'name')
+    return JSON.stringify([record.firstName ?? null, record.lastName ?? null]);
   return JSON.stringify(record[field] ?? null);
 }
 
@@ -220,7 +221,8 @@ function syncedFieldOf(side: Side, logField: string): SyncedField | null {
   return null;
 }
 
-const textOf = (value: ChangeValue): string | null => (value === null ? null : Array.isArray(value) ? value.join(', ') : String(value));
+const textOf = (value: ChangeValue): string | null =>
+  value === null ? null : Array.isArray(value) ? value.join(', ') : String(value);
 
 function storeganiseRaw(user: StoreganiseUserState): RawRecord {
   return { firstName: user.firstName, lastName: user.lastName, email: user.email, phone: user.phone };
@@ -283,7 +285,12 @@ function groupWrites(changes: readonly FieldChange[]): FieldChange[][] {
   for (const change of sorted) {
     const group = groups.at(-1);
     const last = group?.at(-1);
-    const sameWrite = last !== undefined && last.seq + 1 === change.seq && String(last.userId) === String(change.userId) && last.via === change.via && last.atMs === change.atMs;
+    const sameWrite =
+      last !== undefined &&
+      last.seq + 1 === change.seq &&
+      String(last.userId) === String(change.userId) &&
+      last.via === change.via &&
+      last.atMs === change.atMs;
     if (group !== undefined && sameWrite) group.push(change);
     else groups.push([change]);
   }
@@ -291,7 +298,13 @@ function groupWrites(changes: readonly FieldChange[]): FieldChange[][] {
 }
 
 /** Replays one side's log over the baseline, turning each write into the two-way fields it touched. */
-function replaySide(side: Side, changes: readonly FieldChange[], runs: Map<string, PairRun>, idToKey: Map<string, string>, n: Normaliser): void {
+function replaySide(
+  side: Side,
+  changes: readonly FieldChange[],
+  runs: Map<string, PairRun>,
+  idToKey: Map<string, string>,
+  n: Normaliser,
+): void {
   for (const group of groupWrites(changes)) {
     const first = group[0];
     if (first === undefined) continue;
@@ -329,25 +342,47 @@ function replaySide(side: Side, changes: readonly FieldChange[], runs: Map<strin
 }
 
 function buildRuns(input: OracleInput, n: Normaliser): Map<string, PairRun> {
-  const find = <T extends { id: string | number }>(users: readonly T[], id: string | number): T | undefined => users.find((u) => String(u.id) === String(id));
+  const find = <T extends { id: string | number }>(users: readonly T[], id: string | number): T | undefined =>
+    users.find((u) => String(u.id) === String(id));
   const runs = new Map<string, PairRun>();
   for (const pair of input.pairs) {
     const sgBase = find(input.baseline.storeganise, pair.storeganiseId);
     const zdBase = find(input.baseline.zendesk, pair.zendeskId);
     const sgFinal = find(input.final.storeganise, pair.storeganiseId);
     const zdFinal = find(input.final.zendesk, pair.zendeskId);
-    const baseline = { storeganise: sgBase ? storeganiseRaw(sgBase) : null, zendesk: zdBase ? zendeskRaw(zdBase) : null };
+    const baseline = {
+      storeganise: sgBase ? storeganiseRaw(sgBase) : null,
+      zendesk: zdBase ? zendeskRaw(zdBase) : null,
+    };
     runs.set(pair.userKey, {
       pair,
       baseline,
       final: { storeganise: sgFinal ? storeganiseRaw(sgFinal) : null, zendesk: zdFinal ? zendeskRaw(zdFinal) : null },
       writes: input.changes === null ? null : { storeganise: [], zendesk: [] },
-      replayed: input.changes === null ? null : { storeganise: baseline.storeganise ? { ...baseline.storeganise } : null, zendesk: baseline.zendesk ? { ...baseline.zendesk } : null },
+      replayed:
+        input.changes === null
+          ? null
+          : {
+              storeganise: baseline.storeganise ? { ...baseline.storeganise } : null,
+              zendesk: baseline.zendesk ? { ...baseline.zendesk } : null,
+            },
     });
   }
   if (input.changes !== null) {
-    replaySide('storeganise', input.changes.storeganise, runs, new Map(input.pairs.map((p) => [String(p.storeganiseId), p.userKey])), n);
-    replaySide('zendesk', input.changes.zendesk, runs, new Map(input.pairs.map((p) => [String(p.zendeskId), p.userKey])), n);
+    replaySide(
+      'storeganise',
+      input.changes.storeganise,
+      runs,
+      new Map(input.pairs.map((p) => [String(p.storeganiseId), p.userKey])),
+      n,
+    );
+    replaySide(
+      'zendesk',
+      input.changes.zendesk,
+      runs,
+      new Map(input.pairs.map((p) => [String(p.zendeskId), p.userKey])),
+      n,
+    );
   }
   return runs;
 }
@@ -363,7 +398,14 @@ function resolveEdits(input: OracleInput, runs: Map<string, PairRun>, n: Normali
     for (const side of SIDES) {
       for (const write of run.writes[side]) {
         if (write.via !== 'control') continue;
-        const edit = resolved.find((e) => e.applied === null && e.userKey === write.userKey && e.side === side && e.field === write.field && e.key === write.after);
+        const edit = resolved.find(
+          (e) =>
+            e.applied === null &&
+            e.userKey === write.userKey &&
+            e.side === side &&
+            e.field === write.field &&
+            e.key === write.after,
+        );
         if (edit) edit.applied = write;
       }
     }
@@ -415,7 +457,9 @@ class FieldJudge {
     private readonly toleranceMs: number,
     hasLog: boolean,
   ) {
-    this.made = allEdits.filter((e) => e.userKey === run.pair.userKey && e.field === field && (e.applied !== null || !hasLog));
+    this.made = allEdits.filter(
+      (e) => e.userKey === run.pair.userKey && e.field === field && (e.applied !== null || !hasLog),
+    );
     this.edits = this.made;
     this.baselineKeys = new Set(SIDES.flatMap((side) => this.baselineKey(side) ?? []));
     this.raced = this.racedEdits();
@@ -433,7 +477,8 @@ class FieldJudge {
         // Only a value carried over from the other side's edit can race: the sync read its target just before.
         const written = this.origin(write.after);
         const carried = written.kind === 'edit' && written.edit.side !== side;
-        if (carried && write.atMs - replaced.edit.applied.atMs < this.toleranceMs && this.isOlder(written, replaced)) raced.add(replaced.edit);
+        if (carried && write.atMs - replaced.edit.applied.atMs < this.toleranceMs && this.isOlder(written, replaced))
+          raced.add(replaced.edit);
       }
     }
     return raced;
@@ -481,14 +526,17 @@ class FieldJudge {
   private replaces(later: ResolvedEdit, earlier: ResolvedEdit): boolean {
     if (later === earlier) return false;
     if (later.side === earlier.side) {
-      return later.applied !== null && earlier.applied !== null ? later.applied.seq > earlier.applied.seq : editedAt(later) > editedAt(earlier);
+      return later.applied !== null && earlier.applied !== null
+        ? later.applied.seq > earlier.applied.seq
+        : editedAt(later) > editedAt(earlier);
     }
     return editedAt(later) > editedAt(earlier) - this.toleranceMs;
   }
 
   /** The keys the field may end with: the latest edit of each side, unless the other side's is `toleranceMs` or more later. */
   acceptable(): { keys: Set<string>; because: string } {
-    if (this.edits.length === 0) return { keys: this.baselineKeys, because: 'no edit was made: the value from before the run' };
+    if (this.edits.length === 0)
+      return { keys: this.baselineKeys, because: 'no edit was made: the value from before the run' };
     const latest = SIDES.flatMap((side) => this.latestOf(side) ?? []);
     const newest = Math.max(...latest.map(editedAt));
     const winners = latest.filter((e) => newest - editedAt(e) < this.toleranceMs);
@@ -498,7 +546,10 @@ class FieldJudge {
 
   private latestOf(side: Side): ResolvedEdit | null {
     const ofSide = this.edits.filter((e) => e.side === side);
-    return ofSide.reduce<ResolvedEdit | null>((latest, e) => (latest === null || this.replaces(e, latest) ? e : latest), null);
+    return ofSide.reduce<ResolvedEdit | null>(
+      (latest, e) => (latest === null || this.replaces(e, latest) ? e : latest),
+      null,
+    );
   }
 
   finalStateDifferences(): Finding[] {
@@ -518,7 +569,10 @@ class FieldJudge {
       const there = other(edit.side);
       if (this.writesOn(there).some((w) => w.after === edit.key)) return [];
       const endKey = this.finalKey(there);
-      const ends = endKey === null ? 'has no record' : `ends ${quoted(this.finalRaw(there))} (${describeOrigin(this.origin(endKey))})`;
+      const ends =
+        endKey === null
+          ? 'has no record'
+          : `ends ${quoted(this.finalRaw(there))} (${describeOrigin(this.origin(endKey))})`;
       const line = `${pairLabel(this.run.pair)} ${this.field}: the ${describeEdit(edit)} never reached ${SIDE_NAME[there]}, and no later edit replaced it; ${SIDE_NAME[there]} ${ends}`;
       return [this.finding('lostEdit', edit.side, line)];
     });
@@ -548,17 +602,40 @@ class FieldJudge {
     const where = `${pairLabel(this.run.pair)} ${this.field}: the sync wrote ${quoted(write.afterRaw)} to ${SIDE_NAME[write.side]} at ${clock(write.atMs)}`;
     let reverted: ResolvedEdit | null = null;
     if (write.before !== write.after) {
-      if (written.kind === 'foreign') findings.push(this.finding('foreignWrite', write.side, `${where} (${describeOrigin(written)}), replacing ${quoted(write.before)}`));
+      if (written.kind === 'foreign')
+        findings.push(
+          this.finding(
+            'foreignWrite',
+            write.side,
+            `${where} (${describeOrigin(written)}), replacing ${quoted(write.before)}`,
+          ),
+        );
       else if (replaced.kind === 'edit' && this.raced.has(replaced.edit) && this.isOlder(written, replaced)) {
-        findings.push(this.finding('racedWrite', write.side, `${where} (${describeOrigin(written)}) ${write.atMs - editedAt(replaced.edit)} ms after the ${describeEdit(replaced.edit)} landed there`));
+        findings.push(
+          this.finding(
+            'racedWrite',
+            write.side,
+            `${where} (${describeOrigin(written)}) ${write.atMs - editedAt(replaced.edit)} ms after the ${describeEdit(replaced.edit)} landed there`,
+          ),
+        );
       } else if (this.isOlder(written, replaced)) {
-        const gap = written.kind === 'edit' && replaced.kind === 'edit' ? `, ${seconds(editedAt(replaced.edit) - editedAt(written.edit))} older` : '';
-        findings.push(this.finding('staleOverwrite', write.side, `${where} (${describeOrigin(written)}${gap}) over ${quoted(write.before)} (${describeOrigin(replaced)})`));
+        const gap =
+          written.kind === 'edit' && replaced.kind === 'edit'
+            ? `, ${seconds(editedAt(replaced.edit) - editedAt(written.edit))} older`
+            : '';
+        findings.push(
+          this.finding(
+            'staleOverwrite',
+            write.side,
+            `${where} (${describeOrigin(written)}${gap}) over ${quoted(write.before)} (${describeOrigin(replaced)})`,
+          ),
+        );
         if (replaced.kind === 'edit' && this.heldByBoth(replaced.edit, write.atMs)) reverted = replaced.edit;
       }
     }
     if (this.isWriteBack(write, written)) {
-      const what = write.before === write.after ? 'a rewrite of the value it already held' : `replacing ${quoted(write.before)}`;
+      const what =
+        write.before === write.after ? 'a rewrite of the value it already held' : `replacing ${quoted(write.before)}`;
       findings.push(this.finding('writeBack', write.side, `${where} (${describeOrigin(written)}): ${what}`));
     }
     return { findings, reverted };
@@ -584,7 +661,13 @@ class FieldJudge {
       if (record === null || finalKey === null) return [];
       const logged = keyOf(this.field, rawOf(side, this.field, record, this.n), this.n);
       if (logged === finalKey) return [];
-      return [this.finding('logMismatch', side, `${pairLabel(this.run.pair)} ${this.field}: the ${SIDE_NAME[side]} change log ends at ${quoted(logged)} but the record holds ${quoted(finalKey)}`)];
+      return [
+        this.finding(
+          'logMismatch',
+          side,
+          `${pairLabel(this.run.pair)} ${this.field}: the ${SIDE_NAME[side]} change log ends at ${quoted(logged)} but the record holds ${quoted(finalKey)}`,
+        ),
+      ];
     });
   }
 
@@ -598,17 +681,33 @@ function divergence(run: PairRun, judges: readonly FieldJudge[]): Finding | null
   const missing = SIDES.filter((side) => run.final[side] === null).map((side) => `no ${SIDE_NAME[side]} record`);
   const differing = judges.flatMap((judge) => {
     const [sg, zd] = [judge.finalKey('storeganise'), judge.finalKey('zendesk')];
-    return sg === null || zd === null || sg === zd ? [] : [`${judge.field} ${quoted(judge.finalRaw('storeganise'))} in Storeganise vs ${quoted(judge.finalRaw('zendesk'))} in Zendesk`];
+    return sg === null || zd === null || sg === zd
+      ? []
+      : [
+          `${judge.field} ${quoted(judge.finalRaw('storeganise'))} in Storeganise vs ${quoted(judge.finalRaw('zendesk'))} in Zendesk`,
+        ];
   });
   const problems = [...missing, ...differing];
   if (problems.length === 0) return null;
-  return { kind: 'divergentPair', userKey: run.pair.userKey, field: null, side: null, line: `${label}: ${problems.join('; ')}` };
+  return {
+    kind: 'divergentPair',
+    userKey: run.pair.userKey,
+    field: null,
+    side: null,
+    line: `${label}: ${problems.join('; ')}`,
+  };
 }
 
 function inactiveCounterpart(input: OracleInput, run: PairRun): Finding | null {
   const zd = input.final.zendesk.find((u) => String(u.id) === String(run.pair.zendeskId));
   if (zd === undefined || zd.active) return null;
-  return { kind: 'divergentPair', userKey: run.pair.userKey, field: null, side: 'zendesk', line: `${pairLabel(run.pair)}: the Zendesk user is no longer active` };
+  return {
+    kind: 'divergentPair',
+    userKey: run.pair.userKey,
+    field: null,
+    side: 'zendesk',
+    line: `${pairLabel(run.pair)}: the Zendesk user is no longer active`,
+  };
 }
 
 /** More than one active Zendesk user linked to one customer, or more end users than customers. */
@@ -627,14 +726,26 @@ function duplicateUsers(input: OracleInput): { count: number; findings: Finding[
     extra += users.length - 1;
     const pair = input.pairs.find((p) => p.storeganiseId.toLowerCase() === storeganiseId);
     const who = pair ? pairLabel(pair) : `sg ${storeganiseId}`;
-    findings.push({ kind: 'duplicateUser', userKey: pair?.userKey ?? null, field: null, side: 'zendesk', line: `${who}: ${users.length} active Zendesk users are linked to it: ${users.map((u) => String(u.id)).join(', ')}` });
+    findings.push({
+      kind: 'duplicateUser',
+      userKey: pair?.userKey ?? null,
+      field: null,
+      side: 'zendesk',
+      line: `${who}: ${users.length} active Zendesk users are linked to it: ${users.map((u) => String(u.id)).join(', ')}`,
+    });
   }
   const endUsers = active.filter((u) => u.role === 'end-user').length;
   const customers = input.final.storeganise.length;
   const excess = endUsers - customers - extra;
   if (excess > 0) {
     extra += excess;
-    findings.push({ kind: 'duplicateUser', userKey: null, field: null, side: 'zendesk', line: `Zendesk holds ${endUsers} active end users for ${customers} Storeganise customers` });
+    findings.push({
+      kind: 'duplicateUser',
+      userKey: null,
+      field: null,
+      side: 'zendesk',
+      line: `Zendesk holds ${endUsers} active end users for ${customers} Storeganise customers`,
+    });
   }
   return { count: extra, findings };
 }
@@ -644,11 +755,20 @@ function unappliedEdits(edits: readonly ResolvedEdit[], runs: Map<string, PairRu
     if (edit.applied !== null) return [];
     const run = runs.get(edit.userKey);
     const label = run ? pairLabel(run.pair) : edit.userKey;
-    return [{ kind: 'unappliedEdit' as const, userKey: edit.userKey, field: edit.field, side: edit.side, line: `${label} ${edit.field}: the ${describeEdit(edit)} is not in the ${SIDE_NAME[edit.side]} change log; it is left out of the judgement` }];
+    return [
+      {
+        kind: 'unappliedEdit' as const,
+        userKey: edit.userKey,
+        field: edit.field,
+        side: edit.side,
+        line: `${label} ${edit.field}: the ${describeEdit(edit)} is not in the ${SIDE_NAME[edit.side]} change log; it is left out of the judgement`,
+      },
+    ];
   });
 }
 
-const countOf = (findings: readonly Finding[], kind: FindingKind): number => findings.filter((f) => f.kind === kind).length;
+const countOf = (findings: readonly Finding[], kind: FindingKind): number =>
+  findings.filter((f) => f.kind === kind).length;
 
 /** Judges one run; see the module header for the model. */
 export function judgeRun(input: OracleInput): Verdict {
@@ -675,7 +795,14 @@ export function judgeRun(input: OracleInput): Verdict {
   }
   for (const edit of reverted) {
     const run = runs.get(edit.userKey);
-    if (run) findings.push({ kind: 'revertedEdit', userKey: edit.userKey, field: edit.field, side: edit.side, line: `${pairLabel(run.pair)} ${edit.field}: the ${describeEdit(edit)} reached both sides and was later replaced by an older value` });
+    if (run)
+      findings.push({
+        kind: 'revertedEdit',
+        userKey: edit.userKey,
+        field: edit.field,
+        side: edit.side,
+        line: `${pairLabel(run.pair)} ${edit.field}: the ${describeEdit(edit)} reached both sides and was later replaced by an older value`,
+      });
   }
   const duplicates = duplicateUsers(input);
   findings.push(...duplicates.findings);
@@ -705,12 +832,21 @@ export function judgeRun(input: OracleInput): Verdict {
 }
 
 /** Pairs whose two sides hold different values now (normalised as above), e.g. to know when a run has settled. */
-export function differingPairs(input: { pairs: readonly LinkedPair[]; states: SideStates; nameFormat: NameFormat; defaultCallingCode: string }): LinkedPair[] {
+export function differingPairs(input: {
+  pairs: readonly LinkedPair[];
+  states: SideStates;
+  nameFormat: NameFormat;
+  defaultCallingCode: string;
+}): LinkedPair[] {
   const n: Normaliser = { format: input.nameFormat, callingCode: input.defaultCallingCode };
   return input.pairs.filter((pair) => {
     const sg = input.states.storeganise.find((u) => u.id === pair.storeganiseId);
     const zd = input.states.zendesk.find((u) => String(u.id) === String(pair.zendeskId));
     if (sg === undefined || zd === undefined) return true;
-    return SYNCED_FIELDS.some((field) => keyOf(field, rawOf('storeganise', field, storeganiseRaw(sg), n), n) !== keyOf(field, rawOf('zendesk', field, zendeskRaw(zd), n), n));
+    return SYNCED_FIELDS.some(
+      (field) =>
+        keyOf(field, rawOf('storeganise', field, storeganiseRaw(sg), n), n) !==
+        keyOf(field, rawOf('zendesk', field, zendeskRaw(zd), n), n),
+    );
   });
 }

@@ -19,7 +19,12 @@ export interface IsolatedEdit {
  * the Zendesk calls each causes. Under load, calls are attributed to edits by user and time; here
  * nothing else runs, so every call in the window belongs to the edit.
  */
-export async function probeStoreganiseEdits(system: BenchSystem, account: BenchAccount, users: readonly BenchUser[], perField: number): Promise<IsolatedEdit[]> {
+export async function probeStoreganiseEdits(
+  system: BenchSystem,
+  account: BenchAccount,
+  users: readonly BenchUser[],
+  perField: number,
+): Promise<IsolatedEdit[]> {
   const results: IsolatedEdit[] = [];
   let n = 0;
   for (const field of FIELDS) {
@@ -32,7 +37,9 @@ export async function probeStoreganiseEdits(system: BenchSystem, account: BenchA
       if (field === 'name') {
         key = 'firstName';
         user.firstName = `Probe${n}`;
-        await system.storeganise.client.updateUser(account.subdomain, user.storeganiseId, { firstName: user.firstName });
+        await system.storeganise.client.updateUser(account.subdomain, user.storeganiseId, {
+          firstName: user.firstName,
+        });
       } else if (field === 'phone') {
         key = 'phone';
         user.phone = phoneNumber(30_000_000 + n);
@@ -43,10 +50,20 @@ export async function probeStoreganiseEdits(system: BenchSystem, account: BenchA
         await system.storeganise.client.updateUser(account.subdomain, user.storeganiseId, { email: user.email });
       }
       await system.settle(account, 60_000);
-      const requests: ApiRequest[] = (await system.zendesk.client.requests({ account: account.zendeskSubdomain, sinceSeq: since })).requests;
-      const webhook = system.tap.deliveries.find((w) => w.source === 'storeganise' && w.sentAtMs >= madeAtMs && w.userId === user.storeganiseId && w.changedKeys.includes(key));
+      const requests: ApiRequest[] = (
+        await system.zendesk.client.requests({ account: account.zendeskSubdomain, sinceSeq: since })
+      ).requests;
+      const webhook = system.tap.deliveries.find(
+        (w) =>
+          w.source === 'storeganise' &&
+          w.sentAtMs >= madeAtMs &&
+          w.userId === user.storeganiseId &&
+          w.changedKeys.includes(key),
+      );
       const write = requests.find((r) => isWrite(r) && r.status < 300);
-      const own = requests.filter((r) => webhook !== undefined && write !== undefined && r.atMs >= webhook.sentAtMs && r.atMs <= write.atMs);
+      const own = requests.filter(
+        (r) => webhook !== undefined && write !== undefined && r.atMs >= webhook.sentAtMs && r.atMs <= write.atMs,
+      );
       results.push({
         field,
         ownCalls: own.length,

@@ -62,7 +62,9 @@ function timeline(outcome: ChangeOutcome, history: temporal.api.history.v1.IHist
   const webhook = outcome.webhook;
   const write = outcome.write;
   const events = history.events?.length ?? 0;
-  const workflowTasks = (history.events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED).length;
+  const workflowTasks = (history.events ?? []).filter(
+    (e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+  ).length;
   if (webhook === null || write === null) return { segments, wftQueued, activityQueued, events, workflowTasks };
   const visibleAt = write.atMs + write.durationMs;
   const scheduled = new Map<string, { name: string; at: number }>();
@@ -147,14 +149,22 @@ async function inBatches<T, R>(items: readonly T[], width: number, work: (item: 
 }
 
 /** Reads the histories of a sample of the edits (the slowest ones and an even spread of the rest) and breaks their time down by step. */
-export async function profileEdits(client: Client, subdomain: string, outcomes: readonly ChangeOutcome[], sampleSize = 300): Promise<Profile> {
+export async function profileEdits(
+  client: Client,
+  subdomain: string,
+  outcomes: readonly ChangeOutcome[],
+  sampleSize = 300,
+): Promise<Profile> {
   const landed = outcomes.filter((o) => o.endToEndMs !== null && o.webhook !== null);
   const slowest = [...landed].sort((a, b) => (b.endToEndMs ?? 0) - (a.endToEndMs ?? 0)).slice(0, 20);
   const step = Math.max(1, Math.ceil(landed.length / sampleSize));
   const sample = [...new Set([...slowest, ...landed.filter((_, i) => i % step === 0)])];
   const timelines = await inBatches(sample, 10, async (outcome) => {
     const eventId = outcome.webhook?.eventId ?? '';
-    const workflowId = outcome.change.side === 'storeganise' ? storeganiseEventWorkflowId(subdomain, eventId) : zendeskEventWorkflowId(subdomain, eventId);
+    const workflowId =
+      outcome.change.side === 'storeganise'
+        ? storeganiseEventWorkflowId(subdomain, eventId)
+        : zendeskEventWorkflowId(subdomain, eventId);
     return timeline(outcome, await client.workflow.getHandle(workflowId).fetchHistory());
   });
   const byLabel = new Map<string, number[]>();
@@ -180,8 +190,14 @@ export async function profileEdits(client: Client, subdomain: string, outcomes: 
     sampled: sample.length,
     meanEndToEndMs,
     steps,
-    workflowTaskQueuedP95Ms: percentile(timelines.flatMap((t) => t.wftQueued), 95),
-    activityQueuedP95Ms: percentile(timelines.flatMap((t) => t.activityQueued), 95),
+    workflowTaskQueuedP95Ms: percentile(
+      timelines.flatMap((t) => t.wftQueued),
+      95,
+    ),
+    activityQueuedP95Ms: percentile(
+      timelines.flatMap((t) => t.activityQueued),
+      95,
+    ),
     historyEventsPerWorkflow: timelines.reduce((sum, t) => sum + t.events, 0) / Math.max(1, timelines.length),
     workflowTasksPerWorkflow: timelines.reduce((sum, t) => sum + t.workflowTasks, 0) / Math.max(1, timelines.length),
   };

@@ -14,10 +14,26 @@ export interface Memory {
 
 export interface Report {
   options: Omit<BenchOptions, 'json' | 'logLevel'>;
-  edits: { total: number; storeganise: number; zendesk: number; name: number; phone: number; email: number; failedToMake: number };
+  edits: {
+    total: number;
+    storeganise: number;
+    zendesk: number;
+    name: number;
+    phone: number;
+    email: number;
+    failedToMake: number;
+  };
   landed: number;
   /** The oracle's verdict on the measured phase (bench/oracle.ts). */
-  correctness: { lostEdits: number | null; finalStateDifferences: number; divergentPairs: number; staleOverwrites: number | null; racedWrites: number | null; writesBack: number | null; duplicateUsers: number };
+  correctness: {
+    lostEdits: number | null;
+    finalStateDifferences: number;
+    divergentPairs: number;
+    staleOverwrites: number | null;
+    racedWrites: number | null;
+    writesBack: number | null;
+    duplicateUsers: number;
+  };
   /** One line per broken promise the oracle found. */
   verification: string[];
   /** Sync writes that landed on a person's edit of the same field made less than a second before. */
@@ -41,7 +57,15 @@ export interface Report {
   callsByEndpoint: Record<string, number>;
   unattributedCalls: Record<string, number>;
   /** The ten slowest edits, to look up their event histories (workflow id from the event id). */
-  slowest: Array<{ index: number; side: string; field: string; storeganiseUserId: string; zendeskUserId: number; eventId: string | null; endToEndMs: number | null }>;
+  slowest: Array<{
+    index: number;
+    side: string;
+    field: string;
+    storeganiseUserId: string;
+    zendeskUserId: number;
+    eventId: string | null;
+    endToEndMs: number | null;
+  }>;
   memory: Memory;
   /** CPU used from the first edit until the sync settled. */
   cpu: CpuUse;
@@ -74,7 +98,9 @@ export function buildReport(input: ReportInput): Report {
   const e2e = outcomes.flatMap((o) => (o.endToEndMs === null ? [] : [o.endToEndMs]));
   const fromEdit = outcomes.flatMap((o) => (o.fromEditMs === null ? [] : [o.fromEditMs]));
   const side = (s: 'storeganise' | 'zendesk') => {
-    const values = outcomes.filter((o) => o.change.side === s).flatMap((o) => (o.endToEndMs === null ? [] : [o.endToEndMs]));
+    const values = outcomes
+      .filter((o) => o.change.side === s)
+      .flatMap((o) => (o.endToEndMs === null ? [] : [o.endToEndMs]));
     return { p50: round(percentile(values, 50)), p99: round(percentile(values, 99)) };
   };
   const answers = m.webhooks.flatMap((w) => (w.answerMs === null ? [] : [w.answerMs]));
@@ -87,7 +113,11 @@ export function buildReport(input: ReportInput): Report {
   const byField: Record<string, { max: number; mean: number }> = {};
   for (const field of ['name', 'phone', 'email'] as const) {
     const calls = fromStoreganise.filter((o) => o.change.field === field).map((o) => o.ownZendeskCalls);
-    if (calls.length > 0) byField[field] = { max: Math.max(...calls), mean: round(calls.reduce((a, b) => a + b, 0) / calls.length, 2) ?? 0 };
+    if (calls.length > 0)
+      byField[field] = {
+        max: Math.max(...calls),
+        mean: round(calls.reduce((a, b) => a + b, 0) / calls.length, 2) ?? 0,
+      };
   }
   const count = (p: (o: ChangeOutcome) => boolean): number => outcomes.filter(p).length;
   const { json: _json, logLevel: _logLevel, ...shown } = options;
@@ -114,8 +144,17 @@ export function buildReport(input: ReportInput): Report {
     },
     verification: correctness.problems,
     raced: correctness.raced,
-    endToEndMs: { p50: round(percentile(e2e, 50)), p95: round(percentile(e2e, 95)), p99: round(percentile(e2e, 99)), max: round(e2e.length ? Math.max(...e2e) : null) },
-    endToEndFromEditMs: { p50: round(percentile(fromEdit, 50)), p95: round(percentile(fromEdit, 95)), p99: round(percentile(fromEdit, 99)) },
+    endToEndMs: {
+      p50: round(percentile(e2e, 50)),
+      p95: round(percentile(e2e, 95)),
+      p99: round(percentile(e2e, 99)),
+      max: round(e2e.length ? Math.max(...e2e) : null),
+    },
+    endToEndFromEditMs: {
+      p50: round(percentile(fromEdit, 50)),
+      p95: round(percentile(fromEdit, 95)),
+      p99: round(percentile(fromEdit, 99)),
+    },
     endToEndBySideMs: { storeganise: side('storeganise'), zendesk: side('zendesk') },
     webhookAnswerMs: {
       count: m.webhooks.length,
@@ -124,15 +163,26 @@ export function buildReport(input: ReportInput): Report {
       max: round(answers.length ? Math.max(...answers) : null, 1),
       non2xx: m.webhooks.filter((w) => w.status === null || w.status < 200 || w.status >= 300).length,
     },
-    throughputPerSecond: lastVisible === null ? null : round((count((o) => o.write !== null) * 1000) / (lastVisible - firstMade), 1),
-    offeredRatePerSecond: round(n > 1 ? ((n - 1) * 1000) / (lastScheduled - firstScheduled) : options.rate, 1) ?? options.rate,
-    generatorLagP99Ms: round(percentile(outcomes.map((o) => o.change.madeAtMs - o.change.scheduledAtMs), 99)),
+    throughputPerSecond:
+      lastVisible === null ? null : round((count((o) => o.write !== null) * 1000) / (lastVisible - firstMade), 1),
+    offeredRatePerSecond:
+      round(n > 1 ? ((n - 1) * 1000) / (lastScheduled - firstScheduled) : options.rate, 1) ?? options.rate,
+    generatorLagP99Ms: round(
+      percentile(
+        outcomes.map((o) => o.change.madeAtMs - o.change.scheduledAtMs),
+        99,
+      ),
+    ),
     zendeskCallsPerEdit: round(m.zendeskRequests / n, 2) ?? 0,
     storeganiseCallsPerEdit: round(m.storeganiseRequests / n, 2) ?? 0,
     writesPerEdit: round(outcomes.reduce((s, o) => s + o.writes, 0) / n, 2) ?? 0,
     strayWrites: m.strayWrites.filter(isWrite).length,
-    maxZendeskCallsStoreganiseEdit: fromStoreganise.length ? Math.max(...fromStoreganise.map((o) => o.ownZendeskCalls)) : null,
-    maxZendeskCallsStoreganiseEditWithEcho: fromStoreganise.length ? Math.max(...fromStoreganise.map((o) => o.zendeskCalls)) : null,
+    maxZendeskCallsStoreganiseEdit: fromStoreganise.length
+      ? Math.max(...fromStoreganise.map((o) => o.ownZendeskCalls))
+      : null,
+    maxZendeskCallsStoreganiseEditWithEcho: fromStoreganise.length
+      ? Math.max(...fromStoreganise.map((o) => o.zendeskCalls))
+      : null,
     zendeskCallsByField: byField,
     isolatedStoreganiseEdits: isolated,
     callsByEndpoint: m.byEndpoint,
@@ -168,17 +218,25 @@ const mib = (v: number | null): string => (v === null || Number.isNaN(v) ? '-' :
 export function failures(report: Report): string[] {
   const problems: string[] = [];
   if (report.unsettled !== null) problems.push(`the sync did not catch up: ${report.unsettled}`);
-  if (report.edits.failedToMake > 0) problems.push(`${report.edits.failedToMake} edits could not be made in the sandbox`);
-  if (report.verification.length > 0) problems.push(`${report.verification.length} broken promises, e.g. ${report.verification.slice(0, 3).join('; ')}`);
+  if (report.edits.failedToMake > 0)
+    problems.push(`${report.edits.failedToMake} edits could not be made in the sandbox`);
+  if (report.verification.length > 0)
+    problems.push(`${report.verification.length} broken promises, e.g. ${report.verification.slice(0, 3).join('; ')}`);
   if (report.strayWrites > 0) problems.push(`${report.strayWrites} writes that follow no edit (e.g. admin tasks)`);
   return problems;
 }
 
 export function targets(report: Report): Array<{ name: string; met: boolean; detail: string }> {
   const zeroLatencyAt20 = report.options.latencyMs === 0 && report.options.rate === 20;
-  const isolatedMax = report.isolatedStoreganiseEdits.length ? Math.max(...report.isolatedStoreganiseEdits.map((e) => e.ownCalls)) : null;
+  const isolatedMax = report.isolatedStoreganiseEdits.length
+    ? Math.max(...report.isolatedStoreganiseEdits.map((e) => e.ownCalls))
+    : null;
   return [
-    { name: 'writes back = 0', met: report.correctness.writesBack === 0, detail: `${report.correctness.writesBack ?? '-'}` },
+    {
+      name: 'writes back = 0',
+      met: report.correctness.writesBack === 0,
+      detail: `${report.correctness.writesBack ?? '-'}`,
+    },
     {
       name: '≤ 3 Zendesk calls for a single-field Storeganise edit (isolated edits)',
       met: isolatedMax !== null && isolatedMax <= 3,
@@ -212,7 +270,8 @@ function workerWork(report: Report): string {
 }
 
 function cpuPerEdit(report: Report): string {
-  const per = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : ((v * 1000) / report.edits.total).toFixed(0));
+  const per = (v: number | null | undefined): string =>
+    v === null || v === undefined ? '-' : ((v * 1000) / report.edits.total).toFixed(0);
   const { worker, temporalServer, apiSandboxesAndGenerator } = report.cpu.seconds;
   return `${per(worker)} / ${per(temporalServer)} / ${per(apiSandboxesAndGenerator)}  (this process: API, both sandboxes, edit generator)`;
 }
@@ -240,18 +299,36 @@ export function formatReport(report: Report): string {
   const rows: Array<[string, string]> = [
     ['end-to-end latency, webhook sent → write answered on the other side (ms)', ''],
     ['p50 / p95 / p99 / max', `${ms(e2e.p50)} / ${ms(e2e.p95)} / ${ms(e2e.p99)} / ${ms(e2e.max)}`],
-    ['Storeganise → Zendesk p50 / p99', `${ms(report.endToEndBySideMs.storeganise.p50)} / ${ms(report.endToEndBySideMs.storeganise.p99)}`],
-    ['Zendesk → Storeganise p50 / p99', `${ms(report.endToEndBySideMs.zendesk.p50)} / ${ms(report.endToEndBySideMs.zendesk.p99)}`],
-    ['from the edit request instead, p50 / p95 / p99', `${ms(report.endToEndFromEditMs.p50)} / ${ms(report.endToEndFromEditMs.p95)} / ${ms(report.endToEndFromEditMs.p99)}`],
+    [
+      'Storeganise → Zendesk p50 / p99',
+      `${ms(report.endToEndBySideMs.storeganise.p50)} / ${ms(report.endToEndBySideMs.storeganise.p99)}`,
+    ],
+    [
+      'Zendesk → Storeganise p50 / p99',
+      `${ms(report.endToEndBySideMs.zendesk.p50)} / ${ms(report.endToEndBySideMs.zendesk.p99)}`,
+    ],
+    [
+      'from the edit request instead, p50 / p95 / p99',
+      `${ms(report.endToEndFromEditMs.p50)} / ${ms(report.endToEndFromEditMs.p95)} / ${ms(report.endToEndFromEditMs.p99)}`,
+    ],
     ['webhook answer time, as timed by the sender (ms)', ''],
-    ['p50 / p99 / max', `${ms(report.webhookAnswerMs.p50)} / ${ms(report.webhookAnswerMs.p99)} / ${ms(report.webhookAnswerMs.max)}  (${report.webhookAnswerMs.count} webhooks, edits and echoes; ${report.webhookAnswerMs.non2xx} not 2xx)`],
+    [
+      'p50 / p99 / max',
+      `${ms(report.webhookAnswerMs.p50)} / ${ms(report.webhookAnswerMs.p99)} / ${ms(report.webhookAnswerMs.max)}  (${report.webhookAnswerMs.count} webhooks, edits and echoes; ${report.webhookAnswerMs.non2xx} not 2xx)`,
+    ],
     ['throughput', ''],
-    ['edits landed per second', `${ms(report.throughputPerSecond)}  (offered ${report.offeredRatePerSecond}/s, generator lag p99 ${ms(report.generatorLagP99Ms)} ms)`],
+    [
+      'edits landed per second',
+      `${ms(report.throughputPerSecond)}  (offered ${report.offeredRatePerSecond}/s, generator lag p99 ${ms(report.generatorLagP99Ms)} ms)`,
+    ],
     ['API calls and writes (measured phase, per edit)', ''],
     ['Zendesk API calls per edit', `${report.zendeskCallsPerEdit}`],
     ['Storeganise API calls per edit', `${report.storeganiseCallsPerEdit}`],
     ['writes per edit (both sides; the oracle below judges them)', `${report.writesPerEdit}`],
-    ['max Zendesk calls, one Storeganise-side edit', `${ms(report.maxZendeskCallsStoreganiseEdit)}  (${byField}; with its echo: max ${ms(report.maxZendeskCallsStoreganiseEditWithEcho)})`],
+    [
+      'max Zendesk calls, one Storeganise-side edit',
+      `${ms(report.maxZendeskCallsStoreganiseEdit)}  (${byField}; with its echo: max ${ms(report.maxZendeskCallsStoreganiseEditWithEcho)})`,
+    ],
     ['same, each edit alone on the idle system', isolatedSummary(report.isolatedStoreganiseEdits)],
     ['worker', ''],
     ['peak memory (VmHWM), measured phase', mib(report.memory.phasePeakBytes)],
@@ -259,11 +336,20 @@ export function formatReport(report: Report): string {
     ['CPU, first edit until settled', ''],
     ['CPU ms per edit: worker / Temporal server / this process', cpuPerEdit(report)],
     ['worker work per edit (its Temporal metrics)', workerWork(report)],
-    ['host busy (all processes, other people\'s too)', hostBusy(report)],
+    ["host busy (all processes, other people's too)", hostBusy(report)],
     ['correctness', ''],
-    ['edits carried to the other side (the others were replaced by a later edit of the field)', `${report.landed} / ${e.total}`],
-    ['lost edits / final-state differences / divergent pairs', `${report.correctness.lostEdits ?? '-'} / ${report.correctness.finalStateDifferences} / ${report.correctness.divergentPairs}`],
-    ['stale overwrites / writes back / duplicate users', `${report.correctness.staleOverwrites ?? '-'} / ${report.correctness.writesBack ?? '-'} / ${report.correctness.duplicateUsers}`],
+    [
+      'edits carried to the other side (the others were replaced by a later edit of the field)',
+      `${report.landed} / ${e.total}`,
+    ],
+    [
+      'lost edits / final-state differences / divergent pairs',
+      `${report.correctness.lostEdits ?? '-'} / ${report.correctness.finalStateDifferences} / ${report.correctness.divergentPairs}`,
+    ],
+    [
+      'stale overwrites / writes back / duplicate users',
+      `${report.correctness.staleOverwrites ?? '-'} / ${report.correctness.writesBack ?? '-'} / ${report.correctness.duplicateUsers}`,
+    ],
     ["sync writes that raced a person's edit on the same record (< 1 s)", `${report.correctness.racedWrites ?? '-'}`],
   ];
   const lines = [

@@ -14,7 +14,14 @@ import { createLogger } from '../lib/logger';
 import { ensureSearchAttributes } from '../lib/temporal';
 import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
 import { resolveTemporalCli } from '../scripts/temporal-cli';
-import { authorizeLink, authorizeThroughSandbox, installAddon, runningEventWorkflows, settleAccount, type SandboxInstallation } from '../sandbox/installation';
+import {
+  authorizeLink,
+  authorizeThroughSandbox,
+  installAddon,
+  runningEventWorkflows,
+  settleAccount,
+  type SandboxInstallation,
+} from '../sandbox/installation';
 import { startStoreganiseSandbox, type StoreganiseSandbox } from '../sandbox/storeganise';
 import { startZendeskSandbox, type ZendeskSandbox } from '../sandbox/zendesk';
 import { WebhookTap } from './webhook-tap';
@@ -60,11 +67,15 @@ export class WorkerProcess {
    */
   static start(env: Record<string, string>): WorkerProcess {
     const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
-    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(projectRoot, 'worker', 'main.ts')], {
-      cwd: projectRoot,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, '--import', 'tsx', path.join(projectRoot, 'worker', 'main.ts')],
+      {
+        cwd: projectRoot,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     return new WorkerProcess(child);
   }
 
@@ -82,7 +93,8 @@ export class WorkerProcess {
   memory(): { peakBytes: number; currentBytes: number } | null {
     try {
       const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-      const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+      const kb = (key: string): number =>
+        Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
       return { peakBytes: kb('VmHWM'), currentBytes: kb('VmRSS') };
     } catch {
       return null;
@@ -136,7 +148,11 @@ export class BenchSystem {
   }
 
   /** `env` adds to (or replaces) the configuration of the API and the worker, e.g. `RECONCILE_INTERVAL`. */
-  static async start(options: { logLevel: Config['logLevel']; log: (line: string) => void; env?: Record<string, string> }): Promise<BenchSystem> {
+  static async start(options: {
+    logLevel: Config['logLevel'];
+    log: (line: string) => void;
+    env?: Record<string, string>;
+  }): Promise<BenchSystem> {
     const { log } = options;
     const cli = await resolveTemporalCli(log);
     log('starting a Temporal dev server ...');
@@ -144,7 +160,10 @@ export class BenchSystem {
     const cleanup: Array<() => Promise<void>> = [() => devServer.stop()];
     try {
       const [zendesk, storeganise] = await Promise.all([startZendeskSandbox(), startStoreganiseSandbox()]);
-      cleanup.push(() => zendesk.close(), () => storeganise.close());
+      cleanup.push(
+        () => zendesk.close(),
+        () => storeganise.close(),
+      );
       const port = await freePort();
       const metricsPort = await freePort();
       const env: Record<string, string> = {
@@ -174,20 +193,28 @@ export class BenchSystem {
       const connection = await Connection.connect({ address: config.temporal.address });
       cleanup.push(() => connection.close());
       await ensureSearchAttributes(connection, config.temporal.namespace, SEARCH_ATTRIBUTE_KEYS);
-      const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config.keyring) });
+      const client = new Client({
+        connection,
+        namespace: config.temporal.namespace,
+        dataConverter: dataConverterFor(config.keyring),
+      });
 
       log('starting the worker process (it bundles the workflows first) ...');
       const worker = WorkerProcess.start(env);
       cleanup.push(() => worker.stop());
-      await eventually('the worker to poll its task queue', async () => {
-        if (worker.exitReason !== null) throw new Error(`the worker ${worker.exitReason}`);
-        const { pollers } = await connection.workflowService.describeTaskQueue({
-          namespace: config.temporal.namespace,
-          taskQueue: { name: config.temporal.taskQueue },
-          taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-        });
-        return pollers.length > 0 ? true : null;
-      }, 180_000);
+      await eventually(
+        'the worker to poll its task queue',
+        async () => {
+          if (worker.exitReason !== null) throw new Error(`the worker ${worker.exitReason}`);
+          const { pollers } = await connection.workflowService.describeTaskQueue({
+            namespace: config.temporal.namespace,
+            taskQueue: { name: config.temporal.taskQueue },
+            taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+          });
+          return pollers.length > 0 ? true : null;
+        },
+        180_000,
+      );
 
       const logger = createLogger(config.logLevel, { process: 'api' }, (line) => process.stderr.write(`[api] ${line}`));
       const { app } = createApiApp({ client, config, logger });

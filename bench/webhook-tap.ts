@@ -14,20 +14,32 @@ export interface TappedWebhook {
   changedKeys: string[];
 }
 
-function describe(source: TappedWebhook['source'], body: string): Pick<TappedWebhook, 'eventId' | 'type' | 'userId' | 'changedKeys'> {
+function describe(
+  source: TappedWebhook['source'],
+  body: string,
+): Pick<TappedWebhook, 'eventId' | 'type' | 'userId' | 'changedKeys'> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
     parsed = null;
   }
-  const record = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {});
+  const record = (value: unknown): Record<string, unknown> =>
+    typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
   const root = record(parsed);
   const inner = record(source === 'storeganise' ? root.data : root.detail);
   const userId = source === 'storeganise' ? inner.userId : inner.id;
-  const keys = source === 'storeganise' && Array.isArray(inner.changedKeys) ? inner.changedKeys.filter((k): k is string => typeof k === 'string') : [];
+  const keys =
+    source === 'storeganise' && Array.isArray(inner.changedKeys)
+      ? inner.changedKeys.filter((k): k is string => typeof k === 'string')
+      : [];
   const text = (value: unknown): string => (typeof value === 'string' ? value : '');
-  return { eventId: text(root.id), type: text(root.type), userId: typeof userId === 'string' ? userId : '', changedKeys: keys };
+  return {
+    eventId: text(root.id),
+    type: text(root.type),
+    userId: typeof userId === 'string' ? userId : '',
+    changedKeys: keys,
+  };
 }
 
 /**
@@ -50,9 +62,19 @@ export class WebhookTap {
     const zendeskPrefix = `${this.apiUrl}/addon/zendesk/`;
     globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      const source = url.startsWith(storeganisePrefix) ? 'storeganise' : url.startsWith(zendeskPrefix) ? 'zendesk' : null;
+      const source = url.startsWith(storeganisePrefix)
+        ? 'storeganise'
+        : url.startsWith(zendeskPrefix)
+          ? 'zendesk'
+          : null;
       if (source === null || typeof init?.body !== 'string') return original(input, init);
-      const delivery: TappedWebhook = { source, sentAtMs: Date.now(), answerMs: null, status: null, ...describe(source, init.body) };
+      const delivery: TappedWebhook = {
+        source,
+        sentAtMs: Date.now(),
+        answerMs: null,
+        status: null,
+        ...describe(source, init.body),
+      };
       this.deliveries.push(delivery);
       const started = performance.now();
       const res = await original(input, init);

@@ -11,7 +11,12 @@ export async function readWorkerMetrics(url: string): Promise<MetricTotals | nul
       const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+([0-9.eE+-]+)$/.exec(line.trim());
       if (!match) continue;
       const [, name = '', value = ''] = match;
-      if (!name.endsWith('_count') && !name.endsWith('_total') && !/^temporal_(workflow|activity|local_activity)_[a-z_]+$/.test(name)) continue;
+      if (
+        !name.endsWith('_count') &&
+        !name.endsWith('_total') &&
+        !/^temporal_(workflow|activity|local_activity)_[a-z_]+$/.test(name)
+      )
+        continue;
       totals[name] = (totals[name] ?? 0) + Number(value);
     }
     return totals;
@@ -21,9 +26,14 @@ export async function readWorkerMetrics(url: string): Promise<MetricTotals | nul
 }
 
 /** What the worker did between two readings, per edit: workflow tasks, activities, local activities. */
-export function workerWorkPerEdit(before: MetricTotals | null, after: MetricTotals | null, edits: number): Record<string, number> | null {
+export function workerWorkPerEdit(
+  before: MetricTotals | null,
+  after: MetricTotals | null,
+  edits: number,
+): Record<string, number> | null {
   if (before === null || after === null) return null;
-  const delta = (name: string): number | null => (after[name] === undefined ? null : (after[name] ?? 0) - (before[name] ?? 0));
+  const delta = (name: string): number | null =>
+    after[name] === undefined ? null : (after[name] ?? 0) - (before[name] ?? 0);
   const per = (name: string): number | null => {
     const d = delta(name);
     return d === null ? null : Number((d / edits).toFixed(2));

@@ -32,8 +32,38 @@ export interface Change {
   error: string | null;
 }
 
-const FIRST_NAMES = ['Aiko', 'Ben', 'Chloe', 'Daiki', 'Emma', 'Finn', 'Grace', 'Haruto', 'Isla', 'Jun', 'Kenta', 'Lena', 'Mio', 'Noah', 'Olivia', 'Ren'];
-const LAST_NAMES = ['Sato', 'Suzuki', 'Takahashi', 'Tanaka', 'Watanabe', 'Ito', 'Smith', 'Jones', 'Brown', 'Taylor', 'Wilson', 'Evans'];
+const FIRST_NAMES = [
+  'Aiko',
+  'Ben',
+  'Chloe',
+  'Daiki',
+  'Emma',
+  'Finn',
+  'Grace',
+  'Haruto',
+  'Isla',
+  'Jun',
+  'Kenta',
+  'Lena',
+  'Mio',
+  'Noah',
+  'Olivia',
+  'Ren',
+];
+const LAST_NAMES = [
+  'Sato',
+  'Suzuki',
+  'Takahashi',
+  'Tanaka',
+  'Watanabe',
+  'Ito',
+  'Smith',
+  'Jones',
+  'Brown',
+  'Taylor',
+  'Wilson',
+  'Evans',
+];
 
 /** A mobile number valid for Japan (the account's +81), distinct for every `n` below 90 million. */
 export const phoneNumber = (n: number): string => `+8190${String(10_000_000 + n).slice(-8)}`;
@@ -66,7 +96,12 @@ async function inBatches<T>(items: readonly T[], width: number, work: (item: T) 
  * Creates `count` Storeganise customers and lets the sync create and link their Zendesk users;
  * resolves once every pair is linked both ways and the echoes have settled.
  */
-export async function seedLinkedUsers(system: BenchSystem, account: BenchAccount, count: number, log: (line: string) => void): Promise<BenchUser[]> {
+export async function seedLinkedUsers(
+  system: BenchSystem,
+  account: BenchAccount,
+  count: number,
+  log: (line: string) => void,
+): Promise<BenchUser[]> {
   const users: BenchUser[] = [];
   const indexes = Array.from({ length: count }, (_, i) => i);
   await inBatches(indexes, 10, async (index) => {
@@ -74,14 +109,24 @@ export async function seedLinkedUsers(system: BenchSystem, account: BenchAccount
     const lastName = LAST_NAMES[index % LAST_NAMES.length] ?? 'Sato';
     const email = `bench-${index}@example.com`;
     const phone = phoneNumber(50_000_000 + index);
-    const created = await system.storeganise.client.createUser(account.subdomain, { email, firstName, lastName, phone });
+    const created = await system.storeganise.client.createUser(account.subdomain, {
+      email,
+      firstName,
+      lastName,
+      phone,
+    });
     users[index] = { index, storeganiseId: created.id, zendeskId: 0, firstName, lastName, email, phone };
   });
   const deadline = Date.now() + 60_000 + count * 1_000;
   let linked = 0;
   for (;;) {
-    const [sgUsers, zdUsers] = await Promise.all([system.storeganise.client.listUsers(account.subdomain), system.zendesk.client.listUsers(account.zendeskSubdomain)]);
-    const zendeskByExternalId = new Map(zdUsers.filter((u) => u.active && u.external_id).map((u) => [String(u.external_id).toLowerCase(), u]));
+    const [sgUsers, zdUsers] = await Promise.all([
+      system.storeganise.client.listUsers(account.subdomain),
+      system.zendesk.client.listUsers(account.zendeskSubdomain),
+    ]);
+    const zendeskByExternalId = new Map(
+      zdUsers.filter((u) => u.active && u.external_id).map((u) => [String(u.external_id).toLowerCase(), u]),
+    );
     const sgById = new Map(sgUsers.map((u) => [u.id, u]));
     linked = 0;
     for (const user of users) {
@@ -133,22 +178,42 @@ export function planEdits(users: BenchUser[], count: number, zendeskShare: numbe
       case 'name': {
         // One Storeganise key at a time; in Zendesk the one `name` changes in the matching part.
         const first = round % 2 === 0;
-        const value = first ? `${FIRST_NAMES[k % FIRST_NAMES.length] ?? 'Aiko'}${k}` : `${LAST_NAMES[k % LAST_NAMES.length] ?? 'Sato'}${k}`;
+        const value = first
+          ? `${FIRST_NAMES[k % FIRST_NAMES.length] ?? 'Aiko'}${k}`
+          : `${LAST_NAMES[k % LAST_NAMES.length] ?? 'Sato'}${k}`;
         if (first) user.firstName = value;
         else user.lastName = value;
         const name = `${user.firstName} ${user.lastName}`;
         const storeganiseKey = first ? 'firstName' : 'lastName';
-        edits.push({ user, side, field, storeganiseKey, apply: side === 'zendesk' ? zd({ name }) : sg({ [storeganiseKey]: value }) });
+        edits.push({
+          user,
+          side,
+          field,
+          storeganiseKey,
+          apply: side === 'zendesk' ? zd({ name }) : sg({ [storeganiseKey]: value }),
+        });
         break;
       }
       case 'phone': {
         user.phone = phoneNumber(k);
-        edits.push({ user, side, field, storeganiseKey: 'phone', apply: side === 'zendesk' ? zd({ phone: user.phone }) : sg({ phone: user.phone }) });
+        edits.push({
+          user,
+          side,
+          field,
+          storeganiseKey: 'phone',
+          apply: side === 'zendesk' ? zd({ phone: user.phone }) : sg({ phone: user.phone }),
+        });
         break;
       }
       case 'email': {
         user.email = `bench-${user.index}-${k}@example.com`;
-        edits.push({ user, side, field, storeganiseKey: 'email', apply: side === 'zendesk' ? zd({ email: user.email }) : sg({ email: user.email }) });
+        edits.push({
+          user,
+          side,
+          field,
+          storeganiseKey: 'email',
+          apply: side === 'zendesk' ? zd({ email: user.email }) : sg({ email: user.email }),
+        });
         break;
       }
     }
@@ -161,7 +226,13 @@ export function planEdits(users: BenchUser[], count: number, zendeskShare: numbe
  * not earlier ones have been synced. Edits of one user are still made in order. With `stop`, no
  * edit is made once it answers true (the rest of the plan is left unmade).
  */
-export async function fireEdits(system: BenchSystem, account: BenchAccount, edits: PlannedEdit[], rate: number, stop?: () => boolean): Promise<Change[]> {
+export async function fireEdits(
+  system: BenchSystem,
+  account: BenchAccount,
+  edits: PlannedEdit[],
+  rate: number,
+  stop?: () => boolean,
+): Promise<Change[]> {
   const changes: Change[] = [];
   const lastOfUser = new Map<number, Promise<void>>();
   const start = Date.now() + 50;

@@ -28,7 +28,9 @@ export class AccountSettingsSource {
   private async read(account: AccountRef): Promise<SettingsResult> {
     const customFields = await this.storeganise(account).getAddonSettings();
     const result: SettingsResult =
-      customFields === null ? { ok: false, problems: [`the add-on ${account.addonId} was not found in Storeganise`] } : parseAccountSettings(customFields);
+      customFields === null
+        ? { ok: false, problems: [`the add-on ${account.addonId} was not found in Storeganise`] }
+        : parseAccountSettings(customFields);
     this.cache.set(account.subdomain, { result, at: Date.now() });
     return result;
   }

@@ -1,7 +1,13 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { z } from 'zod';
 import { accountWorkflow } from '../workflows/account';
-import { ACCOUNT_MEMO_KEY, accountWorkflowId, registerAccountSignal, type AccountDirectoryEntry, type AccountRef } from '../workflows/definitions';
+import {
+  ACCOUNT_MEMO_KEY,
+  accountWorkflowId,
+  registerAccountSignal,
+  type AccountDirectoryEntry,
+  type AccountRef,
+} from '../workflows/definitions';
 import { syncAccountKey } from '../workflows/search-attributes';
 
 const SettingsViewSchema = z.union([
@@ -95,7 +101,9 @@ export class AccountDirectory {
         seen.add(entry.subdomain);
         this.remember(entry.subdomain, entry);
       }
-      for (const [subdomain, cached] of this.entries) if (!seen.has(subdomain) && cached.entry !== null && Date.now() - cached.at >= TTL_MS) this.entries.delete(subdomain);
+      for (const [subdomain, cached] of this.entries)
+        if (!seen.has(subdomain) && cached.entry !== null && Date.now() - cached.at >= TTL_MS)
+          this.entries.delete(subdomain);
     })().finally(() => {
       this.lastRefresh = Date.now();
       this.refreshing = null;

@@ -1,11 +1,26 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { z } from 'zod';
 import { fullSyncWorkflow } from '../workflows/full-sync';
-import { FULL_SYNC_MEMO_KEY, fullSyncProgressQuery, fullSyncWorkflowId, type AccountRef, type FullSyncProgress } from '../workflows/definitions';
+import {
+  FULL_SYNC_MEMO_KEY,
+  fullSyncProgressQuery,
+  fullSyncWorkflowId,
+  type AccountRef,
+  type FullSyncProgress,
+} from '../workflows/definitions';
 import { syncAccountKey } from '../workflows/search-attributes';
 
 const ProgressSchema = z.object({
-  state: z.enum(['counting', 'reading', 'running', 'awaiting-authorization', 'awaiting-settings', 'completed', 'cancelled', 'failed']),
+  state: z.enum([
+    'counting',
+    'reading',
+    'running',
+    'awaiting-authorization',
+    'awaiting-settings',
+    'completed',
+    'cancelled',
+    'failed',
+  ]),
   mode: z.enum(['import', 'full']),
   done: z.number(),
   total: z.number(),
@@ -47,7 +62,12 @@ function closedProgress(description: WorkflowExecutionDescription): FullSyncProg
   const progress = parsed.data;
   if (progress.state === 'completed' || progress.state === 'cancelled' || progress.state === 'failed') return progress;
   // Terminated or timed out before it could say so itself.
-  const state = description.status.name === 'COMPLETED' ? 'completed' : description.status.name === 'CANCELLED' ? 'cancelled' : 'failed';
+  const state =
+    description.status.name === 'COMPLETED'
+      ? 'completed'
+      : description.status.name === 'CANCELLED'
+        ? 'cancelled'
+        : 'failed';
   return { ...progress, state, finishedAt: description.closeTime?.toISOString() ?? progress.updatedAt };
 }
 
@@ -66,7 +86,9 @@ export async function fullSyncView(client: Client, subdomain: string): Promise<F
   }
   try {
     const handle = client.workflow.getHandle(description.workflowId, description.runId);
-    const progress = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(fullSyncProgressQuery));
+    const progress = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+      handle.query(fullSyncProgressQuery),
+    );
     return { ...ids, running: true, progress };
   } catch {
     // A query needs a worker (and waits for one while none polls); the memo is at most one step old.
@@ -80,9 +102,14 @@ export async function fullSyncView(client: Client, subdomain: string): Promise<F
  * Starts the account's full sync, or attaches to the one running (an import included): one per
  * account at a time. Answers the execution and whether it was already running.
  */
-export async function startFullSync(client: Client, taskQueue: string, account: AccountRef): Promise<{ workflowId: string; runId: string; attached: boolean }> {
+export async function startFullSync(
+  client: Client,
+  taskQueue: string,
+  account: AccountRef,
+): Promise<{ workflowId: string; runId: string; attached: boolean }> {
   const running = await describe(client, account.subdomain);
-  if (running?.status.name === 'RUNNING') return { workflowId: running.workflowId, runId: running.runId, attached: true };
+  if (running?.status.name === 'RUNNING')
+    return { workflowId: running.workflowId, runId: running.runId, attached: true };
   const handle = await client.workflow.start(fullSyncWorkflow, {
     workflowId: fullSyncWorkflowId(account.subdomain),
     taskQueue,
@@ -96,7 +123,10 @@ export async function startFullSync(client: Client, taskQueue: string, account: 
 }
 
 /** Cancels the account's running full sync; false when none runs. Runs it already queued still run, in order. */
-export async function cancelFullSync(client: Client, subdomain: string): Promise<{ workflowId: string; runId: string } | null> {
+export async function cancelFullSync(
+  client: Client,
+  subdomain: string,
+): Promise<{ workflowId: string; runId: string } | null> {
   const running = await describe(client, subdomain);
   if (running?.status.name !== 'RUNNING') return null;
   await client.workflow.getHandle(running.workflowId, running.runId).cancel();

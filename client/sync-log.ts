@@ -1,6 +1,11 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { z } from 'zod';
-import { customerStatusQuery, customerWorkflowId, type EventOutcome, type OutcomeRecord } from '../workflows/definitions';
+import {
+  customerStatusQuery,
+  customerWorkflowId,
+  type EventOutcome,
+  type OutcomeRecord,
+} from '../workflows/definitions';
 import {
   syncAccountKey,
   syncCustomerKey,
@@ -77,7 +82,18 @@ export const OUTCOME_CATEGORY: Record<EventOutcome, OutcomeCategory> = {
 };
 
 /** The run outcomes the counts and the chart distinguish (failed runs are counted from their status). */
-export const RUN_OUTCOMES: EventOutcome[] = ['synced', 'linked', 'repaired', 'unchanged', 'deferred', 'deleted', 'unlinked', 'gone', 'conflict', 'rejected'];
+export const RUN_OUTCOMES: EventOutcome[] = [
+  'synced',
+  'linked',
+  'repaired',
+  'unchanged',
+  'deferred',
+  'deleted',
+  'unlinked',
+  'gone',
+  'conflict',
+  'rejected',
+];
 
 const ENTITY_ONLY: ReadonlySet<EventOutcome> = new Set(['echo', 'coalesced', 'duplicate', 'failed']);
 const RUN_TYPE = 'syncCustomer';
@@ -91,7 +107,8 @@ const keyword = (info: WorkflowExecutionInfo, key: typeof syncOutcomeKey | typeo
   const value = info.typedSearchAttributes.get(key);
   return typeof value === 'string' && value !== '' ? value : null;
 };
-const keywords = (info: WorkflowExecutionInfo, key: typeof syncFieldsKey): string[] => (info.typedSearchAttributes.get(key) ?? []).filter((v) => v !== 'none');
+const keywords = (info: WorkflowExecutionInfo, key: typeof syncFieldsKey): string[] =>
+  (info.typedSearchAttributes.get(key) ?? []).filter((v) => v !== 'none');
 
 function idsOf(customer: string, zendeskId: string | null): { storeganiseId: string | null; zendeskId: string | null } {
   if (customer.startsWith('sg:')) return { storeganiseId: customer.slice(3), zendeskId };
@@ -110,8 +127,12 @@ export function entryOfRun(info: WorkflowExecutionInfo): LogEntry {
   let reason = keyword(info, syncReasonKey) ?? '';
   if (status === 'RUNNING') {
     shown = state === 'awaiting-authorization' || state === 'awaiting-settings' ? 'paused' : 'running';
-    if (state === 'awaiting-authorization') reason = 'paused: waiting for Zendesk authorization; open the link of the newest "zendesk: Authorize Zendesk OAuth connection" task, and it resumes by itself';
-    else if (state === 'awaiting-settings') reason = 'paused: waiting for valid add-on settings; fix the ones the "zendesk: Invalid settings" task names, and it resumes by itself';
+    if (state === 'awaiting-authorization')
+      reason =
+        'paused: waiting for Zendesk authorization; open the link of the newest "zendesk: Authorize Zendesk OAuth connection" task, and it resumes by itself';
+    else if (state === 'awaiting-settings')
+      reason =
+        'paused: waiting for valid add-on settings; fix the ones the "zendesk: Invalid settings" task names, and it resumes by itself';
     else reason = 'running';
   } else if (status === 'COMPLETED' && outcome !== null) {
     shown = outcome as EventOutcome;
@@ -196,7 +217,14 @@ const ReconciliationMemo = z.looseObject({
   intervalMs: z.number().nullable().optional(),
   nextRunAt: z.string().nullable().optional(),
   lastRun: z
-    .looseObject({ startedAt: z.string(), finishedAt: z.string().nullable(), checked: z.number().optional(), queued: z.number().optional(), repaired: z.number().optional(), errors: z.number().optional() })
+    .looseObject({
+      startedAt: z.string(),
+      finishedAt: z.string().nullable(),
+      checked: z.number().optional(),
+      queued: z.number().optional(),
+      repaired: z.number().optional(),
+      errors: z.number().optional(),
+    })
     .nullable()
     .optional(),
   totals: z.looseObject({ runs: z.number(), repaired: z.number() }).optional(),
@@ -237,7 +265,17 @@ export class SyncLog {
   ) {}
 
   /** The account's runs, newest first (running and paused ones first of all). */
-  async runs(account: string, options: { customer?: string; zendeskUser?: string; outcome?: string; since?: number; until?: number; limit: number }): Promise<LogEntry[]> {
+  async runs(
+    account: string,
+    options: {
+      customer?: string;
+      zendeskUser?: string;
+      outcome?: string;
+      since?: number;
+      until?: number;
+      limit: number;
+    },
+  ): Promise<LogEntry[]> {
     const clauses = [`WorkflowType = ${quoted(RUN_TYPE)}`, `SyncAccount = ${quoted(account)}`];
     if (options.customer !== undefined) clauses.push(`SyncCustomer = ${quoted(options.customer)}`);
     if (options.zendeskUser !== undefined) clauses.push(`SyncZendeskUser = ${quoted(options.zendeskUser)}`);
@@ -245,7 +283,10 @@ export class SyncLog {
     if (options.since !== undefined) clauses.push(`StartTime >= ${quoted(iso(options.since))}`);
     if (options.until !== undefined) clauses.push(`StartTime < ${quoted(iso(options.until))}`);
     const entries: LogEntry[] = [];
-    for await (const info of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(options.limit, 1000) })) {
+    for await (const info of this.client.workflow.list({
+      query: clauses.join(' AND '),
+      pageSize: Math.min(options.limit, 1000),
+    })) {
       entries.push(entryOfRun(info));
       if (entries.length >= options.limit) break;
     }
@@ -259,7 +300,9 @@ export class SyncLog {
     if (cached && Date.now() - cached.at < ENTITY_CACHE_MS) return cached.records;
     let records: OutcomeRecord[] | null;
     try {
-      const status = await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => this.client.workflow.getHandle(id).query(customerStatusQuery));
+      const status = await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+        this.client.workflow.getHandle(id).query(customerStatusQuery),
+      );
       records = status.outcomes;
     } catch (err) {
       // Not found (a customer never queued an event), or no worker answered in time: the runs still show.
@@ -282,11 +325,19 @@ export class SyncLog {
     let unanswered = 0;
     const merged = [...runs];
     const zendeskOf = new Map(runs.filter((r) => r.zendeskId !== null).map((r) => [r.customer, r.zendeskId]));
-    const lists = await inBatches(customers, 8, async (customer) => ({ customer, records: await this.entityRecords(account, customer) }));
+    const lists = await inBatches(customers, 8, async (customer) => ({
+      customer,
+      records: await this.entityRecords(account, customer),
+    }));
     for (const { customer, records } of lists) {
       if (records === null) unanswered++;
       for (const record of records ?? []) {
-        if (!ENTITY_ONLY.has(record.outcome) || (record.outcome === 'failed' && record.by === null) || record.at < oldest) continue;
+        if (
+          !ENTITY_ONLY.has(record.outcome) ||
+          (record.outcome === 'failed' && record.by === null) ||
+          record.at < oldest
+        )
+          continue;
         merged.push(entryOfRecord(customer, record, zendeskOf.get(customer) ?? null));
       }
     }
@@ -294,10 +345,19 @@ export class SyncLog {
   }
 
   /** Every event of one customer kept in the log: its runs and its entity's records, newest first. */
-  async customerTimeline(account: string, customer: string, limit = 1000): Promise<{ entries: LogEntry[]; entityAnswered: boolean }> {
-    const [runs, records] = await Promise.all([this.runs(account, { customer, limit }), this.entityRecords(account, customer)]);
+  async customerTimeline(
+    account: string,
+    customer: string,
+    limit = 1000,
+  ): Promise<{ entries: LogEntry[]; entityAnswered: boolean }> {
+    const [runs, records] = await Promise.all([
+      this.runs(account, { customer, limit }),
+      this.entityRecords(account, customer),
+    ]);
     const zendeskId = runs.find((r) => r.zendeskId !== null)?.zendeskId ?? null;
-    const kept = (records ?? []).filter((r) => ENTITY_ONLY.has(r.outcome) && !(r.outcome === 'failed' && r.by === null));
+    const kept = (records ?? []).filter(
+      (r) => ENTITY_ONLY.has(r.outcome) && !(r.outcome === 'failed' && r.by === null),
+    );
     const entries = [...runs, ...kept.map((r) => entryOfRecord(customer, r, zendeskId))].sort((a, b) => b.at - a.at);
     return { entries, entityAnswered: records !== null };
   }
@@ -306,7 +366,10 @@ export class SyncLog {
   async findCustomers(account: string, id: string): Promise<string[]> {
     const found = new Set<string>();
     const probe = async (query: string): Promise<void> => {
-      for await (const info of this.client.workflow.list({ query: `WorkflowType = ${quoted(RUN_TYPE)} AND SyncAccount = ${quoted(account)} AND ${query}`, pageSize: 50 })) {
+      for await (const info of this.client.workflow.list({
+        query: `WorkflowType = ${quoted(RUN_TYPE)} AND SyncAccount = ${quoted(account)} AND ${query}`,
+        pageSize: 50,
+      })) {
         const customer = keyword(info, syncCustomerKey);
         if (customer !== null) found.add(customer);
         if (found.size >= 20) break;
@@ -339,7 +402,10 @@ export class SyncLog {
     const cacheable = to < Date.now() - 60_000;
     const byOutcome: Record<string, number> = {};
     const queries: Array<[string, string]> = [
-      ...RUN_OUTCOMES.map((o): [string, string] => [o, `${base} AND ExecutionStatus = 'Completed' AND SyncOutcome = ${quoted(o)}`]),
+      ...RUN_OUTCOMES.map((o): [string, string] => [
+        o,
+        `${base} AND ExecutionStatus = 'Completed' AND SyncOutcome = ${quoted(o)}`,
+      ]),
       ['failed', `${base} AND ExecutionStatus != 'Completed'`],
       ['conflict-resolved', `${base} AND SyncMarks = 'conflict-resolved'`],
       ['all', base],
@@ -362,8 +428,14 @@ export class SyncLog {
       const cacheable = start + size < Date.now() - 60_000;
       const [all, changed, attention] = await Promise.all([
         this.count(base, cacheable),
-        this.count(`${base} AND ExecutionStatus = 'Completed' AND SyncOutcome IN ('synced', 'linked', 'repaired')`, cacheable),
-        this.count(`${base} AND (ExecutionStatus != 'Completed' OR SyncOutcome IN ('conflict', 'rejected'))`, cacheable),
+        this.count(
+          `${base} AND ExecutionStatus = 'Completed' AND SyncOutcome IN ('synced', 'linked', 'repaired')`,
+          cacheable,
+        ),
+        this.count(
+          `${base} AND (ExecutionStatus != 'Completed' OR SyncOutcome IN ('conflict', 'rejected'))`,
+          cacheable,
+        ),
       ]);
       return { start, end: start + size, changed, attention, unchanged: Math.max(0, all - changed - attention) };
     });
@@ -377,7 +449,10 @@ export class SyncLog {
       this.count(`${running} AND SyncState = 'awaiting-settings'`, false),
     ]);
     let lastZendeskEventRun: number | null = null;
-    for await (const info of this.client.workflow.list({ query: `WorkflowType = ${quoted(RUN_TYPE)} AND SyncAccount = ${quoted(account)} AND WorkflowId STARTS_WITH ${quoted(`zd-event:${account}:`)}`, pageSize: 1 })) {
+    for await (const info of this.client.workflow.list({
+      query: `WorkflowType = ${quoted(RUN_TYPE)} AND SyncAccount = ${quoted(account)} AND WorkflowId STARTS_WITH ${quoted(`zd-event:${account}:`)}`,
+      pageSize: 1,
+    })) {
       lastZendeskEventRun = info.startTime.getTime();
       break;
     }
@@ -476,7 +551,14 @@ export class SyncLogTail {
       const direction = entry.direction ?? 'none';
       const source = entry.source ?? 'unknown';
       observed.push({ account, source, direction, outcome: entry.outcome, conflictResolved: entry.conflictResolved });
-      for (let i = 0; i < entry.coalesced; i++) observed.push({ account, source, direction, outcome: entry.outcome === 'failed' ? 'failed' : 'coalesced', conflictResolved: false });
+      for (let i = 0; i < entry.coalesced; i++)
+        observed.push({
+          account,
+          source,
+          direction,
+          outcome: entry.outcome === 'failed' ? 'failed' : 'coalesced',
+          conflictResolved: false,
+        });
       this.expectRecords(account, entry.customer, closed);
     }
     this.watermark = newest;
@@ -505,7 +587,13 @@ export class SyncLogTail {
       for (const record of records) {
         if (record.at <= c.counted || (record.outcome !== 'echo' && record.outcome !== 'duplicate')) continue;
         newest = Math.max(newest, record.at);
-        observed.push({ account: c.account, source: record.source ?? 'unknown', direction: 'none', outcome: record.outcome, conflictResolved: false });
+        observed.push({
+          account: c.account,
+          source: record.source ?? 'unknown',
+          direction: 'none',
+          outcome: record.outcome,
+          conflictResolved: false,
+        });
       }
       c.counted = Math.max(newest, ...records.map((r) => r.at), c.counted);
     });

@@ -150,7 +150,9 @@ function editInterval(facts: PairFacts, side: Side, field: TwoWayField, current:
   const from = explained ? mark.at : agreedAt;
   const updatedAt = current.updatedAt ?? Number.POSITIVE_INFINITY;
   // The event's own value, or (Storeganise) the event being the record's latest change, pins the moment.
-  const exact = explained && (mark.value !== undefined ? current.isCurrent(mark.value) : side === 'storeganise' && mark.at >= updatedAt);
+  const exact =
+    explained &&
+    (mark.value !== undefined ? current.isCurrent(mark.value) : side === 'storeganise' && mark.at >= updatedAt);
   return { from, to: exact ? from : Math.max(from, updatedAt), explained };
 }
 
@@ -158,7 +160,14 @@ function editInterval(facts: PairFacts, side: Side, field: TwoWayField, current:
  * Decides one two-way field. `sidesAgree` compares the two sides the way the field compares (a
  * name split in two parts, a phone in local format).
  */
-export function decideField(facts: PairFacts, field: TwoWayField, current: Record<Side, SideState>, sidesAgree: boolean, now: number, settleMs = SETTLE_MS): FieldDecision {
+export function decideField(
+  facts: PairFacts,
+  field: TwoWayField,
+  current: Record<Side, SideState>,
+  sidesAgree: boolean,
+  now: number,
+  settleMs = SETTLE_MS,
+): FieldDecision {
   const { storeganise: sg, zendesk: zd } = current;
   if (sidesAgree) return { kind: 'agree', value: zd.value };
   const baseKnown = facts.base[field] !== undefined;
@@ -167,14 +176,22 @@ export function decideField(facts: PairFacts, field: TwoWayField, current: Recor
 
   const s = editInterval(facts, 'storeganise', field, sg);
   const z = editInterval(facts, 'zendesk', field, zd);
-  const copy = (from: Side, reason: CopyReason): FieldDecision => ({ kind: 'copy', from, value: current[from].value, reason });
+  const copy = (from: Side, reason: CopyReason): FieldDecision => ({
+    kind: 'copy',
+    from,
+    value: current[from].value,
+    reason,
+  });
   if (s.from > z.to) return copy('storeganise', 'later-edit');
   if (z.from > s.to) return copy('zendesk', 'later-edit');
   if (s.from === s.to && z.from === z.to) return copy('storeganise', 'same-moment');
 
   const latest = Math.max(finiteOr(s.to, s.from), finiteOr(z.to, z.from));
   if (Number.isFinite(latest) && now - latest < settleMs) {
-    return { kind: 'defer', reason: 'both sides changed and an event that tells which edit is newer may still be on its way' };
+    return {
+      kind: 'defer',
+      reason: 'both sides changed and an event that tells which edit is newer may still be on its way',
+    };
   }
   // Settled: every event that was coming has come. An explained edit happened when its event says;
   // a change no event explains is taken as the newest on its side (its webhook was lost), except
@@ -194,9 +211,16 @@ export type FieldOutcome =
   | { field: TwoWayField; kind: 'unchanged' };
 
 /** Folds what a run established into the facts: a new agreement moves the base and its times. */
-export function applyOutcomes(facts: PairFacts, zendeskUserId: string | null, outcomes: readonly FieldOutcome[]): PairFacts {
+export function applyOutcomes(
+  facts: PairFacts,
+  zendeskUserId: string | null,
+  outcomes: readonly FieldOutcome[],
+): PairFacts {
   // Facts about another Zendesk user say nothing about this one.
-  const start = facts.zendeskUserId !== null && zendeskUserId !== null && facts.zendeskUserId !== zendeskUserId ? emptyFacts(zendeskUserId) : facts;
+  const start =
+    facts.zendeskUserId !== null && zendeskUserId !== null && facts.zendeskUserId !== zendeskUserId
+      ? emptyFacts(zendeskUserId)
+      : facts;
   const next: PairFacts = {
     zendeskUserId: zendeskUserId ?? start.zendeskUserId,
     base: { ...start.base },

@@ -41,7 +41,8 @@ export function splitZendeskName(zendeskName: string | null | undefined, format:
   const parts = normalised.split(' ');
   const [first, second] = parts;
   if (parts.length === 2 && first !== undefined && second !== undefined) {
-    const split = format === 'first_last' ? { firstName: first, lastName: second } : { firstName: second, lastName: first };
+    const split =
+      format === 'first_last' ? { firstName: first, lastName: second } : { firstName: second, lastName: first };
     // A real last name of "unknown" would be dropped when formatted back, so such a name is kept whole.
     if (split.lastName !== UNKNOWN_LAST_NAME) return split;
   }

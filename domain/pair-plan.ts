@@ -10,7 +10,13 @@ import {
 } from './convergence';
 import { formatZendeskName, namesAgree, normaliseWhitespace, splitZendeskName } from './names';
 import { normalisePhone, phoneToWrite, samePhone } from './phones';
-import { sameEmail, type StoreganiseCustomer, type SyncField, type ZendeskContacts, type ZendeskCustomer } from './records';
+import {
+  sameEmail,
+  type StoreganiseCustomer,
+  type SyncField,
+  type ZendeskContacts,
+  type ZendeskCustomer,
+} from './records';
 import type { AccountSettings } from './settings';
 import type { CustomerStatus } from './status';
 
@@ -100,7 +106,8 @@ export function suspensionNote(sgUserId: string, at: Date): string {
   return `[${at.toISOString()}] Suspended by the Storeganise sync: the customer was disabled in Storeganise (user ${sgUserId}). Re-enabling in Storeganise does not unsuspend this user.`;
 }
 
-const appendNote = (existing: string, note: string): string => (existing.trim() === '' ? note : `${existing.replace(/\s+$/, '')}\n\n${note}`);
+const appendNote = (existing: string, note: string): string =>
+  existing.trim() === '' ? note : `${existing.replace(/\s+$/, '')}\n\n${note}`;
 
 const epochMs = (iso: string | null): number | null => {
   const ms = iso === null ? NaN : Date.parse(iso);
@@ -108,11 +115,21 @@ const epochMs = (iso: string | null): number | null => {
 };
 
 /** Both sides of one field in comparable form. */
-function sidesOf(field: TwoWayField, read: PairRead, facts: PairFacts, settings: AccountSettings): { sides: Record<Side, SideState>; agree: boolean } {
+function sidesOf(
+  field: TwoWayField,
+  read: PairRead,
+  facts: PairFacts,
+  settings: AccountSettings,
+): { sides: Record<Side, SideState>; agree: boolean } {
   const { storeganise: sg, zendesk: zd } = read;
   const base = facts.base[field];
   const code = settings.defaultCountryCode;
-  const state = (side: Side, value: string, equalsBase: boolean, isCurrent: (reported: string) => boolean): SideState => ({
+  const state = (
+    side: Side,
+    value: string,
+    equalsBase: boolean,
+    isCurrent: (reported: string) => boolean,
+  ): SideState => ({
     value,
     updatedAt: epochMs(side === 'storeganise' ? sg.updatedAt : zd.updatedAt),
     equalsBase,
@@ -123,14 +140,25 @@ function sidesOf(field: TwoWayField, read: PairRead, facts: PairFacts, settings:
       return {
         agree: sameEmail(sg.email, zd.email),
         sides: {
-          storeganise: state('storeganise', fieldKey('email', sg.email, code), base !== undefined && sameEmail(sg.email, base), (r) => sameEmail(r, sg.email)),
-          zendesk: state('zendesk', fieldKey('email', zd.email, code), base !== undefined && sameEmail(zd.email, base), (r) => sameEmail(r, zd.email)),
+          storeganise: state(
+            'storeganise',
+            fieldKey('email', sg.email, code),
+            base !== undefined && sameEmail(sg.email, base),
+            (r) => sameEmail(r, sg.email),
+          ),
+          zendesk: state(
+            'zendesk',
+            fieldKey('email', zd.email, code),
+            base !== undefined && sameEmail(zd.email, base),
+            (r) => sameEmail(r, zd.email),
+          ),
         },
       };
     case 'name': {
       const sgName = zendeskNameOf(sg, settings);
       const zdName = normaliseWhitespace(zd.name);
-      const sgHolds = (name: string): boolean => namesAgree(sg, name, settings.nameFormat) || sgName === normaliseWhitespace(name);
+      const sgHolds = (name: string): boolean =>
+        namesAgree(sg, name, settings.nameFormat) || sgName === normaliseWhitespace(name);
       return {
         agree: sgHolds(zd.name),
         sides: {
@@ -143,8 +171,18 @@ function sidesOf(field: TwoWayField, read: PairRead, facts: PairFacts, settings:
       return {
         agree: samePhone(sg.phone, zd.phone, code),
         sides: {
-          storeganise: state('storeganise', fieldKey('phone', sg.phone, code), base !== undefined && samePhone(sg.phone, base, code), (r) => samePhone(r, sg.phone, code)),
-          zendesk: state('zendesk', fieldKey('phone', zd.phone, code), base !== undefined && samePhone(zd.phone, base, code), (r) => samePhone(r, zd.phone, code)),
+          storeganise: state(
+            'storeganise',
+            fieldKey('phone', sg.phone, code),
+            base !== undefined && samePhone(sg.phone, base, code),
+            (r) => samePhone(r, sg.phone, code),
+          ),
+          zendesk: state(
+            'zendesk',
+            fieldKey('phone', zd.phone, code),
+            base !== undefined && samePhone(zd.phone, base, code),
+            (r) => samePhone(r, zd.phone, code),
+          ),
         },
       };
   }
@@ -179,16 +217,32 @@ export function planPair(read: PairRead, context: PlanContext): PairPlan {
     }
     const key = settings.statusFieldKey;
     const wanted = disabling ? 'deactivated' : status;
-    if ((fields.has('status') || disabling) && wanted !== null && key !== null && key in zd.userFields && zd.userFields[key] !== wanted) {
+    if (
+      (fields.has('status') || disabling) &&
+      wanted !== null &&
+      key !== null &&
+      key in zd.userFields &&
+      zd.userFields[key] !== wanted
+    ) {
       plan.zendesk.userFields = { [key]: wanted };
     }
 
     if (contacts && fields.has('email')) {
-      const others = unique(contacts.otherEmails.map((e) => e.trim().toLowerCase()).filter((e) => e !== '' && !sameEmail(e, zd.email)));
-      if (!sameSet(others, sg.otherEmails.map((e) => e.toLowerCase()))) customFields.zendesk_otherEmails = others;
+      const others = unique(
+        contacts.otherEmails.map((e) => e.trim().toLowerCase()).filter((e) => e !== '' && !sameEmail(e, zd.email)),
+      );
+      if (
+        !sameSet(
+          others,
+          sg.otherEmails.map((e) => e.toLowerCase()),
+        )
+      )
+        customFields.zendesk_otherEmails = others;
     }
     if (contacts && fields.has('phone')) {
-      const others = unique(contacts.otherPhones.flatMap((p) => phoneToWrite(p, code) ?? []).filter((p) => !samePhone(p, zd.phone, code)));
+      const others = unique(
+        contacts.otherPhones.flatMap((p) => phoneToWrite(p, code) ?? []).filter((p) => !samePhone(p, zd.phone, code)),
+      );
       if (!sameSet(others, sg.otherPhones)) customFields.zendesk_otherPhones = others;
     }
   }
@@ -197,7 +251,13 @@ export function planPair(read: PairRead, context: PlanContext): PairPlan {
 }
 
 /** Turns a field's decision into the write it needs; an empty or invalid winner is never written. */
-function writeDecision(field: TwoWayField, decision: FieldDecision, read: PairRead, settings: AccountSettings, plan: PairPlan): FieldPlan {
+function writeDecision(
+  field: TwoWayField,
+  decision: FieldDecision,
+  read: PairRead,
+  settings: AccountSettings,
+  plan: PairPlan,
+): FieldPlan {
   if (decision.kind !== 'copy') return { field, decision, writes: null };
   const { storeganise: sg, zendesk: zd } = read;
   const keep = (why: string): FieldPlan => ({ field, decision, writes: null, kept: why });
@@ -242,7 +302,10 @@ export interface WriteReceipt {
 
 /** What the run established per field, once the writes are known. */
 export function outcomesOf(plan: PairPlan, read: PairRead, receipt: WriteReceipt): FieldOutcome[] {
-  const readAt: Record<Side, number | null> = { storeganise: epochMs(read.storeganise.updatedAt), zendesk: epochMs(read.zendesk.updatedAt) };
+  const readAt: Record<Side, number | null> = {
+    storeganise: epochMs(read.storeganise.updatedAt),
+    zendesk: epochMs(read.zendesk.updatedAt),
+  };
   return plan.fields.map((fp): FieldOutcome => {
     const { field, decision } = fp;
     if (decision.kind === 'agree') return { field, kind: 'agreed', value: decision.value, at: readAt };
@@ -255,7 +318,11 @@ export function outcomesOf(plan: PairPlan, read: PairRead, receipt: WriteReceipt
 }
 
 /** Storeganise → Zendesk for a customer with no counterpart: everything in the one create request. */
-export function planNewZendeskUser(sg: StoreganiseCustomer, status: CustomerStatus | null, context: { settings: AccountSettings; now: number }): NewZendeskUser {
+export function planNewZendeskUser(
+  sg: StoreganiseCustomer,
+  status: CustomerStatus | null,
+  context: { settings: AccountSettings; now: number },
+): NewZendeskUser {
   const { settings, now } = context;
   const key = settings.statusFieldKey;
   const wanted = sg.disabled ? 'deactivated' : (status ?? 'new_prospect');
@@ -271,18 +338,28 @@ export function planNewZendeskUser(sg: StoreganiseCustomer, status: CustomerStat
 }
 
 /** The agreement right after a Zendesk user was created from a Storeganise customer. */
-export function outcomesOfNewUser(user: NewZendeskUser, sg: StoreganiseCustomer, zendeskCreatedAt: number | null, settings: AccountSettings): FieldOutcome[] {
+export function outcomesOfNewUser(
+  user: NewZendeskUser,
+  sg: StoreganiseCustomer,
+  zendeskCreatedAt: number | null,
+  settings: AccountSettings,
+): FieldOutcome[] {
   const at = { storeganise: epochMs(sg.updatedAt), zendesk: zendeskCreatedAt };
   const code = settings.defaultCountryCode;
   return [
     { field: 'name', kind: 'agreed', value: normaliseWhitespace(user.name), at },
-    ...(user.email ? [{ field: 'email' as const, kind: 'agreed' as const, value: fieldKey('email', user.email, code), at }] : []),
-    ...(user.phone ? [{ field: 'phone' as const, kind: 'agreed' as const, value: fieldKey('phone', user.phone, code), at }] : []),
+    ...(user.email
+      ? [{ field: 'email' as const, kind: 'agreed' as const, value: fieldKey('email', user.email, code), at }]
+      : []),
+    ...(user.phone
+      ? [{ field: 'phone' as const, kind: 'agreed' as const, value: fieldKey('phone', user.phone, code), at }]
+      : []),
   ];
 }
 
 export const hasWrites = (changes: object): boolean => Object.keys(changes).length > 0;
 
-const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+const sameSet = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 
 const unique = (values: string[]): string[] => [...new Set(values)];

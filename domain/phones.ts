@@ -21,10 +21,7 @@ const metadata = maxMetadata as MetadataJson;
 /** `+` followed by 1-3 digits, e.g. "+1", "+44", "+81". */
 export const CALLING_CODE_PATTERN = /^\+[0-9]{1,3}$/;
 
-export type NormalisedPhone =
-  | { kind: 'empty' }
-  | { kind: 'e164'; e164: string }
-  | { kind: 'invalid'; raw: string };
+export type NormalisedPhone = { kind: 'empty' } | { kind: 'e164'; e164: string } | { kind: 'invalid'; raw: string };
 
 /** Normalises a phone entered in local or international format to E.164, using the account's default calling code (e.g. "+81") for local numbers. */
 export function normalisePhone(raw: string | null | undefined, defaultCallingCode: string): NormalisedPhone {

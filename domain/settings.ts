@@ -12,32 +12,46 @@ export interface AccountSettings {
   defaultCountryCode: string;
 }
 
-const blank = (v: unknown): unknown => (v === null || (typeof v === 'string' && v.trim() === '') ? undefined : typeof v === 'string' ? v.trim() : v);
+const blank = (v: unknown): unknown =>
+  v === null || (typeof v === 'string' && v.trim() === '') ? undefined : typeof v === 'string' ? v.trim() : v;
 
 const SettingsSchema = z.object({
   zendesk_instance: z.preprocess(
     blank,
     z
       .string({ error: 'is missing; accepted: your Zendesk subdomain, e.g. `acme` for acme.zendesk.com' })
-      .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i, 'is not a valid subdomain; accepted: letters, digits and inner dashes, e.g. `acme` for acme.zendesk.com'),
+      .regex(
+        /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i,
+        'is not a valid subdomain; accepted: letters, digits and inner dashes, e.g. `acme` for acme.zendesk.com',
+      ),
   ),
   zendesk_webhookSecret: z.preprocess(blank, z.string({ error: 'must be text' }).optional()),
   zendesk_statusFieldKey: z.preprocess(
     blank,
     z
       .string({ error: 'must be text' })
-      .regex(/^(?!\d+$)\w+$/, 'is not a Zendesk user-field key; accepted: letters, digits and underscores (not only digits), e.g. `customer_status`, or blank')
+      .regex(
+        /^(?!\d+$)\w+$/,
+        'is not a Zendesk user-field key; accepted: letters, digits and underscores (not only digits), e.g. `customer_status`, or blank',
+      )
       .optional(),
   ),
   zendesk_nameFormat: z.preprocess(
     blank,
-    z.enum(NAME_FORMATS, { error: `is not a known name format; accepted: ${NAME_FORMATS.map((f) => `\`${f}\``).join(' or ')}` }).default('first_last'),
+    z
+      .enum(NAME_FORMATS, {
+        error: `is not a known name format; accepted: ${NAME_FORMATS.map((f) => `\`${f}\``).join(' or ')}`,
+      })
+      .default('first_last'),
   ),
   zendesk_defaultCountryCode: z.preprocess(
     blank,
     z
       .string({ error: 'is missing; accepted: an E.164 calling code such as `+1`, `+44` or `+81`' })
-      .regex(CALLING_CODE_PATTERN, 'is not a calling code; accepted: `+` followed by 1 to 3 digits, such as `+1`, `+44` or `+81`'),
+      .regex(
+        CALLING_CODE_PATTERN,
+        'is not a calling code; accepted: `+` followed by 1 to 3 digits, such as `+1`, `+44` or `+81`',
+      ),
   ),
 });
 
@@ -47,7 +61,10 @@ export type SettingsResult = { ok: true; settings: AccountSettings } | { ok: fal
 export function parseAccountSettings(customFields: unknown): SettingsResult {
   const parsed = SettingsSchema.safeParse(customFields ?? {});
   if (!parsed.success) {
-    return { ok: false, problems: parsed.error.issues.map((issue) => `\`${issue.path.join('.') || 'settings'}\` ${issue.message}`) };
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((issue) => `\`${issue.path.join('.') || 'settings'}\` ${issue.message}`),
+    };
   }
   const s = parsed.data;
   return {

@@ -83,7 +83,12 @@ export function emailConflictTask(c: EmailConflict): TaskRequest {
     ? `Storeganise user ${c.holder.storeganiseUserId ?? '(none linked)'} / Zendesk user ${c.holder.zendeskUserId ?? '(none linked)'}`
     : 'a record the sync could not identify';
   return {
-    key: ['email-conflict', c.storeganiseUserId, c.holder?.zendeskUserId ?? c.holder?.storeganiseUserId ?? '', c.email.trim().toLowerCase()],
+    key: [
+      'email-conflict',
+      c.storeganiseUserId,
+      c.holder?.zendeskUserId ?? c.holder?.storeganiseUserId ?? '',
+      c.email.trim().toLowerCase(),
+    ],
     task: {
       targetType: 'user',
       targetId: c.storeganiseUserId,
@@ -98,7 +103,11 @@ export function emailConflictTask(c: EmailConflict): TaskRequest {
   };
 }
 
-export function syncErrorTask(input: { storeganiseUserId: string; zendeskUserId: string | null; reason: string }): TaskRequest {
+export function syncErrorTask(input: {
+  storeganiseUserId: string;
+  zendeskUserId: string | null;
+  reason: string;
+}): TaskRequest {
   return {
     key: ['sync-error', input.storeganiseUserId, input.reason],
     task: {
@@ -119,7 +128,12 @@ export function syncErrorTask(input: { storeganiseUserId: string; zendeskUserId:
  * know (retried a few times first). Keyed by the customer and the kind of failure, so a record
  * that fails on every edit raises one task, not one per edit.
  */
-export function runFailedTask(input: { addonId: string; customer: string; failure: string; workflowId: string }): TaskRequest {
+export function runFailedTask(input: {
+  addonId: string;
+  customer: string;
+  failure: string;
+  workflowId: string;
+}): TaskRequest {
   const [side = '', id = ''] = input.customer.split(':');
   const who = side === 'sg' ? `Storeganise user ${id}` : `Zendesk user ${id} (no Storeganise customer linked)`;
   return {

@@ -6,7 +6,8 @@ import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile } fr
 import { z } from 'zod';
 import { Keyring } from './crypto';
 
-const blankAsUnset = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+const blankAsUnset = (value: unknown): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
 const requiredSecret = (what: string) =>
   z.preprocess(blankAsUnset, z.string({ error: `required: ${what}` }).min(8, `must be at least 8 characters: ${what}`));
 
@@ -17,41 +18,70 @@ const urlTemplate = (example: string) =>
       .string()
       .default(example)
       .refine((t) => t.includes('{subdomain}'), `must contain {subdomain}, e.g. ${example}`)
-      .refine((t) => URL.canParse(t.replaceAll('{subdomain}', 'acme')), `must be an absolute http(s) URL, e.g. ${example}`),
+      .refine(
+        (t) => URL.canParse(t.replaceAll('{subdomain}', 'acme')),
+        `must be an absolute http(s) URL, e.g. ${example}`,
+      ),
   );
 
-const port = z.coerce.number({ error: 'must be a port number from 1 to 65535' }).int('must be a port number from 1 to 65535').min(1, 'must be a port number from 1 to 65535').max(65535, 'must be a port number from 1 to 65535');
+const port = z.coerce
+  .number({ error: 'must be a port number from 1 to 65535' })
+  .int('must be a port number from 1 to 65535')
+  .min(1, 'must be a port number from 1 to 65535')
+  .max(65535, 'must be a port number from 1 to 65535');
 
-const hostPort = z.string().regex(/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, 'must be host:port, e.g. temporal.internal:7233');
+const hostPort = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, 'must be host:port, e.g. temporal.internal:7233');
 
 const listenHost = z
   .string()
-  .refine((h) => net.isIP(h) !== 0 || /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(h), 'must be an IP address or host name to listen on, e.g. 0.0.0.0 (every interface) or 127.0.0.1 (this machine only)');
+  .refine(
+    (h) => net.isIP(h) !== 0 || /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(h),
+    'must be an IP address or host name to listen on, e.g. 0.0.0.0 (every interface) or 127.0.0.1 (this machine only)',
+  );
 
 const EnvSchema = z.object({
   PORT: z.preprocess(blankAsUnset, port.default(3000)),
   HOST: z.preprocess(blankAsUnset, listenHost.default('0.0.0.0')),
-  PUBLIC_URL: z.preprocess(blankAsUnset, z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).optional()),
+  PUBLIC_URL: z.preprocess(
+    blankAsUnset,
+    z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).optional(),
+  ),
   TEMPORAL_NAMESPACE: z.preprocess(blankAsUnset, z.string().default('default')),
   TEMPORAL_TASK_QUEUE: z.preprocess(blankAsUnset, z.string().default('user-sync')),
   DATA_DIR: z.preprocess(blankAsUnset, z.string().default('./.data')),
   ENCRYPTION_KEY: z.preprocess(
     blankAsUnset,
     z
-      .string({ error: 'required: base64 of 32 random bytes (`openssl rand -base64 32`); a comma-separated list keeps older keys for decryption' })
-      .refine((v) => Keyring.isValidSpec(v), 'must be base64 of exactly 32 bytes (`openssl rand -base64 32`), optionally followed by older keys, comma-separated'),
+      .string({
+        error:
+          'required: base64 of 32 random bytes (`openssl rand -base64 32`); a comma-separated list keeps older keys for decryption',
+      })
+      .refine(
+        (v) => Keyring.isValidSpec(v),
+        'must be base64 of exactly 32 bytes (`openssl rand -base64 32`), optionally followed by older keys, comma-separated',
+      ),
   ),
   SG_ADDON_API_KEY: requiredSecret("the add-on's Storeganise API key"),
   SG_WEBHOOK_SECRET: requiredSecret('the signing secret of Storeganise add-on webhooks'),
   STOREGANISE_URL_TEMPLATE: urlTemplate('https://{subdomain}.storeganise.com/api'),
   ZENDESK_URL_TEMPLATE: urlTemplate('https://{subdomain}.zendesk.com'),
-  ZENDESK_CLIENT_ID: z.preprocess(blankAsUnset, z.string({ error: 'required: the OAuth client id registered in Zendesk' }).min(1)),
+  ZENDESK_CLIENT_ID: z.preprocess(
+    blankAsUnset,
+    z.string({ error: 'required: the OAuth client id registered in Zendesk' }).min(1),
+  ),
   ZENDESK_CLIENT_SECRET: requiredSecret('the OAuth client secret registered in Zendesk'),
   OPERATOR_TOKEN: z.preprocess(blankAsUnset, z.string().min(16, 'must be at least 16 characters').optional()),
   WORKER_METRICS_PORT: z.preprocess(blankAsUnset, port.optional()),
   CONFLICT_SETTLE_SECONDS: z.preprocess(
     blankAsUnset,
-    z.coerce.number({ error: 'must be a number of seconds, e.g. 30' }).int('must be whole seconds').min(1, 'must be at least 1 second').max(3600, 'must be at most 3600 seconds').default(30),
+    z.coerce
+      .number({ error: 'must be a number of seconds, e.g. 30' })
+      .int('must be whole seconds')
+      .min(1, 'must be at least 1 second')
+      .max(3600, 'must be at most 3600 seconds')
+      .default(30),
   ),
   RECONCILE_INTERVAL: z.preprocess(
     blankAsUnset,
@@ -59,21 +89,47 @@ const EnvSchema = z.object({
       .string()
       .default('10m')
       .transform((v) => v.trim().toLowerCase())
-      .refine((v) => v === 'off' || parseInterval(v) !== null, 'must be a duration such as 30s, 10m or 1h (from 1s to 24h), or off'),
+      .refine(
+        (v) => v === 'off' || parseInterval(v) !== null,
+        'must be a duration such as 30s, 10m or 1h (from 1s to 24h), or off',
+      ),
   ),
   LOG_LEVEL: z.preprocess(blankAsUnset, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
-  TEMPORAL_UI_URL: z.preprocess(blankAsUnset, z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL of the Temporal Web UI, e.g. http://localhost:8233' }).optional()),
+  TEMPORAL_UI_URL: z.preprocess(
+    blankAsUnset,
+    z
+      .url({
+        protocol: /^https?$/,
+        error: 'must be an absolute http(s) URL of the Temporal Web UI, e.g. http://localhost:8233',
+      })
+      .optional(),
+  ),
   SYNC_LOG_RETENTION_DAYS: z.preprocess(
     blankAsUnset,
-    z.coerce.number({ error: 'must be a number of days, e.g. 30' }).int('must be whole days').min(1, 'must be at least 1 day').max(3650, 'must be at most 3650 days').default(30),
+    z.coerce
+      .number({ error: 'must be a number of days, e.g. 30' })
+      .int('must be whole days')
+      .min(1, 'must be at least 1 day')
+      .max(3650, 'must be at most 3650 days')
+      .default(30),
   ),
   STATUS_LINK_TTL_DAYS: z.preprocess(
     blankAsUnset,
-    z.coerce.number({ error: 'must be a number of days, e.g. 30' }).int('must be whole days').min(1, 'must be at least 1 day').max(365, 'must be at most 365 days').default(30),
+    z.coerce
+      .number({ error: 'must be a number of days, e.g. 30' })
+      .int('must be whole days')
+      .min(1, 'must be at least 1 day')
+      .max(365, 'must be at most 365 days')
+      .default(30),
   ),
   TEMPORAL_STARTUP_WAIT_SECONDS: z.preprocess(
     blankAsUnset,
-    z.coerce.number({ error: 'must be a number of seconds, e.g. 60' }).int('must be whole seconds').min(0, 'must be 0 or more').max(3600, 'must be at most 3600 seconds').default(60),
+    z.coerce
+      .number({ error: 'must be a number of seconds, e.g. 60' })
+      .int('must be whole seconds')
+      .min(0, 'must be 0 or more')
+      .max(3600, 'must be at most 3600 seconds')
+      .default(60),
   ),
 });
 
@@ -146,7 +202,11 @@ export class ConfigError extends Error {
 }
 
 /** The Temporal connection variables read by `@temporalio/envconfig`, besides the profile file's own. */
-const TLS_PATH_VARIABLES = ['TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_SERVER_CA_CERT_PATH'] as const;
+const TLS_PATH_VARIABLES = [
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+] as const;
 
 interface TemporalConnectionResult {
   connection: Config['temporalConnection'] | null;
@@ -161,14 +221,17 @@ interface TemporalConnectionResult {
 function temporalConnectionFrom(env: NodeJS.ProcessEnv): TemporalConnectionResult {
   // Blank counts as unset here too (a compose `.env` leaves unused variables empty).
   const given: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) if (typeof value === 'string' && value.trim() !== '') given[name] = value.trim();
+  for (const [name, value] of Object.entries(env))
+    if (typeof value === 'string' && value.trim() !== '') given[name] = value.trim();
   const problems: string[] = [];
-  if (given.TEMPORAL_CONFIG_FILE !== undefined && !existsSync(given.TEMPORAL_CONFIG_FILE)) problems.push(`TEMPORAL_CONFIG_FILE: no such file: ${given.TEMPORAL_CONFIG_FILE}`);
+  if (given.TEMPORAL_CONFIG_FILE !== undefined && !existsSync(given.TEMPORAL_CONFIG_FILE))
+    problems.push(`TEMPORAL_CONFIG_FILE: no such file: ${given.TEMPORAL_CONFIG_FILE}`);
   for (const name of TLS_PATH_VARIABLES) {
     const file = given[name];
     if (file !== undefined && !existsSync(file)) problems.push(`${name}: no such file: ${file}`);
   }
-  if (given.TEMPORAL_TLS !== undefined && !['1', 'true', '0', 'false'].includes(given.TEMPORAL_TLS)) problems.push('TEMPORAL_TLS: must be true or false (1 or 0)');
+  if (given.TEMPORAL_TLS !== undefined && !['1', 'true', '0', 'false'].includes(given.TEMPORAL_TLS))
+    problems.push('TEMPORAL_TLS: must be true or false (1 or 0)');
   if (problems.length > 0) return { connection: null, namespace: null, problems };
 
   let profile: ClientConfigProfile;
@@ -178,18 +241,28 @@ function temporalConnectionFrom(env: NodeJS.ProcessEnv): TemporalConnectionResul
     options = toClientOptions(profile).connectionOptions;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    return { connection: null, namespace: null, problems: [`TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE / TEMPORAL_TLS_*: ${reason}`] };
+    return {
+      connection: null,
+      namespace: null,
+      problems: [`TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE / TEMPORAL_TLS_*: ${reason}`],
+    };
   }
   const { address, tls } = profile;
   if (address === undefined || address.trim() === '') {
-    problems.push('TEMPORAL_ADDRESS: required: host:port of the Temporal frontend, or a TEMPORAL_PROFILE whose address is set (only `npm start` embeds a dev server)');
+    problems.push(
+      'TEMPORAL_ADDRESS: required: host:port of the Temporal frontend, or a TEMPORAL_PROFILE whose address is set (only `npm start` embeds a dev server)',
+    );
   } else if (!hostPort.safeParse(address).success) {
     problems.push(`TEMPORAL_ADDRESS: must be host:port, e.g. temporal.internal:7233 (got "${address}")`);
   }
   const hasCert = tls?.clientCert !== undefined;
   const hasKey = tls?.clientKey !== undefined;
   if (hasCert !== hasKey) {
-    problems.push(hasCert ? 'TEMPORAL_TLS_CLIENT_KEY_PATH or TEMPORAL_TLS_CLIENT_KEY_DATA: required with a client certificate (mTLS needs both)' : 'TEMPORAL_TLS_CLIENT_CERT_PATH or TEMPORAL_TLS_CLIENT_CERT_DATA: required with a client key (mTLS needs both)');
+    problems.push(
+      hasCert
+        ? 'TEMPORAL_TLS_CLIENT_KEY_PATH or TEMPORAL_TLS_CLIENT_KEY_DATA: required with a client certificate (mTLS needs both)'
+        : 'TEMPORAL_TLS_CLIENT_CERT_PATH or TEMPORAL_TLS_CLIENT_CERT_DATA: required with a client key (mTLS needs both)',
+    );
   }
   if (problems.length > 0 || address === undefined) return { connection: null, namespace: null, problems };
 
@@ -212,7 +285,9 @@ function temporalConnectionFrom(env: NodeJS.ProcessEnv): TemporalConnectionResul
 /** Reads and validates every variable at once, so one message names everything that is wrong. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
-  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
   // Checked on the raw values so a missing address is reported together with every other problem.
   const temporal = temporalConnectionFrom(env);
   problems.push(...temporal.problems);
@@ -225,15 +300,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporal: {
       address: temporal.connection.options.address,
       // TEMPORAL_NAMESPACE wins over the profile's namespace, as in Temporal's own tools.
-      namespace: blankAsUnset(env.TEMPORAL_NAMESPACE) === undefined ? (temporal.namespace ?? e.TEMPORAL_NAMESPACE) : e.TEMPORAL_NAMESPACE,
+      namespace:
+        blankAsUnset(env.TEMPORAL_NAMESPACE) === undefined
+          ? (temporal.namespace ?? e.TEMPORAL_NAMESPACE)
+          : e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
     },
     temporalConnection: temporal.connection,
     temporalStartupWaitMs: e.TEMPORAL_STARTUP_WAIT_SECONDS * 1000,
     dataDir: path.resolve(e.DATA_DIR),
     keyring: Keyring.fromSpec(e.ENCRYPTION_KEY),
-    storeganise: { urlTemplate: e.STOREGANISE_URL_TEMPLATE, addonApiKey: e.SG_ADDON_API_KEY, webhookSecret: e.SG_WEBHOOK_SECRET },
-    zendesk: { urlTemplate: e.ZENDESK_URL_TEMPLATE, clientId: e.ZENDESK_CLIENT_ID, clientSecret: e.ZENDESK_CLIENT_SECRET },
+    storeganise: {
+      urlTemplate: e.STOREGANISE_URL_TEMPLATE,
+      addonApiKey: e.SG_ADDON_API_KEY,
+      webhookSecret: e.SG_WEBHOOK_SECRET,
+    },
+    zendesk: {
+      urlTemplate: e.ZENDESK_URL_TEMPLATE,
+      clientId: e.ZENDESK_CLIENT_ID,
+      clientSecret: e.ZENDESK_CLIENT_SECRET,
+    },
     operatorToken: e.OPERATOR_TOKEN ?? null,
     workerMetricsPort: e.WORKER_METRICS_PORT ?? null,
     conflictSettleMs: e.CONFLICT_SETTLE_SECONDS * 1000,
@@ -248,7 +334,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** Secrets of the Temporal connection, for the loggers' redaction list (lib/logger.ts names the product's own). */
 export function temporalSecretsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  return ['TEMPORAL_API_KEY', 'TEMPORAL_TLS_CLIENT_KEY_DATA'].map((name) => env[name]?.trim() ?? '').filter((value) => value !== '');
+  return ['TEMPORAL_API_KEY', 'TEMPORAL_TLS_CLIENT_KEY_DATA']
+    .map((name) => env[name]?.trim() ?? '')
+    .filter((value) => value !== '');
 }
 
 /** Loads the configuration or stops the process with the list of offending variables. */

@@ -16,7 +16,11 @@ export class Keyring {
   private constructor(private readonly keys: readonly EncryptionKey[]) {}
 
   static isValidSpec(spec: string): boolean {
-    return spec.split(',').every((part) => /^[A-Za-z0-9+/]+={0,2}$/.test(part.trim()) && Buffer.from(part.trim(), 'base64').length === KEY_BYTES);
+    return spec
+      .split(',')
+      .every(
+        (part) => /^[A-Za-z0-9+/]+={0,2}$/.test(part.trim()) && Buffer.from(part.trim(), 'base64').length === KEY_BYTES,
+      );
   }
 
   static fromSpec(spec: string): Keyring {
@@ -55,7 +59,8 @@ export class Keyring {
 
   decrypt(keyId: string, data: Uint8Array, aad?: Uint8Array): Buffer {
     const entry = this.byId(keyId);
-    if (!entry) throw new Error(`unknown encryption key id ${keyId}: add the old key to ENCRYPTION_KEY after the current one`);
+    if (!entry)
+      throw new Error(`unknown encryption key id ${keyId}: add the old key to ENCRYPTION_KEY after the current one`);
     const buf = Buffer.from(data);
     if (buf.length < IV_BYTES + TAG_BYTES) throw new Error('ciphertext too short');
     const decipher = createDecipheriv('aes-256-gcm', entry.key, buf.subarray(0, IV_BYTES));
@@ -72,7 +77,8 @@ export class Keyring {
 
   unseal(sealed: string): string {
     const [prefix, version, keyId, data] = sealed.split('.');
-    if (`${prefix}.${version}` !== SEALED_PREFIX || keyId === undefined || data === undefined) throw new Error('not a sealed value');
+    if (`${prefix}.${version}` !== SEALED_PREFIX || keyId === undefined || data === undefined)
+      throw new Error('not a sealed value');
     return this.decrypt(keyId, Buffer.from(data, 'base64url')).toString('utf8');
   }
 

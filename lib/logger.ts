@@ -15,14 +15,22 @@ export interface Logger {
 export const REDACTED = '[redacted]';
 
 /** The environment variables whose values must never reach a log line. */
-export const SECRET_VARIABLES = ['OPERATOR_TOKEN', 'ZENDESK_CLIENT_SECRET', 'SG_WEBHOOK_SECRET', 'SG_ADDON_API_KEY', 'ENCRYPTION_KEY'] as const;
+export const SECRET_VARIABLES = [
+  'OPERATOR_TOKEN',
+  'ZENDESK_CLIENT_SECRET',
+  'SG_WEBHOOK_SECRET',
+  'SG_ADDON_API_KEY',
+  'ENCRYPTION_KEY',
+] as const;
 
 // Shorter values would blank out ordinary words; the configuration requires at least 8 characters anyway.
 const MIN_SECRET_LENGTH = 8;
 
 /** The configured secrets of a process, for `createLogger`: every variable above, every key of ENCRYPTION_KEY. */
 export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  return SECRET_VARIABLES.flatMap((name) => (name === 'ENCRYPTION_KEY' ? (env[name] ?? '').split(',') : [env[name] ?? ''])).map((value) => value.trim());
+  return SECRET_VARIABLES.flatMap((name) =>
+    name === 'ENCRYPTION_KEY' ? (env[name] ?? '').split(',') : [env[name] ?? ''],
+  ).map((value) => value.trim());
 }
 
 /**
@@ -39,7 +47,9 @@ export function createLogger(
   const scrub = secretScrubber(secrets);
   const emit = (at: LogLevel, message: string, fields?: LogFields): void => {
     if (ORDER[at] < ORDER[level]) return;
-    write(`${scrub(JSON.stringify({ time: new Date().toISOString(), level: at, message, ...base, ...fields }, logReplacer))}\n`);
+    write(
+      `${scrub(JSON.stringify({ time: new Date().toISOString(), level: at, message, ...base, ...fields }, logReplacer))}\n`,
+    );
   };
   return {
     debug: (m, f) => emit('debug', m, f),

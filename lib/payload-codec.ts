@@ -30,9 +30,11 @@ export class EncryptionCodec implements PayloadCodec {
     return Promise.resolve(
       payloads.map((payload) => {
         const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
-        if (encoding === undefined || encoding === null || Buffer.from(encoding).toString() !== ENCODING) return payload;
+        if (encoding === undefined || encoding === null || Buffer.from(encoding).toString() !== ENCODING)
+          return payload;
         const keyId = payload.metadata?.[METADATA_KEY_ID];
-        if (keyId === undefined || keyId === null || !payload.data) throw new ValueError('Encrypted payload without key id or data');
+        if (keyId === undefined || keyId === null || !payload.data)
+          throw new ValueError('Encrypted payload without key id or data');
         const clear = this.keyring.decrypt(Buffer.from(keyId).toString(), payload.data);
         return temporal.api.common.v1.Payload.decode(clear);
       }),

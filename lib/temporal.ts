@@ -19,7 +19,15 @@ const INDEXED_TYPE = {
 } as const;
 
 /** How the Temporal CLI and Temporal Cloud spell each type. */
-const TYPE_NAME = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' } as const;
+const TYPE_NAME = {
+  KEYWORD: 'Keyword',
+  TEXT: 'Text',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+} as const;
 
 export interface SearchAttributeKey {
   name: string;
@@ -27,7 +35,9 @@ export interface SearchAttributeKey {
 }
 
 /** The operator service's `addSearchAttributes` argument for these keys. */
-export const indexedTypesOf = (keys: readonly SearchAttributeKey[]): Record<string, temporal.api.enums.v1.IndexedValueType> =>
+export const indexedTypesOf = (
+  keys: readonly SearchAttributeKey[],
+): Record<string, temporal.api.enums.v1.IndexedValueType> =>
   Object.fromEntries(keys.map((key) => [key.name, INDEXED_TYPE[key.type]]));
 
 // gRPC status codes (grpc-js `status`).
@@ -40,7 +50,8 @@ const UNAUTHENTICATED = 16;
 const codeOf = (err: unknown): number | null => (isGrpcServiceError(err) ? Number(err.code) : null);
 
 /** The operator service is not offered to this connection (Temporal Cloud, or a key without admin rights). */
-const operatorRefused = (err: unknown): boolean => [UNIMPLEMENTED, PERMISSION_DENIED, UNAUTHENTICATED].includes(codeOf(err) ?? -1);
+const operatorRefused = (err: unknown): boolean =>
+  [UNIMPLEMENTED, PERMISSION_DENIED, UNAUTHENTICATED].includes(codeOf(err) ?? -1);
 
 /** A start-up failure a person fixes from its one-line message; the processes exit with it, no stack trace. */
 export class StartupError extends Error {
@@ -57,9 +68,16 @@ export class MissingSearchAttributes extends StartupError {
     readonly missing: readonly SearchAttributeKey[],
   ) {
     const list = missing.map((key) => `${key.name} (${TYPE_NAME[key.type]})`).join(', ');
-    const cli = missing.map((key) => `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${TYPE_NAME[key.type]}`).join(' && ');
+    const cli = missing
+      .map(
+        (key) =>
+          `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${TYPE_NAME[key.type]}`,
+      )
+      .join(' && ');
     const cloud = `tcld namespace search-attributes add --namespace ${namespace} ${missing.map((key) => `--search-attribute "${key.name}=${TYPE_NAME[key.type]}"`).join(' ')}`;
-    super(`namespace ${namespace} lacks the search attributes ${list}, and this connection may not create them; add them once, then start again: ${cli} (Temporal Cloud: ${cloud}, or the namespace's page in the Cloud UI)`);
+    super(
+      `namespace ${namespace} lacks the search attributes ${list}, and this connection may not create them; add them once, then start again: ${cli} (Temporal Cloud: ${cloud}, or the namespace's page in the Cloud UI)`,
+    );
     this.name = 'MissingSearchAttributes';
   }
 }
@@ -68,9 +86,16 @@ export class MissingSearchAttributes extends StartupError {
 export type SearchAttributeServices = Pick<Connection, 'operatorService' | 'workflowService'>;
 
 /** Whether visibility knows the attribute: a query naming an unknown one is refused as an invalid argument. */
-async function visibilityKnows(services: SearchAttributeServices, namespace: string, key: SearchAttributeKey): Promise<boolean> {
+async function visibilityKnows(
+  services: SearchAttributeServices,
+  namespace: string,
+  key: SearchAttributeKey,
+): Promise<boolean> {
   try {
-    await services.workflowService.countWorkflowExecutions({ namespace, query: `${key.name} = 'search-attribute-check'` });
+    await services.workflowService.countWorkflowExecutions({
+      namespace,
+      query: `${key.name} = 'search-attribute-check'`,
+    });
     return true;
   } catch (err) {
     if (codeOf(err) === INVALID_ARGUMENT) return false;
@@ -83,7 +108,11 @@ async function visibilityKnows(services: SearchAttributeServices, namespace: str
  * works. Where the operator service is not offered (Temporal Cloud), they are checked instead,
  * through visibility, and a missing one stops the process with a message saying how to add it.
  */
-export async function ensureSearchAttributes(services: SearchAttributeServices, namespace: string, keys: readonly SearchAttributeKey[]): Promise<void> {
+export async function ensureSearchAttributes(
+  services: SearchAttributeServices,
+  namespace: string,
+  keys: readonly SearchAttributeKey[],
+): Promise<void> {
   let missing: SearchAttributeKey[];
   try {
     const { customAttributes } = await services.operatorService.listSearchAttributes({ namespace });
@@ -123,7 +152,13 @@ function tcpProblem(address: string, timeoutMs = 2_000): Promise<string | null> 
     socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs / 1000} s`));
     socket.once('connect', () => done(null));
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      const reasons: Record<string, string> = { ECONNREFUSED: 'connection refused', ENOTFOUND: `host ${host} not found`, EAI_AGAIN: `host ${host} not found (DNS)`, EHOSTUNREACH: 'host unreachable', ENETUNREACH: 'network unreachable' };
+      const reasons: Record<string, string> = {
+        ECONNREFUSED: 'connection refused',
+        ENOTFOUND: `host ${host} not found`,
+        EAI_AGAIN: `host ${host} not found (DNS)`,
+        EHOSTUNREACH: 'host unreachable',
+        ENETUNREACH: 'network unreachable',
+      };
       done(reasons[err.code ?? ''] ?? err.message);
     });
   });
@@ -135,7 +170,11 @@ async function reasonOf(err: unknown, address: string): Promise<string> {
   const message = err instanceof Error ? err.message : String(err);
   if (/ConnectionRefused/.test(message)) return 'connection refused';
   if (/dns error/i.test(message)) return 'host not found (DNS)';
-  if (/before the deadline|transport/i.test(message)) return (await tcpProblem(address)) ?? `the TCP port answers but the gRPC handshake failed (TLS settings?): ${message.split('\n')[0] ?? ''}`;
+  if (/before the deadline|transport/i.test(message))
+    return (
+      (await tcpProblem(address)) ??
+      `the TCP port answers but the gRPC handshake failed (TLS settings?): ${message.split('\n')[0] ?? ''}`
+    );
   return message.split('\n')[0] ?? message;
 }
 
@@ -148,7 +187,12 @@ const permanent = (err: unknown): boolean =>
  * namespace not created yet), logging each failure on one line; then gives up with a StartupError
  * naming the address and the last reason.
  */
-export async function withTemporalRetry<T>(config: Pick<Config, 'temporalConnection' | 'temporalStartupWaitMs'>, logger: Logger | null, what: string, attempt: () => Promise<T>): Promise<T> {
+export async function withTemporalRetry<T>(
+  config: Pick<Config, 'temporalConnection' | 'temporalStartupWaitMs'>,
+  logger: Logger | null,
+  what: string,
+  attempt: () => Promise<T>,
+): Promise<T> {
   const { summary, options } = config.temporalConnection;
   const started = Date.now();
   const deadline = started + config.temporalStartupWaitMs;
@@ -158,13 +202,24 @@ export async function withTemporalRetry<T>(config: Pick<Config, 'temporalConnect
     } catch (err) {
       if (err instanceof StartupError) throw err;
       const reason = await reasonOf(err, options.address);
-      if (permanent(err)) throw new StartupError(`Temporal at ${summary} refused ${what}: ${reason}; check TEMPORAL_API_KEY, the TLS certificates and TEMPORAL_NAMESPACE`);
+      if (permanent(err))
+        throw new StartupError(
+          `Temporal at ${summary} refused ${what}: ${reason}; check TEMPORAL_API_KEY, the TLS certificates and TEMPORAL_NAMESPACE`,
+        );
       const left = deadline - Date.now();
       if (left <= 0) {
         const waited = Math.round((Date.now() - started) / 1000);
-        throw new StartupError(`could not reach Temporal at ${summary} for ${what} (${attempts === 1 ? '1 attempt' : `${attempts} attempts`} in ${waited} s): ${reason}; check TEMPORAL_ADDRESS (and TEMPORAL_TLS*, TEMPORAL_API_KEY) and that the server is up (TEMPORAL_STARTUP_WAIT_SECONDS sets how long to wait)`);
+        throw new StartupError(
+          `could not reach Temporal at ${summary} for ${what} (${attempts === 1 ? '1 attempt' : `${attempts} attempts`} in ${waited} s): ${reason}; check TEMPORAL_ADDRESS (and TEMPORAL_TLS*, TEMPORAL_API_KEY) and that the server is up (TEMPORAL_STARTUP_WAIT_SECONDS sets how long to wait)`,
+        );
       }
-      logger?.warn('Temporal not reachable yet; retrying', { address: options.address, what, attempt: attempts, reason, retryingForSeconds: Math.ceil(left / 1000) });
+      logger?.warn('Temporal not reachable yet; retrying', {
+        address: options.address,
+        what,
+        attempt: attempts,
+        reason,
+        retryingForSeconds: Math.ceil(left / 1000),
+      });
       await sleep(Math.min(delayMs, left));
     }
   }
@@ -176,12 +231,23 @@ export async function connectClient(
   searchAttributes: readonly SearchAttributeKey[],
   logger: Logger | null = null,
 ): Promise<{ client: Client; connection: Connection }> {
-  const connection = await withTemporalRetry(config, logger, 'a connection', () => Connection.connect({ ...config.temporalConnection.options, connectTimeout: '5 seconds' }));
+  const connection = await withTemporalRetry(config, logger, 'a connection', () =>
+    Connection.connect({ ...config.temporalConnection.options, connectTimeout: '5 seconds' }),
+  );
   try {
-    await withTemporalRetry(config, logger, `the search attributes of namespace ${config.temporal.namespace}`, () => ensureSearchAttributes(connection, config.temporal.namespace, searchAttributes));
+    await withTemporalRetry(config, logger, `the search attributes of namespace ${config.temporal.namespace}`, () =>
+      ensureSearchAttributes(connection, config.temporal.namespace, searchAttributes),
+    );
   } catch (err) {
     await connection.close();
     throw err;
   }
-  return { connection, client: new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config.keyring) }) };
+  return {
+    connection,
+    client: new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter: dataConverterFor(config.keyring),
+    }),
+  };
 }

@@ -58,9 +58,31 @@ interface DemoCustomer {
 }
 
 const DEMO_CUSTOMERS: readonly DemoCustomer[] = [
-  { firstName: 'Emma', lastName: 'Clarke', email: 'emma.clarke@example.com', phone: '+44 20 7946 0321', rental: 'occupied', unitId: '64656d6f0000000000000101' },
-  { firstName: '花子', lastName: '佐藤', email: 'hanako.sato@example.jp', phone: '090-3412-7788', language: 'ja', rental: 'reserved', unitId: '64656d6f0000000000000102' },
-  { firstName: 'Daniel', lastName: 'Okafor', email: 'daniel.okafor@example.com', phone: '03-5412-0198', rental: 'ended', unitId: '64656d6f0000000000000103' },
+  {
+    firstName: 'Emma',
+    lastName: 'Clarke',
+    email: 'emma.clarke@example.com',
+    phone: '+44 20 7946 0321',
+    rental: 'occupied',
+    unitId: '64656d6f0000000000000101',
+  },
+  {
+    firstName: '花子',
+    lastName: '佐藤',
+    email: 'hanako.sato@example.jp',
+    phone: '090-3412-7788',
+    language: 'ja',
+    rental: 'reserved',
+    unitId: '64656d6f0000000000000102',
+  },
+  {
+    firstName: 'Daniel',
+    lastName: 'Okafor',
+    email: 'daniel.okafor@example.com',
+    phone: '03-5412-0198',
+    rental: 'ended',
+    unitId: '64656d6f0000000000000103',
+  },
   { firstName: 'Lucía', lastName: 'Fernández', email: 'lucia.fernandez@example.com', phone: '+34 622 418 903' },
 ];
 
@@ -81,7 +103,11 @@ export interface DemoSeed {
  * Seeds the demo business into fresh sandboxes: the Zendesk instance with its status field, the
  * OAuth client, a few end users, and the Storeganise account with customers and rentals.
  */
-export async function seedDemo(zendesk: ZendeskSandboxClient, storeganise: StoreganiseSandboxClient, options: DemoOptions): Promise<DemoSeed> {
+export async function seedDemo(
+  zendesk: ZendeskSandboxClient,
+  storeganise: StoreganiseSandboxClient,
+  options: DemoOptions,
+): Promise<DemoSeed> {
   const apiUrl = options.apiUrl.replace(/\/+$/, '');
   const { secrets } = options;
   await zendesk.registerOAuthClient({
@@ -91,10 +117,20 @@ export async function seedDemo(zendesk: ZendeskSandboxClient, storeganise: Store
     name: 'Storeganise customer sync',
   });
   // No auto-approval: a newcomer following the authorize link sees the consent page, as in Zendesk.
-  await zendesk.createAccount({ subdomain: DEMO_ACCOUNT, name: 'Demo Self Storage', autoApprove: false, userFields: [STATUS_FIELD] });
+  await zendesk.createAccount({
+    subdomain: DEMO_ACCOUNT,
+    name: 'Demo Self Storage',
+    autoApprove: false,
+    userFields: [STATUS_FIELD],
+  });
   const zendeskUsers: DemoSeed['zendeskUsers'] = [];
   for (const user of ZENDESK_ONLY_END_USERS) {
-    const created = await zendesk.createUser(DEMO_ACCOUNT, { ...user, role: 'end-user', verified: true, skip_verify_email: true });
+    const created = await zendesk.createUser(DEMO_ACCOUNT, {
+      ...user,
+      role: 'end-user',
+      verified: true,
+      skip_verify_email: true,
+    });
     zendeskUsers.push({ id: created.id, email: created.email });
   }
 
@@ -128,7 +164,11 @@ export async function seedDemo(zendesk: ZendeskSandboxClient, storeganise: Store
  * (webhooks and the OAuth redirect) and the shared secrets may have changed in between. Its
  * records (customers, links, grants, webhooks) are left as they are.
  */
-export async function refreshDemo(zendesk: ZendeskSandboxClient, storeganise: StoreganiseSandboxClient, options: DemoOptions): Promise<void> {
+export async function refreshDemo(
+  zendesk: ZendeskSandboxClient,
+  storeganise: StoreganiseSandboxClient,
+  options: DemoOptions,
+): Promise<void> {
   const apiUrl = options.apiUrl.replace(/\/+$/, '');
   const { secrets } = options;
   await zendesk.registerOAuthClient({
@@ -144,7 +184,12 @@ export async function refreshDemo(zendesk: ZendeskSandboxClient, storeganise: St
   });
 }
 
-async function tellRentalStory(storeganise: StoreganiseSandboxClient, userId: string, story: RentalStory, unitId: string | undefined): Promise<void> {
+async function tellRentalStory(
+  storeganise: StoreganiseSandboxClient,
+  userId: string,
+  story: RentalStory,
+  unitId: string | undefined,
+): Promise<void> {
   const unit = unitId === undefined ? {} : { unitId };
   switch (story) {
     case 'reserved':

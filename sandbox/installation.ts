@@ -44,7 +44,10 @@ export interface InstallationInput {
 }
 
 /** Creates both sandbox accounts and installs the add-on, which sends the activation webhook. */
-export async function installAddon(sandboxes: { zendesk: ZendeskSandboxClient; storeganise: StoreganiseSandboxClient }, input: InstallationInput): Promise<SandboxInstallation> {
+export async function installAddon(
+  sandboxes: { zendesk: ZendeskSandboxClient; storeganise: StoreganiseSandboxClient },
+  input: InstallationInput,
+): Promise<SandboxInstallation> {
   await sandboxes.zendesk.createAccount({
     subdomain: input.zendeskSubdomain,
     autoApprove: true,
@@ -74,7 +77,9 @@ export async function installAddon(sandboxes: { zendesk: ZendeskSandboxClient; s
  * while the account has none.
  */
 export async function authorizeLink(storeganise: StoreganiseSandboxClient, subdomain: string): Promise<string | null> {
-  const tasks = (await storeganise.listJobs(subdomain, { type: 'task' })).filter((t) => t.data.title === AUTHORIZE_TASK_TITLE);
+  const tasks = (await storeganise.listJobs(subdomain, { type: 'task' })).filter(
+    (t) => t.data.title === AUTHORIZE_TASK_TITLE,
+  );
   const open = tasks.filter((t) => t.state !== 'completed');
   const desc = (open.at(-1) ?? tasks.at(-1))?.data.desc;
   return typeof desc === 'string' ? (/https?:\/\/\S+/.exec(desc)?.[0] ?? null) : null;
@@ -84,10 +89,12 @@ export async function authorizeLink(storeganise: StoreganiseSandboxClient, subdo
 export async function authorizeThroughSandbox(link: string): Promise<{ status: number; body: string }> {
   const toZendesk = await fetch(link, { redirect: 'manual' });
   const consent = toZendesk.headers.get('location');
-  if (toZendesk.status !== 302 || !consent) throw new Error(`the authorize link answered ${toZendesk.status}: ${await toZendesk.text()}`);
+  if (toZendesk.status !== 302 || !consent)
+    throw new Error(`the authorize link answered ${toZendesk.status}: ${await toZendesk.text()}`);
   const back = await fetch(consent, { redirect: 'manual' });
   const callback = back.headers.get('location');
-  if (back.status !== 302 || !callback) throw new Error(`the Zendesk consent answered ${back.status}: ${await back.text()}`);
+  if (back.status !== 302 || !callback)
+    throw new Error(`the Zendesk consent answered ${back.status}: ${await back.text()}`);
   const done = await fetch(callback);
   return { status: done.status, body: await done.text() };
 }
@@ -99,7 +106,8 @@ export async function authorizeThroughSandbox(link: string): Promise<{ status: n
 export async function authorizeWithConsent(link: string): Promise<{ status: number; body: string }> {
   const toZendesk = await fetch(link, { redirect: 'manual' });
   const consentUrl = toZendesk.headers.get('location');
-  if (toZendesk.status !== 302 || !consentUrl) throw new Error(`the authorize link answered ${toZendesk.status}: ${await toZendesk.text()}`);
+  if (toZendesk.status !== 302 || !consentUrl)
+    throw new Error(`the authorize link answered ${toZendesk.status}: ${await toZendesk.text()}`);
   const page = await fetch(consentUrl, { redirect: 'manual' });
   let callback = page.headers.get('location');
   if (page.status === 200) {
@@ -112,7 +120,8 @@ export async function authorizeWithConsent(link: string): Promise<{ status: numb
       redirect: 'manual',
     });
     callback = allow.headers.get('location');
-    if (allow.status !== 302 || !callback) throw new Error(`Allow on the consent page answered ${allow.status}: ${await allow.text()}`);
+    if (allow.status !== 302 || !callback)
+      throw new Error(`Allow on the consent page answered ${allow.status}: ${await allow.text()}`);
   } else if (page.status !== 302 || !callback) {
     throw new Error(`the Zendesk consent answered ${page.status}: ${await page.text()}`);
   }
@@ -124,7 +133,11 @@ const EVENT_WORKFLOW_TYPES = ['syncCustomer', 'syncStoreganiseRentalEvent'];
 
 export async function runningEventWorkflows(client: Client, subdomain: string): Promise<number> {
   const types = EVENT_WORKFLOW_TYPES.map((t) => `'${t}'`).join(', ');
-  return (await client.workflow.count(`SyncAccount = '${subdomain}' AND ExecutionStatus = 'Running' AND WorkflowType IN (${types})`)).count;
+  return (
+    await client.workflow.count(
+      `SyncAccount = '${subdomain}' AND ExecutionStatus = 'Running' AND WorkflowType IN (${types})`,
+    )
+  ).count;
 }
 
 /**
@@ -133,7 +146,9 @@ export async function runningEventWorkflows(client: Client, subdomain: string): 
  */
 async function pendingOnCustomers(client: Client, subdomain: string): Promise<number> {
   let pending = 0;
-  for await (const customer of client.workflow.list({ query: `SyncAccount = '${subdomain}' AND ExecutionStatus = 'Running' AND WorkflowType = 'customerWorkflow'` })) {
+  for await (const customer of client.workflow.list({
+    query: `SyncAccount = '${subdomain}' AND ExecutionStatus = 'Running' AND WorkflowType = 'customerWorkflow'`,
+  })) {
     try {
       const status = await client.workflow.getHandle(customer.workflowId).query(customerStatusQuery);
       pending += status.queued + (status.running === null ? 0 : 1) + status.deferred.length;
@@ -150,14 +165,24 @@ async function pendingOnCustomers(client: Client, subdomain: string): Promise<nu
  * event reaches its customer before the webhook is answered, and the customer starts it within
  * one workflow task: a few quiet looks in a row mean nothing is left in flight.
  */
-export async function settleAccount(client: Client, sandboxes: Array<{ idle(): Promise<void> }>, subdomain: string, timeoutMs: number, stillAlive?: () => void): Promise<void> {
+export async function settleAccount(
+  client: Client,
+  sandboxes: Array<{ idle(): Promise<void> }>,
+  subdomain: string,
+  timeoutMs: number,
+  stillAlive?: () => void,
+): Promise<void> {
   let quietChecks = 0;
   const deadline = Date.now() + timeoutMs;
   while (quietChecks < 3) {
     stillAlive?.();
-    if (Date.now() > deadline) throw new Error(`account ${subdomain} did not settle in ${timeoutMs} ms: ${await runningEventWorkflows(client, subdomain)} event workflows still running`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `account ${subdomain} did not settle in ${timeoutMs} ms: ${await runningEventWorkflows(client, subdomain)} event workflows still running`,
+      );
     await Promise.all(sandboxes.map((s) => s.idle()));
-    const quiet = (await runningEventWorkflows(client, subdomain)) === 0 && (await pendingOnCustomers(client, subdomain)) === 0;
+    const quiet =
+      (await runningEventWorkflows(client, subdomain)) === 0 && (await pendingOnCustomers(client, subdomain)) === 0;
     quietChecks = quiet ? quietChecks + 1 : 0;
     await sleep(150);
   }

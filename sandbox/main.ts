@@ -15,7 +15,8 @@ function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SandboxSettingError(`${name}: must be a port number (0-65535), got "${raw}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new SandboxSettingError(`${name}: must be a port number (0-65535), got "${raw}"`);
   return port;
 }
 
@@ -28,13 +29,20 @@ function stateFilesFrom(env: NodeJS.ProcessEnv): { zendesk: string; storeganise:
   // Each side holds pointers to the other's records: one side alone would link customers to nobody.
   if (zendesk !== storeganise) {
     const [present, missing] = zendesk ? [files.zendesk, files.storeganise] : [files.storeganise, files.zendesk];
-    throw new SandboxSettingError(`${present} is there but ${missing} is not; the two belong together. Delete ${present} too, or start from scratch with \`npm start -- --reset\`.`);
+    throw new SandboxSettingError(
+      `${present} is there but ${missing} is not; the two belong together. Delete ${present} too, or start from scratch with \`npm start -- --reset\`.`,
+    );
   }
   return files;
 }
 
 /** What `npm run api` and `npm run worker` need to talk to these sandboxes, ready for an `.env` file. */
-function envSnippet(zendesk: { urlTemplate: string }, storeganise: { urlTemplate: string }, secrets: SandboxSecrets, publicUrl: string): string[] {
+function envSnippet(
+  zendesk: { urlTemplate: string },
+  storeganise: { urlTemplate: string },
+  secrets: SandboxSecrets,
+  publicUrl: string,
+): string[] {
   return [
     '# Sandbox Zendesk and Storeganise (npm run sandbox)',
     `STOREGANISE_URL_TEMPLATE=${storeganise.urlTemplate}`,
@@ -53,11 +61,19 @@ function envSnippet(zendesk: { urlTemplate: string }, storeganise: { urlTemplate
   ];
 }
 
-function sandboxSummary(zendesk: ZendeskSandbox, storeganise: StoreganiseSandbox, demo: { apiUrl: string; kept: boolean } | null, env: string[], stateDir: string | null): string {
+function sandboxSummary(
+  zendesk: ZendeskSandbox,
+  storeganise: StoreganiseSandbox,
+  demo: { apiUrl: string; kept: boolean } | null,
+  env: string[],
+  stateDir: string | null,
+): string {
   const lines = [
     `Sandbox Zendesk      ${zendesk.url}   (control API ${zendesk.url}/_sandbox)`,
     `Sandbox Storeganise  ${storeganise.url}   (control API ${storeganise.url}/_sandbox)`,
-    stateDir === null ? 'Records are kept in memory only (set SANDBOX_STATE_DIR to keep them between runs).' : `Records are kept in ${stateDir}.`,
+    stateDir === null
+      ? 'Records are kept in memory only (set SANDBOX_STATE_DIR to keep them between runs).'
+      : `Records are kept in ${stateDir}.`,
   ];
   if (demo !== null) {
     lines.push(
@@ -91,13 +107,19 @@ async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const zendeskPort = portFrom(env, 'SANDBOX_ZENDESK_PORT', 4010);
   const storeganisePort = portFrom(env, 'SANDBOX_STOREGANISE_PORT', 4020);
   const stateFiles = stateFilesFrom(env);
-  const zendesk = await startZendeskSandbox({ port: zendeskPort, host: HOST, ...(stateFiles === null ? {} : { stateFile: stateFiles.zendesk }) });
-  const storeganise = await startStoreganiseSandbox({ port: storeganisePort, host: HOST, ...(stateFiles === null ? {} : { stateFile: stateFiles.storeganise }) }).catch(
-    async (err: unknown) => {
-      await zendesk.close();
-      throw err;
-    },
-  );
+  const zendesk = await startZendeskSandbox({
+    port: zendeskPort,
+    host: HOST,
+    ...(stateFiles === null ? {} : { stateFile: stateFiles.zendesk }),
+  });
+  const storeganise = await startStoreganiseSandbox({
+    port: storeganisePort,
+    host: HOST,
+    ...(stateFiles === null ? {} : { stateFile: stateFiles.storeganise }),
+  }).catch(async (err: unknown) => {
+    await zendesk.close();
+    throw err;
+  });
 
   let closing = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -126,8 +148,20 @@ async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   }
   const stateDir = stateFiles === null ? null : path.dirname(stateFiles.zendesk);
   // Under `npm start` (SANDBOX_SUMMARY=0) the start prints its own summary, with the values it gives the api and worker.
-  if (env.SANDBOX_SUMMARY?.trim() === '0') console.log(`Sandboxes ready on ${zendesk.url} and ${storeganise.url}${kept ? ', with the records kept from the last run' : ''}`);
-  else console.log(sandboxSummary(zendesk, storeganise, seedWanted ? { apiUrl, kept } : null, envSnippet(zendesk, storeganise, secrets, apiUrl), stateDir));
+  if (env.SANDBOX_SUMMARY?.trim() === '0')
+    console.log(
+      `Sandboxes ready on ${zendesk.url} and ${storeganise.url}${kept ? ', with the records kept from the last run' : ''}`,
+    );
+  else
+    console.log(
+      sandboxSummary(
+        zendesk,
+        storeganise,
+        seedWanted ? { apiUrl, kept } : null,
+        envSnippet(zendesk, storeganise, secrets, apiUrl),
+        stateDir,
+      ),
+    );
 }
 
 main().catch((err: unknown) => {

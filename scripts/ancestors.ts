@@ -36,7 +36,10 @@ function procInfo(pid: number): ProcessInfo | null {
 
 function psInfo(pid: number): ProcessInfo | null {
   try {
-    const line = execFileSync('ps', ['-o', 'ppid=,state=,command=', '-p', String(pid)], { encoding: 'utf8', timeout: 2_000 }).trim();
+    const line = execFileSync('ps', ['-o', 'ppid=,state=,command=', '-p', String(pid)], {
+      encoding: 'utf8',
+      timeout: 2_000,
+    }).trim();
     const match = /^(\d+)\s+(\S+)\s+(.*)$/.exec(line);
     if (!match?.[1] || !match[2] || match[3] === undefined) return null;
     return { ppid: Number(match[1]), command: match[3], startTime: null, zombie: match[2].startsWith('Z') };
@@ -72,7 +75,8 @@ export function ancestorsToWatch(): Ancestor[] {
 export function goneAncestor(ancestors: readonly Ancestor[]): Ancestor | null {
   for (const ancestor of ancestors) {
     const info = infoOf(ancestor.pid);
-    const same = info !== null && !info.zombie && (ancestor.startTime === null || info.startTime === ancestor.startTime);
+    const same =
+      info !== null && !info.zombie && (ancestor.startTime === null || info.startTime === ancestor.startTime);
     if (!same) return ancestor;
   }
   return null;

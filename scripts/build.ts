@@ -15,7 +15,10 @@ const say = (line: string): void => {
 /** Compiles the production code with tsc (tsconfig.build.json: the folders the api and worker run). */
 function compile(): void {
   const tsc = require.resolve('typescript/bin/tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', path.join(projectRoot, 'tsconfig.build.json')], { cwd: projectRoot, stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [tsc, '-p', path.join(projectRoot, 'tsconfig.build.json')], {
+    cwd: projectRoot,
+    stdio: 'inherit',
+  });
   if (result.status !== 0) throw new Error(`tsc failed (exit ${result.status ?? result.signal ?? 'unknown'})`);
 }
 
@@ -40,7 +43,9 @@ async function main(): Promise<void> {
   say('bundling the workflows into dist/workflow-bundle.js');
   const bundle = await bundleWorkflows();
   const kib = Math.round(statSync(bundle).size / 1024);
-  say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: node dist/api/main.js, node dist/worker/main.js (workflow bundle ${kib} KiB)`);
+  say(
+    `done in ${((Date.now() - started) / 1000).toFixed(1)} s: node dist/api/main.js, node dist/worker/main.js (workflow bundle ${kib} KiB)`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -35,14 +35,18 @@ const blank = (value: string | undefined): boolean => value === undefined || val
 function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (blank(env[name])) return fallback;
   const port = Number(String(env[name]).trim());
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new DemoSetupError(`${name}: must be a port number (1-65535), got "${env[name]}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new DemoSetupError(`${name}: must be a port number (1-65535), got "${env[name]}"`);
   return port;
 }
 
 /** The same variables `npm start` reads, so the demo finds what it started. */
 function settingsFrom(env: NodeJS.ProcessEnv): DemoSettings {
   const timeout = blank(env.DEMO_STEP_TIMEOUT_SECONDS) ? 60 : Number(env.DEMO_STEP_TIMEOUT_SECONDS);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new DemoSetupError(`DEMO_STEP_TIMEOUT_SECONDS: must be a number of seconds, got "${env.DEMO_STEP_TIMEOUT_SECONDS}"`);
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new DemoSetupError(
+      `DEMO_STEP_TIMEOUT_SECONDS: must be a number of seconds, got "${env.DEMO_STEP_TIMEOUT_SECONDS}"`,
+    );
   const tokenFile = path.join(path.resolve(blank(env.DATA_DIR) ? './.data' : String(env.DATA_DIR)), 'operator-token');
   let operatorToken: string | null = blank(env.OPERATOR_TOKEN) ? null : String(env.OPERATOR_TOKEN).trim();
   if (operatorToken === null) {
@@ -75,7 +79,12 @@ class Tour {
   constructor(private readonly timeoutMs: number) {}
 
   /** Runs `act`, then polls `seen` until it answers (a description of what happened) or the time is up. */
-  async step(title: string, act: () => Promise<string>, waitingFor: string, seen: () => Promise<string | null>): Promise<void> {
+  async step(
+    title: string,
+    act: () => Promise<string>,
+    waitingFor: string,
+    seen: () => Promise<string | null>,
+  ): Promise<void> {
     const number = this.done + 1;
     print(`${String(number).padStart(2)}. ${title}`);
     const did = await act();
@@ -88,7 +97,10 @@ class Tour {
         this.done++;
         return;
       }
-      if (Date.now() - started > this.timeoutMs) throw new StepNotSeen(`step ${number} did not happen: ${waitingFor} was not seen within ${seconds(this.timeoutMs)}`);
+      if (Date.now() - started > this.timeoutMs)
+        throw new StepNotSeen(
+          `step ${number} did not happen: ${waitingFor} was not seen within ${seconds(this.timeoutMs)}`,
+        );
       await sleep(200);
     }
   }
@@ -102,11 +114,20 @@ const AccountAnswer = z.looseObject({ connection: z.string() });
 
 async function accountConnection(settings: DemoSettings): Promise<string | null> {
   if (settings.operatorToken === null) return null;
-  const res = await fetch(`${settings.apiUrl}/operator/accounts/${DEMO_ACCOUNT}`, { headers: { authorization: `Bearer ${settings.operatorToken}` } });
+  const res = await fetch(`${settings.apiUrl}/operator/accounts/${DEMO_ACCOUNT}`, {
+    headers: { authorization: `Bearer ${settings.operatorToken}` },
+  });
   const text = await res.text();
-  if (res.status === 404) throw new DemoSetupError(`the service does not know the demo account yet (${text.slice(0, 200)}); was it started with \`npm start\`, with the sandboxes?`);
-  if (res.status === 401) throw new DemoSetupError(`the API refused the operator token from ${settings.operatorTokenSource}; set OPERATOR_TOKEN to the one \`npm start\` uses`);
-  if (!res.ok) throw new DemoSetupError(`GET /operator/accounts/${DEMO_ACCOUNT} answered ${res.status}: ${text.slice(0, 200)}`);
+  if (res.status === 404)
+    throw new DemoSetupError(
+      `the service does not know the demo account yet (${text.slice(0, 200)}); was it started with \`npm start\`, with the sandboxes?`,
+    );
+  if (res.status === 401)
+    throw new DemoSetupError(
+      `the API refused the operator token from ${settings.operatorTokenSource}; set OPERATOR_TOKEN to the one \`npm start\` uses`,
+    );
+  if (!res.ok)
+    throw new DemoSetupError(`GET /operator/accounts/${DEMO_ACCOUNT} answered ${res.status}: ${text.slice(0, 200)}`);
   return AccountAnswer.parse(JSON.parse(text)).connection;
 }
 
@@ -124,26 +145,32 @@ async function answers(url: string): Promise<boolean> {
 /** Everything the walk needs is up, and the demo account may write to Zendesk; authorizes it through the sandbox when it may not. */
 async function preflight(settings: DemoSettings, tour: Tour): Promise<void> {
   if (!(await answers(`${settings.apiUrl}/readyz`))) {
-    throw new DemoSetupError(`the API does not answer at ${settings.apiUrl}/readyz: start \`npm start\` in another terminal first (with the same PORT)`);
+    throw new DemoSetupError(
+      `the API does not answer at ${settings.apiUrl}/readyz: start \`npm start\` in another terminal first (with the same PORT)`,
+    );
   }
   for (const [name, url, variable] of [
     ['sandbox Zendesk', settings.zendeskUrl, 'SANDBOX_ZENDESK_PORT'],
     ['sandbox Storeganise', settings.storeganiseUrl, 'SANDBOX_STOREGANISE_PORT'],
   ] as const) {
     if (!(await answers(`${url}/_sandbox/accounts/${DEMO_ACCOUNT}`))) {
-      throw new DemoSetupError(`the ${name} with the demo account does not answer at ${url}: the demo needs \`npm start\` with its sandboxes (same ${variable})`);
+      throw new DemoSetupError(
+        `the ${name} with the demo account does not answer at ${url}: the demo needs \`npm start\` with its sandboxes (same ${variable})`,
+      );
     }
   }
   const connection = await accountConnection(settings);
   if (connection === 'connected') return;
-  if (connection === null) print(`(no operator token in ${settings.operatorTokenSource}: the account's connection is not checked first)`);
+  if (connection === null)
+    print(`(no operator token in ${settings.operatorTokenSource}: the account's connection is not checked first)`);
   else {
     await tour.step(
       'Authorize the demo account in Zendesk',
       async () => {
         const link = `${settings.apiUrl}/oauth/zendesk/authorize?account=${DEMO_ACCOUNT}`;
         const result = await authorizeWithConsent(link);
-        if (result.status !== 200) throw new DemoSetupError(`the authorization ended with ${result.status}: ${result.body.slice(0, 300)}`);
+        if (result.status !== 200)
+          throw new DemoSetupError(`the authorization ended with ${result.status}: ${result.body.slice(0, 300)}`);
         return `the account was ${connection}: followed ${link} and clicked Allow on the sandbox consent page`;
       },
       'the connection',
@@ -159,7 +186,9 @@ async function walk(settings: DemoSettings): Promise<void> {
   const storeganise = new StoreganiseSandboxClient(settings.storeganiseUrl);
   const tour = new Tour(settings.stepTimeoutMs);
   const started = Date.now();
-  print(`A walk through the sync on the demo account: Storeganise ${settings.storeganiseUrl}, Zendesk ${settings.zendeskUrl}, API ${settings.apiUrl}`);
+  print(
+    `A walk through the sync on the demo account: Storeganise ${settings.storeganiseUrl}, Zendesk ${settings.zendeskUrl}, API ${settings.apiUrl}`,
+  );
   print();
   await preflight(settings, tour);
 
@@ -167,8 +196,18 @@ async function walk(settings: DemoSettings): Promise<void> {
   const email = `mio.kobayashi.${tag}@example.jp`;
   // Someone who once wrote to support and is no customer; made first, so the sync has long seen them when step 4 uses the address.
   const requesterEmail = `sora.ito.${tag}@example.jp`;
-  const requesterId = (await zendesk.createUser(ZENDESK_INSTANCE, { name: 'Sora Ito', email: requesterEmail, role: 'end-user', verified: true, skip_verify_email: true })).id;
-  print(`(Zendesk requester ${requesterId} "Sora Ito" <${requesterEmail}> wrote to support: someone who is not a customer)`);
+  const requesterId = (
+    await zendesk.createUser(ZENDESK_INSTANCE, {
+      name: 'Sora Ito',
+      email: requesterEmail,
+      role: 'end-user',
+      verified: true,
+      skip_verify_email: true,
+    })
+  ).id;
+  print(
+    `(Zendesk requester ${requesterId} "Sora Ito" <${requesterEmail}> wrote to support: someone who is not a customer)`,
+  );
   let sgId = '';
   let zdId = 0;
   const zdUser = (): Promise<SandboxZendeskUser> => zendesk.getUser(ZENDESK_INSTANCE, zdId);
@@ -201,7 +240,9 @@ async function walk(settings: DemoSettings): Promise<void> {
     'the new name in Storeganise',
     async () => {
       const user = await sgUser();
-      return user.firstName === 'Mio' && user.lastName === 'Tanaka' ? `in Storeganise: firstName "${user.firstName}", lastName "${user.lastName}"` : null;
+      return user.firstName === 'Mio' && user.lastName === 'Tanaka'
+        ? `in Storeganise: firstName "${user.firstName}", lastName "${user.lastName}"`
+        : null;
     },
   );
 
@@ -215,11 +256,15 @@ async function walk(settings: DemoSettings): Promise<void> {
     async () => {
       const user = await zdUser();
       const stored = (await sgUser()).phone;
-      return user.phone === '+819012345678' ? `in Zendesk as ${user.phone}; Storeganise keeps "${stored ?? ''}" as typed (the same number: no write back)` : null;
+      return user.phone === '+819012345678'
+        ? `in Zendesk as ${user.phone}; Storeganise keeps "${stored ?? ''}" as typed (the same number: no write back)`
+        : null;
     },
   );
 
-  const conflictsBefore = (await storeganise.listJobs(DEMO_ACCOUNT, { type: 'task' })).filter((t) => t.data.title === EMAIL_CONFLICT_TITLE && t.data.targetId === sgId).length;
+  const conflictsBefore = (await storeganise.listJobs(DEMO_ACCOUNT, { type: 'task' })).filter(
+    (t) => t.data.title === EMAIL_CONFLICT_TITLE && t.data.targetId === sgId,
+  ).length;
   await tour.step(
     'Storeganise gets an email address another Zendesk user already has',
     async () => {
@@ -228,7 +273,9 @@ async function walk(settings: DemoSettings): Promise<void> {
     },
     `a "${EMAIL_CONFLICT_TITLE}" admin task`,
     async () => {
-      const tasks = (await storeganise.listJobs(DEMO_ACCOUNT, { type: 'task' })).filter((t) => t.data.title === EMAIL_CONFLICT_TITLE && t.data.targetId === sgId);
+      const tasks = (await storeganise.listJobs(DEMO_ACCOUNT, { type: 'task' })).filter(
+        (t) => t.data.title === EMAIL_CONFLICT_TITLE && t.data.targetId === sgId,
+      );
       const task = tasks[conflictsBefore];
       if (task === undefined) return null;
       const zendeskEmail = (await zdUser()).email;
@@ -262,7 +309,12 @@ async function walk(settings: DemoSettings): Promise<void> {
     'the suspension in Zendesk',
     async () => {
       const user = await zdUser();
-      if (!user.suspended || user.user_fields[DEMO_STATUS_FIELD_KEY] !== 'deactivated' || !/Storeganise/.test(user.notes)) return null;
+      if (
+        !user.suspended ||
+        user.user_fields[DEMO_STATUS_FIELD_KEY] !== 'deactivated' ||
+        !/Storeganise/.test(user.notes)
+      )
+        return null;
       const note = user.notes.trim().split('\n').at(-1) ?? '';
       return `Zendesk user ${zdId}: suspended, ${DEMO_STATUS_FIELD_KEY} "deactivated", note "${note}"`;
     },
@@ -281,10 +333,14 @@ async function main(): Promise<void> {
     await walk(settingsFrom(process.env));
   } catch (err) {
     const explained = err instanceof DemoSetupError || err instanceof StepNotSeen;
-    process.stderr.write(`\ndemo failed: ${explained ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `\ndemo failed: ${explained ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     if (err instanceof StepNotSeen) {
       process.stderr.write('Look at the `npm start` output (worker and API lines), and at the open admin tasks:\n');
-      process.stderr.write(`  curl '${settingsFrom(process.env).storeganiseUrl}/_sandbox/accounts/${DEMO_ACCOUNT}/jobs?type=task'\n`);
+      process.stderr.write(
+        `  curl '${settingsFrom(process.env).storeganiseUrl}/_sandbox/accounts/${DEMO_ACCOUNT}/jobs?type=task'\n`,
+      );
     }
     process.exit(1);
   }

@@ -69,7 +69,18 @@ function stopChild(child: ChildProcess): Promise<void> {
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const namespace = options.namespace ?? 'default';
   const port = options.port !== undefined && options.port !== 0 ? options.port : await freePort();
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'warn'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--namespace',
+    namespace,
+    '--log-level',
+    'warn',
+  ];
   if (options.uiPort === undefined) args.push('--headless');
   else {
     args.push('--ui-port', String(options.uiPort), '--ui-disable-news-fetch');
@@ -104,7 +115,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         await connection.workflowService.describeNamespace({ namespace });
         // The sync log is the namespace's closed executions: keep them as long as it promises.
         const days = options.retentionDays ?? retentionDaysFrom(process.env);
-        await connection.workflowService.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: msToTs(`${days} days`) } });
+        await connection.workflowService.updateNamespace({
+          namespace,
+          config: { workflowExecutionRetentionTtl: msToTs(`${days} days`) },
+        });
         break;
       } finally {
         await connection.close();
@@ -112,7 +126,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     } catch (err) {
       if (Date.now() > deadline) {
         await stopChild(child);
-        throw new Error(`Temporal dev server did not become ready at ${address}: ${String(err)}. Its output:\n${output()}`);
+        throw new Error(
+          `Temporal dev server did not become ready at ${address}: ${String(err)}. Its output:\n${output()}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 200));
     }

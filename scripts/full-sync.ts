@@ -71,9 +71,11 @@ function optionsFrom(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
     else throw new UsageError(`unknown option ${arg}`);
   }
   if (account === null) throw new UsageError('--account is required');
-  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(account)) throw new UsageError(`--account ${account}: not a Storeganise subdomain`);
+  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(account))
+    throw new UsageError(`--account ${account}: not a Storeganise subdomain`);
   const port = blank(env.PORT) ? 3000 : Number(env.PORT);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`PORT: must be a port number, got "${env.PORT}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UsageError(`PORT: must be a port number, got "${env.PORT}"`);
   let token = blank(env.OPERATOR_TOKEN) ? null : String(env.OPERATOR_TOKEN).trim();
   const tokenFile = path.join(path.resolve(blank(env.DATA_DIR) ? './.data' : String(env.DATA_DIR)), 'operator-token');
   if (token === null) {
@@ -90,9 +92,15 @@ async function call(options: Options, method: 'GET' | 'POST' | 'DELETE'): Promis
   const url = `${options.api}/operator/accounts/${encodeURIComponent(options.account)}/full-sync`;
   let res: Response;
   try {
-    res = await fetch(url, { method, headers: { authorization: `Bearer ${options.token}` }, signal: AbortSignal.timeout(15_000) });
+    res = await fetch(url, {
+      method,
+      headers: { authorization: `Bearer ${options.token}` },
+      signal: AbortSignal.timeout(15_000),
+    });
   } catch (err) {
-    throw new Error(`the API at ${options.api} did not answer (${err instanceof Error ? err.message : String(err)}); is it running?`);
+    throw new Error(
+      `the API at ${options.api} did not answer (${err instanceof Error ? err.message : String(err)}); is it running?`,
+    );
   }
   const text = await res.text();
   let body: unknown = null;
@@ -116,7 +124,8 @@ const duration = (ms: number): string => {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 };
 
-const counts = (p: Progress): string => `linked ${p.linked}, created ${p.created}, repaired ${p.repaired}, conflicts ${p.conflicts}, errors ${p.errors}`;
+const counts = (p: Progress): string =>
+  `linked ${p.linked}, created ${p.created}, repaired ${p.repaired}, conflicts ${p.conflicts}, errors ${p.errors}`;
 
 /** Customers per second over the last half minute of samples, and the time left at that pace. */
 class Pace {
@@ -161,9 +170,19 @@ async function run(options: Options): Promise<number> {
   } else {
     const answer = await call(options, 'POST');
     if (answer.status !== 200 && answer.status !== 202) throw failure('starting the full sync', answer);
-    const started = z.object({ workflowId: z.string(), attached: z.boolean(), progress: z.looseObject({ mode: z.string() }).nullable() }).parse(answer.body);
+    const started = z
+      .object({
+        workflowId: z.string(),
+        attached: z.boolean(),
+        progress: z.looseObject({ mode: z.string() }).nullable(),
+      })
+      .parse(answer.body);
     const kind = started.progress?.mode === 'import' ? 'import' : 'full sync';
-    print(started.attached ? `attached to the running ${kind} of ${options.account} (${started.workflowId})` : `started the full sync of ${options.account} (${started.workflowId})`);
+    print(
+      started.attached
+        ? `attached to the running ${kind} of ${options.account} (${started.workflowId})`
+        : `started the full sync of ${options.account} (${started.workflowId})`,
+    );
   }
 
   const tty = process.stdout.isTTY === true;
@@ -199,15 +218,22 @@ async function run(options: Options): Promise<number> {
       lastState = progress.state;
       if (ENDED.has(progress.state)) {
         if (tty) process.stdout.write('\n');
-        const took = progress.startedAt && progress.finishedAt ? ` in ${duration(Date.parse(progress.finishedAt) - Date.parse(progress.startedAt))}` : '';
-        print(`${progress.mode === 'import' ? 'import' : 'full sync'} of ${options.account} ${progress.state}${took}: ${progress.done}/${progress.total} customers; ${counts(progress)}`);
+        const took =
+          progress.startedAt && progress.finishedAt
+            ? ` in ${duration(Date.parse(progress.finishedAt) - Date.parse(progress.startedAt))}`
+            : '';
+        print(
+          `${progress.mode === 'import' ? 'import' : 'full sync'} of ${options.account} ${progress.state}${took}: ${progress.done}/${progress.total} customers; ${counts(progress)}`,
+        );
         return progress.state === 'completed' || (options.cancel && progress.state === 'cancelled') ? 0 : 1;
       }
     }
     for (let waited = 0; waited < POLL_MS && !detached; waited += 100) await sleep(100);
     if (detached) {
       if (tty) process.stdout.write('\n');
-      print(`detached; the full sync of ${options.account} goes on (npm run full-sync -- --account ${options.account} to watch it again, --cancel to stop it)`);
+      print(
+        `detached; the full sync of ${options.account} goes on (npm run full-sync -- --account ${options.account} to watch it again, --cancel to stop it)`,
+      );
       return 0;
     }
   }

@@ -12,10 +12,12 @@ export interface WantedPort {
 export async function portProblem(wanted: WantedPort): Promise<string | null> {
   const { port, what, variable } = wanted;
   const bind = await tryListen(port, '127.0.0.1');
-  if (bind === 'EADDRINUSE') return `port ${port} (${what}) is already in use by another program; stop it, or set ${variable} to another port`;
+  if (bind === 'EADDRINUSE')
+    return `port ${port} (${what}) is already in use by another program; stop it, or set ${variable} to another port`;
   if (bind !== null) return `port ${port} (${what}) cannot be used (${bind}); set ${variable} to another port`;
   // `localhost` may resolve to ::1 first: a program there would answer the URLs we print.
-  if (await answers('::1', port)) return `port ${port} (${what}) is already in use by another program on ::1 (localhost); stop it, or set ${variable} to another port`;
+  if (await answers('::1', port))
+    return `port ${port} (${what}) is already in use by another program on ::1 (localhost); stop it, or set ${variable} to another port`;
   return null;
 }
 
@@ -23,7 +25,8 @@ export async function portProblem(wanted: WantedPort): Promise<string | null> {
 export function sharedPortProblem(ports: readonly WantedPort[]): string | null {
   for (const [i, a] of ports.entries()) {
     const b = ports.slice(i + 1).find((other) => other.port === a.port);
-    if (b) return `${a.variable} and ${b.variable} both name port ${a.port} (${a.what} and ${b.what}); give them different ports`;
+    if (b)
+      return `${a.variable} and ${b.variable} both name port ${a.port} (${a.what} and ${b.what}); give them different ports`;
   }
   return null;
 }

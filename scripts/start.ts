@@ -67,18 +67,24 @@ function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   const raw = env[name];
   if (raw === undefined || blank(raw)) return fallback;
   const port = Number(raw.trim());
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StartError(`${name}: must be a port number (1-65535), got "${raw}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new StartError(`${name}: must be a port number (1-65535), got "${raw}"`);
   return port;
 }
 
-const USAGE = 'usage: npm start [-- --reset]   (--reset deletes the Temporal database and the sandboxes\' records in DATA_DIR first)';
+const USAGE =
+  "usage: npm start [-- --reset]   (--reset deletes the Temporal database and the sandboxes' records in DATA_DIR first)";
 
 function planFrom(env: NodeJS.ProcessEnv, args: readonly string[]): StartPlan {
   const unknown = args.filter((arg) => arg !== '--reset');
-  if (unknown.length > 0) throw new StartError(`unknown argument ${unknown.map((a) => JSON.stringify(a)).join(', ')}; ${USAGE}`);
+  if (unknown.length > 0)
+    throw new StartError(`unknown argument ${unknown.map((a) => JSON.stringify(a)).join(', ')}; ${USAGE}`);
   const port = portFrom(env, 'PORT', 3000);
   const dataDir = path.resolve(blank(env.DATA_DIR) ? './.data' : String(env.DATA_DIR));
-  const publicUrl = (blank(env.PUBLIC_URL) ? `http://localhost:${port}` : String(env.PUBLIC_URL).trim()).replace(/\/+$/, '');
+  const publicUrl = (blank(env.PUBLIC_URL) ? `http://localhost:${port}` : String(env.PUBLIC_URL).trim()).replace(
+    /\/+$/,
+    '',
+  );
   const temporalAddress = env.TEMPORAL_ADDRESS?.trim();
   const realServices = !blank(env.STOREGANISE_URL_TEMPLATE) || !blank(env.ZENDESK_URL_TEMPLATE);
   return {
@@ -93,7 +99,11 @@ function planFrom(env: NodeJS.ProcessEnv, args: readonly string[]): StartPlan {
     temporal:
       temporalAddress !== undefined && temporalAddress !== ''
         ? { kind: 'external', address: temporalAddress }
-        : { kind: 'embedded', port: portFrom(env, 'TEMPORAL_PORT', 7233), uiPort: portFrom(env, 'TEMPORAL_UI_PORT', 8233) },
+        : {
+            kind: 'embedded',
+            port: portFrom(env, 'TEMPORAL_PORT', 7233),
+            uiPort: portFrom(env, 'TEMPORAL_UI_PORT', 8233),
+          },
     sandbox: realServices ? null : sandboxPlanFrom(env, dataDir),
   };
 }
@@ -158,18 +168,30 @@ function resetData(plan: StartPlan): void {
     rmSync(plan.sandbox.stateDir, { recursive: true, force: true });
     removed.push(`${path.basename(plan.sandbox.stateDir)}/`);
   }
-  say(`--reset: ${removed.length === 0 ? 'nothing kept in' : `removed ${removed.join(', ')} from`} ${plan.dataDir} (the generated keys stay)`);
-  if (plan.temporal.kind === 'external') say(`--reset: the Temporal server at ${plan.temporal.address} keeps its workflows; only the sandboxes start from scratch`);
+  say(
+    `--reset: ${removed.length === 0 ? 'nothing kept in' : `removed ${removed.join(', ')} from`} ${plan.dataDir} (the generated keys stay)`,
+  );
+  if (plan.temporal.kind === 'external')
+    say(
+      `--reset: the Temporal server at ${plan.temporal.address} keeps its workflows; only the sandboxes start from scratch`,
+    );
 }
 
 /** A value generated on the first start and kept in DATA_DIR, so a restart decrypts what the last run wrote. */
-function persistentSecret(dataDir: string, file: string, generate: () => string, isValid: (value: string) => boolean): string {
+function persistentSecret(
+  dataDir: string,
+  file: string,
+  generate: () => string,
+  isValid: (value: string) => boolean,
+): string {
   const location = path.join(dataDir, file);
   for (let attempt = 0; ; attempt++) {
     try {
       const stored = readFileSync(location, 'utf8').trim();
       if (!isValid(stored)) {
-        throw new StartError(`${location} does not hold a valid value. Restore it, or delete it to generate a new one (data encrypted under an old key becomes unreadable).`);
+        throw new StartError(
+          `${location} does not hold a valid value. Restore it, or delete it to generate a new one (data encrypted under an old key becomes unreadable).`,
+        );
       }
       return stored;
     } catch (err) {
@@ -197,7 +219,9 @@ function fromEnvOrDataDir(env: NodeJS.ProcessEnv, name: string, persist: () => s
 
 function prefixLines(stream: Readable | null, prefix: string, out: Writable): void {
   if (stream === null) return;
-  readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => out.write(`${prefix} ${line}\n`));
+  readline
+    .createInterface({ input: stream, crlfDelay: Infinity })
+    .on('line', (line) => out.write(`${prefix} ${line}\n`));
 }
 
 const say = (line: string): void => {
@@ -236,7 +260,11 @@ class ChildProcesses {
     // `close` comes after the last output line, so the reason a child died is printed before we react.
     child.once('close', (code, signal) => {
       this.running.delete(name);
-      if (!this.stopping) this.onUnexpectedExit(name, signal === null ? `exited with code ${code ?? 'unknown'}` : `was killed by ${signal}`);
+      if (!this.stopping)
+        this.onUnexpectedExit(
+          name,
+          signal === null ? `exited with code ${code ?? 'unknown'}` : `was killed by ${signal}`,
+        );
     });
   }
 
@@ -310,8 +338,13 @@ async function httpOk(url: string): Promise<boolean> {
 async function accountWorkflowRunning(address: string, namespace: string, subdomain: string): Promise<boolean> {
   const connection = await Connection.connect({ address });
   try {
-    const { workflowExecutionInfo } = await connection.workflowService.describeWorkflowExecution({ namespace, execution: { workflowId: accountWorkflowId(subdomain) } });
-    return workflowExecutionInfo?.status === temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
+    const { workflowExecutionInfo } = await connection.workflowService.describeWorkflowExecution({
+      namespace,
+      execution: { workflowId: accountWorkflowId(subdomain) },
+    });
+    return (
+      workflowExecutionInfo?.status === temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+    );
   } catch (err) {
     if (isGrpcNotFound(err)) return false;
     throw err;
@@ -340,7 +373,11 @@ const ConnectionAnswer = z.looseObject({ connection: z.string() });
 
 /** The operator endpoints of the API this start runs, with the operator token. */
 async function operatorRequest(apiUrl: string, token: string, method: 'GET' | 'POST', route: string): Promise<unknown> {
-  const res = await fetch(`${apiUrl}${route}`, { method, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) });
+  const res = await fetch(`${apiUrl}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(60_000),
+  });
   const text = await res.text();
   if (!res.ok) throw new StartError(`${method} ${route} answered ${res.status}: ${text.slice(0, 300)}`);
   return text === '' ? null : (JSON.parse(text) as unknown);
@@ -348,12 +385,17 @@ async function operatorRequest(apiUrl: string, token: string, method: 'GET' | 'P
 
 /** Both sandboxes' records were kept by an earlier run (a restart), rather than seeded afresh. */
 function sandboxStateKept(sandbox: SandboxPlan): boolean {
-  return existsSync(path.join(sandbox.stateDir, 'zendesk.json')) && existsSync(path.join(sandbox.stateDir, 'storeganise.json'));
+  return (
+    existsSync(path.join(sandbox.stateDir, 'zendesk.json')) &&
+    existsSync(path.join(sandbox.stateDir, 'storeganise.json'))
+  );
 }
 
 /** The whole local setup: started in order, stopped in reverse, and never half-running. */
 class Launcher {
-  private readonly children = new ChildProcesses((name, how) => void this.shutdown(1, `the ${name} ${how}; stopping everything`));
+  private readonly children = new ChildProcesses(
+    (name, how) => void this.shutdown(1, `the ${name} ${how}; stopping everything`),
+  );
   private devServer: DevServer | null = null;
   /** Set while the dev server boots, so a stop in that moment still finds and stops it. */
   private devServerStarting: Promise<DevServer> | null = null;
@@ -375,7 +417,8 @@ class Launcher {
     if (top !== undefined) {
       const starter = `${top.command.split(' ').slice(0, 2).join(' ')} (pid ${top.pid})`;
       this.ancestorWatch = setInterval(() => {
-        if (goneAncestor(ancestors) !== null) void this.shutdown(0, `${starter}, which started this script, was stopped; stopping everything`);
+        if (goneAncestor(ancestors) !== null)
+          void this.shutdown(0, `${starter}, which started this script, was stopped; stopping everything`);
       }, 500);
     }
     // A closed terminal or output pipe stops everything like a signal, instead of an EPIPE crash that would strand the children.
@@ -388,10 +431,20 @@ class Launcher {
     const { plan } = this;
     mkdirSync(plan.dataDir, { recursive: true });
     const encryptionKey = fromEnvOrDataDir(env, 'ENCRYPTION_KEY', () =>
-      persistentSecret(plan.dataDir, 'encryption-key', () => Keyring.generateSpec(), (v) => Keyring.isValidSpec(v)),
+      persistentSecret(
+        plan.dataDir,
+        'encryption-key',
+        () => Keyring.generateSpec(),
+        (v) => Keyring.isValidSpec(v),
+      ),
     );
     const operatorToken = fromEnvOrDataDir(env, 'OPERATOR_TOKEN', () =>
-      persistentSecret(plan.dataDir, 'operator-token', () => randomBytes(24).toString('base64url'), (v) => v.length >= 16),
+      persistentSecret(
+        plan.dataDir,
+        'operator-token',
+        () => randomBytes(24).toString('base64url'),
+        (v) => v.length >= 16,
+      ),
     );
 
     const temporalAddress = await this.startTemporal();
@@ -422,10 +475,15 @@ class Launcher {
     this.children.start('api', 'api/main.ts', childEnv);
     await this.waitUntilReady('the API to be ready', 180_000, () => httpOk(`${plan.localApiUrl}/readyz`));
     // The worker's metrics endpoint opens once it polls: the banner promises both.
-    await this.waitUntilReady('the worker to be ready', 180_000, () => httpOk(`http://${LOOPBACK}:${plan.workerMetricsPort}/metrics`));
+    await this.waitUntilReady('the worker to be ready', 180_000, () =>
+      httpOk(`http://${LOOPBACK}:${plan.workerMetricsPort}/metrics`),
+    );
     this.confirmOwnProcessesAnswer();
 
-    const demo = plan.sandbox?.demo === true ? await this.connectDemo(plan.sandbox, temporalAddress, operatorToken, sandboxKept) : null;
+    const demo =
+      plan.sandbox?.demo === true
+        ? await this.connectDemo(plan.sandbox, temporalAddress, operatorToken, sandboxKept)
+        : null;
     const links = await this.accessLinks(operatorToken, demo === null ? null : DEMO_ACCOUNT);
     this.confirmOwnProcessesAnswer();
     process.stdout.write(summary(plan, temporalAddress, this.webUiUrl(), demo, links));
@@ -450,8 +508,12 @@ class Launcher {
       return parsed.success ? parsed.data.url : null;
     };
     // A link that cannot be minted yet (the account still registering) is left out, not fatal.
-    const mint = (route: string): Promise<string | null> => operatorRequest(localApiUrl, operatorToken, 'POST', route).then(url, () => null);
-    return { codec: await mint('/codec/link'), status: account === null ? null : await mint(`/status/${account}/operator-link`) };
+    const mint = (route: string): Promise<string | null> =>
+      operatorRequest(localApiUrl, operatorToken, 'POST', route).then(url, () => null);
+    return {
+      codec: await mint('/codec/link'),
+      status: account === null ? null : await mint(`/status/${account}/operator-link`),
+    };
   }
 
   /**
@@ -464,7 +526,9 @@ class Launcher {
     const ours = descendantPids(process.pid);
     for (const wanted of wantedPorts(this.plan)) {
       if (portHeldBy(wanted.port, ours) === false) {
-        throw new StartError(`port ${wanted.port} (${wanted.what}) is answered by another program, not by this start; stop it, or set ${wanted.variable} to another port`);
+        throw new StartError(
+          `port ${wanted.port} (${wanted.what}) is answered by another program, not by this start; stop it, or set ${wanted.variable} to another port`,
+        );
       }
     }
   }
@@ -490,7 +554,9 @@ class Launcher {
     try {
       this.devServer = await this.devServerStarting;
     } catch (err) {
-      throw new StartError(`the Temporal dev server did not start:\n${prefixed('[temporal]', err instanceof Error ? err.message : String(err))}`);
+      throw new StartError(
+        `the Temporal dev server did not start:\n${prefixed('[temporal]', err instanceof Error ? err.message : String(err))}`,
+      );
     }
     this.throwIfStopping();
     this.watchTemporal(temporal.port);
@@ -512,7 +578,11 @@ class Launcher {
   }
 
   private async startSandbox(sandbox: SandboxPlan, env: NodeJS.ProcessEnv, kept: boolean): Promise<void> {
-    say(kept ? `starting the sandbox Zendesk and Storeganise with the records kept in ${shownPath(sandbox.stateDir)}` : 'starting the sandbox Zendesk and Storeganise');
+    say(
+      kept
+        ? `starting the sandbox Zendesk and Storeganise with the records kept in ${shownPath(sandbox.stateDir)}`
+        : 'starting the sandbox Zendesk and Storeganise',
+    );
     this.children.start('sandbox', 'sandbox/main.ts', {
       ...env,
       ...sandbox.secrets,
@@ -525,7 +595,9 @@ class Launcher {
     const storeganise = new StoreganiseSandboxClient(sandbox.storeganiseUrl);
     const webhookUrl = `${this.plan.publicUrl}/addon/storeganise`;
     await this.waitUntilReady('the sandboxes to answer', 60_000, async () => {
-      const both = (await httpOk(`${sandbox.zendeskUrl}/_sandbox/requests`)) && (await httpOk(`${sandbox.storeganiseUrl}/_sandbox/requests`));
+      const both =
+        (await httpOk(`${sandbox.zendeskUrl}/_sandbox/requests`)) &&
+        (await httpOk(`${sandbox.storeganiseUrl}/_sandbox/requests`));
       if (!both || !sandbox.demo) return both;
       // The demo seed sets the webhook URL last, and a kept demo is pointed at this run's API: either marks it as ready.
       return storeganise.getAccount(DEMO_ACCOUNT).then(
@@ -536,32 +608,47 @@ class Launcher {
   }
 
   /** Brings the demo account to where the operator can use it, and says whether the authorize link is needed. */
-  private async connectDemo(sandbox: SandboxPlan, temporalAddress: string, operatorToken: string, sandboxKept: boolean): Promise<DemoConnection> {
+  private async connectDemo(
+    sandbox: SandboxPlan,
+    temporalAddress: string,
+    operatorToken: string,
+    sandboxKept: boolean,
+  ): Promise<DemoConnection> {
     const { publicUrl, namespace, localApiUrl } = this.plan;
     const storeganise = new StoreganiseSandboxClient(sandbox.storeganiseUrl);
     const knownLink = `${publicUrl}/oauth/zendesk/authorize?account=${DEMO_ACCOUNT}`;
     const activatedBefore = await accountWorkflowRunning(temporalAddress, namespace, DEMO_ACCOUNT);
 
     if (activatedBefore && sandboxKept) {
-      const answer = ConnectionAnswer.parse(await operatorRequest(localApiUrl, operatorToken, 'GET', `/operator/accounts/${DEMO_ACCOUNT}`));
+      const answer = ConnectionAnswer.parse(
+        await operatorRequest(localApiUrl, operatorToken, 'GET', `/operator/accounts/${DEMO_ACCOUNT}`),
+      );
       if (answer.connection === 'connected') {
         say('the demo account is connected to the sandbox Zendesk, as the last run left it');
         return { kind: 'connected' };
       }
-      return { kind: 'authorize', link: (await authorizeLink(storeganise, DEMO_ACCOUNT).catch(() => null)) ?? knownLink, why: `the demo account is ${answer.connection}` };
+      return {
+        kind: 'authorize',
+        link: (await authorizeLink(storeganise, DEMO_ACCOUNT).catch(() => null)) ?? knownLink,
+        why: `the demo account is ${answer.connection}`,
+      };
     }
     if (activatedBefore) {
       // Temporal remembers the account, but the sandboxes start empty (their records deleted, or
       // kept by no earlier run): its grant and webhook belong to a Zendesk that is gone. Disconnected,
       // the account says so instead of claiming a connection, and the authorize link connects it anew.
-      say('the sandboxes start empty but Temporal remembers the demo account: disconnecting it from the Zendesk it knew');
+      say(
+        'the sandboxes start empty but Temporal remembers the demo account: disconnecting it from the Zendesk it knew',
+      );
       await operatorRequest(localApiUrl, operatorToken, 'POST', `/operator/accounts/${DEMO_ACCOUNT}/disconnect`);
       await storeganise.emitInstalled(DEMO_ACCOUNT);
       return { kind: 'authorize', link: knownLink, why: 'the sandbox Zendesk started empty' };
     }
     say('activating the demo account (addon.installed from the Storeganise sandbox)');
     await storeganise.emitInstalled(DEMO_ACCOUNT);
-    const link = await this.poll(`the "${AUTHORIZE_TASK_TITLE}" task`, 180_000, () => authorizeLink(storeganise, DEMO_ACCOUNT).catch(() => null));
+    const link = await this.poll(`the "${AUTHORIZE_TASK_TITLE}" task`, 180_000, () =>
+      authorizeLink(storeganise, DEMO_ACCOUNT).catch(() => null),
+    );
     if (link === null) say('the authorize task has not appeared yet; the link below works all the same');
     return { kind: 'authorize', link: link ?? knownLink, why: null };
   }
@@ -638,7 +725,13 @@ function shownPath(file: string): string {
   return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
-function summary(plan: StartPlan, temporalAddress: string, uiUrl: string | null, demo: DemoConnection | null, links: AccessLinks): string {
+function summary(
+  plan: StartPlan,
+  temporalAddress: string,
+  uiUrl: string | null,
+  demo: DemoConnection | null,
+  links: AccessLinks,
+): string {
   const row = (label: string, value: string): string => `  ${`${label}:`.padEnd(22)}${value}`;
   const rule = '─'.repeat(78);
   const lines = [
@@ -654,22 +747,46 @@ function summary(plan: StartPlan, temporalAddress: string, uiUrl: string | null,
   if (plan.sandbox !== null) {
     lines.push(
       row('Zendesk sandbox', `${plan.sandbox.zendeskUrl}   (control API ${plan.sandbox.zendeskUrl}/_sandbox)`),
-      row('Storeganise sandbox', `${plan.sandbox.storeganiseUrl}   (control API ${plan.sandbox.storeganiseUrl}/_sandbox)`),
+      row(
+        'Storeganise sandbox',
+        `${plan.sandbox.storeganiseUrl}   (control API ${plan.sandbox.storeganiseUrl}/_sandbox)`,
+      ),
     );
   } else {
     lines.push(row('Zendesk and Storeganise', 'as configured by ZENDESK_URL_TEMPLATE and STOREGANISE_URL_TEMPLATE'));
   }
-  const kept = plan.sandbox === null ? 'generated keys, Temporal database' : 'generated keys, Temporal database, sandbox records';
+  const kept =
+    plan.sandbox === null ? 'generated keys, Temporal database' : 'generated keys, Temporal database, sandbox records';
   lines.push(row('Data directory', `${shownPath(plan.dataDir)}   (${kept}; \`npm start -- --reset\` starts afresh)`));
   const tokenFile = plan.operatorTokenFile;
-  lines.push(row('Operator token', tokenFile === null ? 'the OPERATOR_TOKEN variable' : `${shownPath(tokenFile)}   (send it as Authorization: Bearer <token>)`));
-  lines.push(row('Temporal CLI', `npm run temporal -- workflow list   (the project's own CLI, pointed at ${temporalAddress})`));
+  lines.push(
+    row(
+      'Operator token',
+      tokenFile === null
+        ? 'the OPERATOR_TOKEN variable'
+        : `${shownPath(tokenFile)}   (send it as Authorization: Bearer <token>)`,
+    ),
+  );
+  lines.push(
+    row('Temporal CLI', `npm run temporal -- workflow list   (the project's own CLI, pointed at ${temporalAddress})`),
+  );
 
   const token = tokenFile === null ? '$OPERATOR_TOKEN' : `$(cat ${shownPath(tokenFile)})`;
   const account = demo === null ? '<subdomain>' : DEMO_ACCOUNT;
-  lines.push('', `The account's state, as the operator endpoints see it:`, `  curl -H "Authorization: Bearer ${token}" ${plan.publicUrl}/operator/accounts/${account}`);
-  if (links.status !== null) lines.push('', `Status page of the ${account} account (sync log, outcomes, full sync; this browser link lasts 12 h):`, `  ${links.status}`);
-  lines.push(`  A read-only link for the storage operator: curl -X POST -H "Authorization: Bearer ${token}" ${plan.publicUrl}/status/${account}/link`);
+  lines.push(
+    '',
+    `The account's state, as the operator endpoints see it:`,
+    `  curl -H "Authorization: Bearer ${token}" ${plan.publicUrl}/operator/accounts/${account}`,
+  );
+  if (links.status !== null)
+    lines.push(
+      '',
+      `Status page of the ${account} account (sync log, outcomes, full sync; this browser link lasts 12 h):`,
+      `  ${links.status}`,
+    );
+  lines.push(
+    `  A read-only link for the storage operator: curl -X POST -H "Authorization: Bearer ${token}" ${plan.publicUrl}/status/${account}/link`,
+  );
   if (uiUrl !== null && links.codec !== null) {
     lines.push(
       '',
@@ -681,7 +798,10 @@ function summary(plan: StartPlan, temporalAddress: string, uiUrl: string | null,
 
   if (demo !== null && plan.sandbox !== null) {
     if (demo.kind === 'connected') {
-      lines.push('', 'The demo account is connected to the sandbox Zendesk, as the last run left it: no need to authorize again.');
+      lines.push(
+        '',
+        'The demo account is connected to the sandbox Zendesk, as the last run left it: no need to authorize again.',
+      );
     } else {
       lines.push(
         '',
@@ -690,7 +810,12 @@ function summary(plan: StartPlan, temporalAddress: string, uiUrl: string | null,
       );
     }
     // A fresh address each start, so the example works again after a restart that kept the last one's customer.
-    const customer = JSON.stringify({ email: `aiko.tanaka.${randomBytes(2).toString('hex')}@example.jp`, firstName: 'Aiko', lastName: 'Tanaka', phone: '080-4321-8765' });
+    const customer = JSON.stringify({
+      email: `aiko.tanaka.${randomBytes(2).toString('hex')}@example.jp`,
+      firstName: 'Aiko',
+      lastName: 'Tanaka',
+      phone: '080-4321-8765',
+    });
     lines.push(
       '',
       `Create a demo customer in Storeganise; ${demo.kind === 'connected' ? 'it' : 'once authorized, it'} appears in the sandbox Zendesk:`,
@@ -705,7 +830,10 @@ function summary(plan: StartPlan, temporalAddress: string, uiUrl: string | null,
 }
 
 /** `npm start`: everything on one machine (see the contract's command table). */
-async function main(env: NodeJS.ProcessEnv = process.env, args: readonly string[] = process.argv.slice(2)): Promise<void> {
+async function main(
+  env: NodeJS.ProcessEnv = process.env,
+  args: readonly string[] = process.argv.slice(2),
+): Promise<void> {
   let plan: StartPlan;
   try {
     plan = planFrom(env, args);

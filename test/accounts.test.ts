@@ -8,7 +8,13 @@ import { accountQuery, accountWorkflowId, obtainAccessTokenUpdate } from '../wor
 import { AccountView, uniqueEmail } from './support/customers';
 import { eventually } from './support/eventually';
 import { STATUS_FIELD_KEY, TestSystem, type TestAccount } from './support/system';
-import { operatorCall, postStoreganiseWebhook, postZendeskEvent, storeganiseWebhookBody, zendeskEventBody } from './support/signed-requests';
+import {
+  operatorCall,
+  postStoreganiseWebhook,
+  postZendeskEvent,
+  storeganiseWebhookBody,
+  zendeskEventBody,
+} from './support/signed-requests';
 
 const USER_FIELDS = [
   { code: 'zendesk_userId', type: 'string' },
@@ -52,7 +58,11 @@ describe('Accounts: registry, settings and first activation', function () {
   }
 
   async function customFieldCreations(account: TestAccount): Promise<number> {
-    const requests = await system.storeganise.client.requests({ account: account.subdomain, method: 'POST', path: '/custom-fields$' });
+    const requests = await system.storeganise.client.requests({
+      account: account.subdomain,
+      method: 'POST',
+      path: '/custom-fields$',
+    });
     return requests.length;
   }
 
@@ -67,21 +77,34 @@ describe('Accounts: registry, settings and first activation', function () {
     assert.equal((await system.tasks(account, AUTHORIZE_TASK_TITLE)).length, 1, 'exactly one authorize task');
     assert.equal(task?.data.targetType, 'addon');
     assert.equal(task?.data.targetId, account.addonId);
-    assert.ok(String(task?.data.desc).includes(`${system.config.publicUrl}/oauth/zendesk/authorize?account=${account.subdomain}`), `the task links to the authorize endpoint: ${String(task?.data.desc)}`);
+    assert.ok(
+      String(task?.data.desc).includes(
+        `${system.config.publicUrl}/oauth/zendesk/authorize?account=${account.subdomain}`,
+      ),
+      `the task links to the authorize endpoint: ${String(task?.data.desc)}`,
+    );
 
-    const fields = (await system.storeganise.client.listCustomFields(account.subdomain, { model: 'user' })).filter((f) => f.code.startsWith('zendesk_'));
+    const fields = (await system.storeganise.client.listCustomFields(account.subdomain, { model: 'user' })).filter(
+      (f) => f.code.startsWith('zendesk_'),
+    );
     assert.deepEqual(
       fields.map((f) => ({ code: f.code, type: f.type })).sort((a, b) => a.code.localeCompare(b.code)),
       [...USER_FIELDS].sort((a, b) => a.code.localeCompare(b.code)),
     );
-    assert.ok(fields.every((f) => f.ownerAcl === 'read'), 'the user fields are read-only for customers');
+    assert.ok(
+      fields.every((f) => f.ownerAcl === 'read'),
+      'the user fields are read-only for customers',
+    );
     assert.equal(await customFieldCreations(account), 3, 'each custom field is created by exactly one request');
   }
 
   describe('first activation', () => {
     it('happens exactly once when the same install webhook is delivered three times at once', async () => {
       const account = await provision();
-      const body = storeganiseWebhookBody(system, account, { type: 'addon.installed', data: { addonId: account.addonId } });
+      const body = storeganiseWebhookBody(system, account, {
+        type: 'addon.installed',
+        data: { addonId: account.addonId },
+      });
       const answers = await Promise.all([1, 2, 3].map(() => postStoreganiseWebhook(system, body)));
       assert.deepEqual(
         answers.map((a) => a.status),
@@ -101,9 +124,14 @@ describe('Accounts: registry, settings and first activation', function () {
       await system.storeganise.client.setFaults(account.subdomain, { webhooks: { duplicate: 2 } });
       await system.storeganise.client.emitInstalled(account.subdomain);
       await system.storeganise.idle();
-      const deliveries = (await system.storeganise.client.deliveries(account.subdomain)).filter((d) => d.eventType === 'addon.installed');
+      const deliveries = (await system.storeganise.client.deliveries(account.subdomain)).filter(
+        (d) => d.eventType === 'addon.installed',
+      );
       assert.equal(deliveries.length, 3, 'the sandbox delivered the event three times');
-      assert.ok(deliveries.every((d) => d.status === 200), `every copy is acknowledged: ${JSON.stringify(deliveries)}`);
+      assert.ok(
+        deliveries.every((d) => d.status === 200),
+        `every copy is acknowledged: ${JSON.stringify(deliveries)}`,
+      );
       await assertActivatedOnce(account);
     });
 
@@ -112,7 +140,10 @@ describe('Accounts: registry, settings and first activation', function () {
       // The worker is down while the webhook is accepted, so the refusal meets the activation itself.
       await system.stopWorker();
       try {
-        const answer = await postStoreganiseWebhook(system, storeganiseWebhookBody(system, account, { type: 'addon.installed', data: { addonId: account.addonId } }));
+        const answer = await postStoreganiseWebhook(
+          system,
+          storeganiseWebhookBody(system, account, { type: 'addon.installed', data: { addonId: account.addonId } }),
+        );
         assert.equal(answer.status, 200, answer.text);
         await system.storeganise.client.setFaults(account.subdomain, { force: { status: 403, count: 1 } });
       } finally {
@@ -120,7 +151,10 @@ describe('Accounts: registry, settings and first activation', function () {
       }
       await eventually(async () => {
         const refused = await system.storeganise.client.requests({ account: account.subdomain, sinceSeq: 0 });
-        assert.ok(refused.some((r) => r.status === 403), 'the refusal has not happened yet');
+        assert.ok(
+          refused.some((r) => r.status === 403),
+          'the refusal has not happened yet',
+        );
       });
       await assertActivatedOnce(account);
       const { status } = await system.client.workflow.getHandle(accountWorkflowId(account.subdomain)).describe();
@@ -129,13 +163,18 @@ describe('Accounts: registry, settings and first activation', function () {
 
     it('also happens on the first user webhook of an account that never sent an install event', async () => {
       const account = await provision();
-      const user = await system.storeganise.client.createUser(account.subdomain, { firstName: 'Ichiro', lastName: 'Sato', email: uniqueEmail('ichiro') });
+      const user = await system.storeganise.client.createUser(account.subdomain, {
+        firstName: 'Ichiro',
+        lastName: 'Sato',
+        email: uniqueEmail('ichiro'),
+      });
       await system.storeganise.idle();
       await assertActivatedOnce(account);
       // The event itself waits for authorization and is applied once the operator authorizes.
       await system.authorize(account);
       await eventually(async () => {
-        const linked = (await system.storeganise.client.getUser(account.subdomain, user.id)).customFields?.zendesk_userId;
+        const linked = (await system.storeganise.client.getUser(account.subdomain, user.id)).customFields
+          ?.zendesk_userId;
         assert.equal(typeof linked, 'string', 'the user is not linked to Zendesk yet');
       });
     });
@@ -143,11 +182,36 @@ describe('Accounts: registry, settings and first activation', function () {
 
   describe('invalid settings', () => {
     const cases: Array<{ problem: string; settings: Record<string, unknown>; names: string; accepted: string[] }> = [
-      { problem: 'an unknown name format', settings: { zendesk_nameFormat: 'family_given' }, names: 'zendesk_nameFormat', accepted: ['first_last', 'last_first'] },
-      { problem: 'a country code without +', settings: { zendesk_defaultCountryCode: '81' }, names: 'zendesk_defaultCountryCode', accepted: ['+81', '1 to 3 digits'] },
-      { problem: 'an instance that is not a subdomain', settings: { zendesk_instance: 'acme.zendesk.com' }, names: 'zendesk_instance', accepted: ['subdomain', '`acme`'] },
-      { problem: 'a missing country code', settings: { zendesk_defaultCountryCode: undefined }, names: 'zendesk_defaultCountryCode', accepted: ['missing', '+44'] },
-      { problem: 'a missing instance', settings: { zendesk_instance: '' }, names: 'zendesk_instance', accepted: ['missing', 'subdomain'] },
+      {
+        problem: 'an unknown name format',
+        settings: { zendesk_nameFormat: 'family_given' },
+        names: 'zendesk_nameFormat',
+        accepted: ['first_last', 'last_first'],
+      },
+      {
+        problem: 'a country code without +',
+        settings: { zendesk_defaultCountryCode: '81' },
+        names: 'zendesk_defaultCountryCode',
+        accepted: ['+81', '1 to 3 digits'],
+      },
+      {
+        problem: 'an instance that is not a subdomain',
+        settings: { zendesk_instance: 'acme.zendesk.com' },
+        names: 'zendesk_instance',
+        accepted: ['subdomain', '`acme`'],
+      },
+      {
+        problem: 'a missing country code',
+        settings: { zendesk_defaultCountryCode: undefined },
+        names: 'zendesk_defaultCountryCode',
+        accepted: ['missing', '+44'],
+      },
+      {
+        problem: 'a missing instance',
+        settings: { zendesk_instance: '' },
+        names: 'zendesk_instance',
+        accepted: ['missing', 'subdomain'],
+      },
     ];
 
     for (const { problem, settings, names, accepted } of cases) {
@@ -163,7 +227,8 @@ describe('Accounts: registry, settings and first activation', function () {
         });
         const desc = String(tasks[0]?.data.desc);
         assert.ok(desc.includes(names), `the task names ${names}: ${desc}`);
-        for (const value of accepted) assert.ok(desc.includes(value), `the task says what is accepted (${value}): ${desc}`);
+        for (const value of accepted)
+          assert.ok(desc.includes(value), `the task says what is accepted (${value}): ${desc}`);
         assert.equal(tasks[0]?.data.targetType, 'addon');
 
         const authorizeLink = await system.authorizeLink(account);
@@ -171,21 +236,33 @@ describe('Accounts: registry, settings and first activation', function () {
         assert.equal(refused.status, 400, 'the authorize link asks to fix the settings first');
 
         const users = await Promise.all(
-          ['Aiko', 'Bunta'].map((firstName) => system.storeganise.client.createUser(account.subdomain, { firstName, lastName: 'Mori', email: uniqueEmail(firstName.toLowerCase()) })),
+          ['Aiko', 'Bunta'].map((firstName) =>
+            system.storeganise.client.createUser(account.subdomain, {
+              firstName,
+              lastName: 'Mori',
+              email: uniqueEmail(firstName.toLowerCase()),
+            }),
+          ),
         );
         await eventually(async () => {
-          const waiting = await system.client.workflow.count(`SyncAccount = '${account.subdomain}' AND SyncState = 'awaiting-settings' AND ExecutionStatus = 'Running'`);
+          const waiting = await system.client.workflow.count(
+            `SyncAccount = '${account.subdomain}' AND SyncState = 'awaiting-settings' AND ExecutionStatus = 'Running'`,
+          );
           assert.equal(waiting.count, 2, 'both user events wait for valid settings');
         });
         assert.equal((await view.tasks(INVALID_SETTINGS_TASK_TITLE)).length, 1, 'one task however many events wait');
-        const zendeskCalls = (await system.zendesk.client.requests({ account: account.zendeskSubdomain, sinceSeq: mark.zendesk })).requests.filter((r) => r.path.includes('/api/v2/'));
+        const zendeskCalls = (
+          await system.zendesk.client.requests({ account: account.zendeskSubdomain, sinceSeq: mark.zendesk })
+        ).requests.filter((r) => r.path.includes('/api/v2/'));
         assert.deepEqual(zendeskCalls, [], 'nothing is sent to Zendesk while the settings are invalid');
 
         await system.storeganise.client.updateAccount(account.subdomain, { settings: validSettings(account) });
         const recheck = await operatorCall(system, 'POST', `/operator/accounts/${account.subdomain}/recheck-settings`);
         assert.equal(recheck.status, 202, recheck.text);
         await eventually(async () => {
-          const waiting = await system.client.workflow.count(`SyncAccount = '${account.subdomain}' AND SyncState = 'awaiting-settings' AND ExecutionStatus = 'Running'`);
+          const waiting = await system.client.workflow.count(
+            `SyncAccount = '${account.subdomain}' AND SyncState = 'awaiting-settings' AND ExecutionStatus = 'Running'`,
+          );
           assert.equal(waiting.count, 0, 'the events no longer wait for settings');
         });
         await system.authorize(account);
@@ -197,27 +274,47 @@ describe('Accounts: registry, settings and first activation', function () {
           });
         }
         await system.settle(account);
-        assert.equal((await view.tasks(INVALID_SETTINGS_TASK_TITLE)).length, 1, 'fixing the settings raises no further task');
+        assert.equal(
+          (await view.tasks(INVALID_SETTINGS_TASK_TITLE)).length,
+          1,
+          'fixing the settings raises no further task',
+        );
       });
     }
 
     it('an add-on disabled while events wait for settings does not end the account; re-enabled and fixed, the events complete', async () => {
       const account = await system.addAccount({ settings: { zendesk_nameFormat: 'family_given' }, authorize: false });
       const view = new AccountView(system, account);
-      const user = await system.storeganise.client.createUser(account.subdomain, { firstName: 'Chika', lastName: 'Noda', email: uniqueEmail('chika') });
+      const user = await system.storeganise.client.createUser(account.subdomain, {
+        firstName: 'Chika',
+        lastName: 'Noda',
+        email: uniqueEmail('chika'),
+      });
       const waiting = async () =>
-        (await system.client.workflow.count(`SyncAccount = '${account.subdomain}' AND SyncState = 'awaiting-settings' AND ExecutionStatus = 'Running'`)).count;
+        (
+          await system.client.workflow.count(
+            `SyncAccount = '${account.subdomain}' AND SyncState = 'awaiting-settings' AND ExecutionStatus = 'Running'`,
+          )
+        ).count;
       await eventually(async () => assert.equal(await waiting(), 1));
 
       await system.storeganise.client.updateAccount(account.subdomain, { addonState: 'disabled' });
       const mark = (await view.mark()).storeganise;
-      assert.equal((await operatorCall(system, 'POST', `/operator/accounts/${account.subdomain}/recheck-settings`)).status, 202);
+      assert.equal(
+        (await operatorCall(system, 'POST', `/operator/accounts/${account.subdomain}/recheck-settings`)).status,
+        202,
+      );
       await eventually(async () => {
-        const refused = (await system.storeganise.client.requests({ account: account.subdomain, sinceSeq: mark })).filter((r) => r.status === 403);
+        const refused = (
+          await system.storeganise.client.requests({ account: account.subdomain, sinceSeq: mark })
+        ).filter((r) => r.status === 403);
         assert.ok(refused.length > 0, 'the recheck has not met the disabled add-on yet');
       });
 
-      await system.storeganise.client.updateAccount(account.subdomain, { addonState: 'enabled', settings: validSettings(account) });
+      await system.storeganise.client.updateAccount(account.subdomain, {
+        addonState: 'enabled',
+        settings: validSettings(account),
+      });
       const recheck = await operatorCall(system, 'POST', `/operator/accounts/${account.subdomain}/recheck-settings`);
       assert.equal(recheck.status, 202, recheck.text);
       await eventually(async () => assert.equal(await waiting(), 0, 'the event still waits for settings'));
@@ -232,7 +329,12 @@ describe('Accounts: registry, settings and first activation', function () {
     it('the recheck endpoint is for operators only and 404s an unknown account', async () => {
       const noToken = await operatorCall(system, 'POST', '/operator/accounts/whoever/recheck-settings', null);
       assert.equal(noToken.status, 401);
-      const wrongToken = await operatorCall(system, 'POST', '/operator/accounts/whoever/recheck-settings', 'not-the-operator-token-at-all');
+      const wrongToken = await operatorCall(
+        system,
+        'POST',
+        '/operator/accounts/whoever/recheck-settings',
+        'not-the-operator-token-at-all',
+      );
       assert.equal(wrongToken.status, 401);
       const unknown = await operatorCall(system, 'POST', '/operator/accounts/nobody-here/recheck-settings');
       assert.equal(unknown.status, 404);
@@ -271,7 +373,11 @@ describe('Accounts: registry, settings and first activation', function () {
           [known, 'user.updated'],
           [{ subdomain: newcomer, addonId: 'addon-newcomer' }, 'addon.installed'],
         ] as const) {
-          const body = storeganiseWebhookBody(system, account, { type, apiUrl, data: { userId: '0123456789abcdef01234567', changedKeys: ['firstName'], addonId: account.addonId } });
+          const body = storeganiseWebhookBody(system, account, {
+            type,
+            apiUrl,
+            data: { userId: '0123456789abcdef01234567', changedKeys: ['firstName'], addonId: account.addonId },
+          });
           const answer = await postStoreganiseWebhook(system, body);
           assert.equal(answer.status, 400, `${apiUrl}: ${answer.text}`);
           assert.match(answer.text, /apiUrl/);
@@ -279,7 +385,11 @@ describe('Accounts: registry, settings and first activation', function () {
       }
       assert.deepEqual(strangerRequests, [], 'the unexpected host received nothing');
       assert.deepEqual(await requestMarks(), before, 'neither sandbox received a request');
-      await assert.rejects(system.client.workflow.getHandle(accountWorkflowId(newcomer)).describe(), WorkflowNotFoundError, 'no account was registered');
+      await assert.rejects(
+        system.client.workflow.getHandle(accountWorkflowId(newcomer)).describe(),
+        WorkflowNotFoundError,
+        'no account was registered',
+      );
     });
 
     it('a Zendesk event for an unknown subdomain gets 404', async () => {
@@ -311,14 +421,18 @@ describe('Accounts: registry, settings and first activation', function () {
         assert.ok(batch < 500, 'the account workflow never continued as new');
         await Promise.all(Array.from({ length: 8 }, () => handle.executeUpdate(obtainAccessTokenUpdate)));
       }
-      const first = await system.client.workflow.getHandle(accountWorkflowId(view.account.subdomain), firstRun).describe();
+      const first = await system.client.workflow
+        .getHandle(accountWorkflowId(view.account.subdomain), firstRun)
+        .describe();
       assert.equal(first.status.name, 'CONTINUED_AS_NEW');
       assert.ok(first.historyLength < 2_500, `the history stays small: ${first.historyLength} events`);
 
       const answer = await operatorCall(system, 'GET', `/operator/accounts/${view.account.subdomain}`);
       assert.equal(answer.status, 200, answer.text);
       assert.deepEqual(
-        (({ connection, hasWebhookSecret, addonId }) => ({ connection, hasWebhookSecret, addonId }))(answer.json as Record<string, unknown>),
+        (({ connection, hasWebhookSecret, addonId }) => ({ connection, hasWebhookSecret, addonId }))(
+          answer.json as Record<string, unknown>,
+        ),
         { connection: 'connected', hasWebhookSecret: true, addonId: view.account.addonId },
       );
       await system.storeganise.client.updateUser(view.account.subdomain, linked.sgId, { firstName: 'Shiro' });
@@ -331,10 +445,17 @@ describe('Accounts: registry, settings and first activation', function () {
 
     it('restarting the API and the worker keeps every account, its settings and its grant', async () => {
       const western = new AccountView(system, await system.addAccount());
-      const eastern = new AccountView(system, await system.addAccount({ settings: { zendesk_nameFormat: 'last_first' } }));
+      const eastern = new AccountView(
+        system,
+        await system.addAccount({ settings: { zendesk_nameFormat: 'last_first' } }),
+      );
       const linked = await western.createLinkedCustomer({ firstName: 'Jiro', lastName: 'Ono' });
       await system.settle(eastern.account);
-      const grantsBefore = await Promise.all([western, eastern].map(async (v) => (await system.zendesk.client.oauthLog(v.account.zendeskSubdomain)).grants.length));
+      const grantsBefore = await Promise.all(
+        [western, eastern].map(
+          async (v) => (await system.zendesk.client.oauthLog(v.account.zendeskSubdomain)).grants.length,
+        ),
+      );
 
       await system.stopApi();
       await system.stopWorker();
@@ -345,7 +466,13 @@ describe('Accounts: registry, settings and first activation', function () {
         const answer = await operatorCall(system, 'GET', `/operator/accounts/${view.account.subdomain}`);
         assert.equal(answer.status, 200, answer.text);
         assert.deepEqual(
-          { ...(answer.json as Record<string, unknown>), pausedForAuthorization: undefined, pausedForSettings: undefined, settingsProblems: undefined, webhookId: undefined },
+          {
+            ...(answer.json as Record<string, unknown>),
+            pausedForAuthorization: undefined,
+            pausedForSettings: undefined,
+            settingsProblems: undefined,
+            webhookId: undefined,
+          },
           {
             subdomain: view.account.subdomain,
             apiUrl: system.storeganise.urlTemplate.replace('{subdomain}', view.account.subdomain),
@@ -361,7 +488,11 @@ describe('Accounts: registry, settings and first activation', function () {
       }
 
       const mark = await eastern.mark();
-      const sg = await system.storeganise.client.createUser(eastern.account.subdomain, { firstName: 'Taro', lastName: 'Yamada', email: uniqueEmail('taro') });
+      const sg = await system.storeganise.client.createUser(eastern.account.subdomain, {
+        firstName: 'Taro',
+        lastName: 'Yamada',
+        email: uniqueEmail('taro'),
+      });
       await eventually(async () => {
         const [zd] = await eastern.zdUsersWithExternalId(sg.id);
         assert.ok(zd, 'the Zendesk user does not exist yet');
@@ -378,11 +509,18 @@ describe('Accounts: registry, settings and first activation', function () {
       for (const [i, view] of [western, eastern].entries()) {
         assert.equal((await view.tasks(AUTHORIZE_TASK_TITLE)).length, 1, 'no new authorization was asked for');
         const grants = (await system.zendesk.client.oauthLog(view.account.zendeskSubdomain)).grants;
-        assert.equal(grants.filter((g) => g.origin === 'authorization_code').length, 1, 'the grant from before the restart is still used');
+        assert.equal(
+          grants.filter((g) => g.origin === 'authorization_code').length,
+          1,
+          'the grant from before the restart is still used',
+        );
         assert.equal(grants.length, grantsBefore[i], 'no new grant was needed');
       }
       const deliveries = await system.zendesk.client.deliveries(western.account.zendeskSubdomain);
-      assert.ok(deliveries.length > 0 && deliveries.every((d) => d.status === 200), `every Zendesk event was accepted: ${JSON.stringify(deliveries.map((d) => d.status))}`);
+      assert.ok(
+        deliveries.length > 0 && deliveries.every((d) => d.status === 200),
+        `every Zendesk event was accepted: ${JSON.stringify(deliveries.map((d) => d.status))}`,
+      );
     });
   });
 });

@@ -12,13 +12,21 @@ import { testHarness } from './hooks';
 const dist = path.resolve(__dirname, '..', 'dist');
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? filesUnder(path.join(dir, entry.name)) : [path.join(dir, entry.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(path.join(dir, entry.name)) : [path.join(dir, entry.name)],
+  );
 }
 
 /** The one line a process printed on standard error before it exited, and how it exited. */
-async function failure(process: BuiltProcess, timeoutMs: number): Promise<{ code: number | null; lines: string[]; elapsedMs: number }> {
+async function failure(
+  process: BuiltProcess,
+  timeoutMs: number,
+): Promise<{ code: number | null; lines: string[]; elapsedMs: number }> {
   const started = Date.now();
-  const exit = await Promise.race([process.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs))]);
+  const exit = await Promise.race([
+    process.exited,
+    new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs)),
+  ]);
   if (exit === null) {
     process.kill('SIGKILL');
     assert.fail(`${process.name} did not exit within ${timeoutMs} ms:\n${process.output()}`);
@@ -60,14 +68,18 @@ describe('the production build: npm run build, node dist/api/main.js and node di
 
   it('npm run build compiles to dist/ with a prebuilt workflow bundle, and no TypeScript is left to run', async () => {
     await buildOnce();
-    for (const entry of ['api/main.js', 'worker/main.js', 'workflow-bundle.js']) assert.ok(existsSync(path.join(dist, entry)), `dist/${entry}`);
+    for (const entry of ['api/main.js', 'worker/main.js', 'workflow-bundle.js'])
+      assert.ok(existsSync(path.join(dist, entry)), `dist/${entry}`);
     const files = filesUnder(dist);
     assert.deepEqual(
       files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')),
       [],
       'only JavaScript in dist/',
     );
-    assert.ok(!files.some((f) => /[/\\](test|bench|sandbox|scripts)[/\\]/.test(path.relative(dist, f))), 'tests, benchmarks, the sandbox and scripts stay out of the build');
+    assert.ok(
+      !files.some((f) => /[/\\](test|bench|sandbox|scripts)[/\\]/.test(path.relative(dist, f))),
+      'tests, benchmarks, the sandbox and scripts stay out of the build',
+    );
     const bundle = statSync(path.join(dist, 'workflow-bundle.js')).size;
     assert.ok(bundle > 100_000, `the bundle holds the workflows (${bundle} bytes)`);
   });
@@ -89,10 +101,17 @@ describe('the production build: npm run build, node dist/api/main.js and node di
       console.log(`      (worker started in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
 
       const account = await system.addAccount();
-      const created = await system.storeganise.client.createUser(account.subdomain, { firstName: 'Built', lastName: 'Yamada', email: 'built.yamada@example.com', phone: '090-1111-2222' });
+      const created = await system.storeganise.client.createUser(account.subdomain, {
+        firstName: 'Built',
+        lastName: 'Yamada',
+        email: 'built.yamada@example.com',
+        phone: '090-1111-2222',
+      });
       const zendeskUser = await eventually(
         async () => {
-          const user = (await system.zendesk.client.listUsers(account.zendeskSubdomain)).find((u) => u.external_id === created.id);
+          const user = (await system.zendesk.client.listUsers(account.zendeskSubdomain)).find(
+            (u) => u.external_id === created.id,
+          );
           assert.ok(user, 'the customer has a Zendesk user');
           return user;
         },
@@ -127,20 +146,41 @@ describe('the production build: npm run build, node dist/api/main.js and node di
     for (const name of ['api', 'worker'] as const) {
       it(`the ${name} waits and retries an unreachable Temporal for TEMPORAL_STARTUP_WAIT_SECONDS, then names the address and exits`, async () => {
         const port = await freePort();
-        const process = new BuiltProcess(name, { ...env, PORT: String(await freePort()), TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPORAL_STARTUP_WAIT_SECONDS: '8' });
+        const process = new BuiltProcess(name, {
+          ...env,
+          PORT: String(await freePort()),
+          TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+          TEMPORAL_STARTUP_WAIT_SECONDS: '8',
+        });
         const { code, lines, elapsedMs } = await failure(process, 60_000);
         assert.equal(code, 1);
         assert.equal(lines.length, 1, `one line on stderr:\n${lines.join('\n')}`);
-        assert.match(lines[0] ?? '', new RegExp(`^${name}: could not reach Temporal at 127\\.0\\.0\\.1:${port} \\(plaintext\\) .*: connection refused; check TEMPORAL_ADDRESS`));
-        assert.ok(elapsedMs >= 7_000 && elapsedMs < 30_000, `it waited about TEMPORAL_STARTUP_WAIT_SECONDS (${elapsedMs} ms)`);
-        assert.ok(process.stdout.some((l) => /"message":"Temporal not reachable yet; retrying"/.test(l)), 'each retry is logged');
+        assert.match(
+          lines[0] ?? '',
+          new RegExp(
+            `^${name}: could not reach Temporal at 127\\.0\\.0\\.1:${port} \\(plaintext\\) .*: connection refused; check TEMPORAL_ADDRESS`,
+          ),
+        );
+        assert.ok(
+          elapsedMs >= 7_000 && elapsedMs < 30_000,
+          `it waited about TEMPORAL_STARTUP_WAIT_SECONDS (${elapsedMs} ms)`,
+        );
+        assert.ok(
+          process.stdout.some((l) => /"message":"Temporal not reachable yet; retrying"/.test(l)),
+          'each retry is logged',
+        );
       });
     }
 
     it('the api that waits for Temporal starts as soon as Temporal answers within the wait', async () => {
       const port = await freePort();
       const apiPort = await freePort();
-      const api = new BuiltProcess('api', { ...env, PORT: String(apiPort), TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPORAL_STARTUP_WAIT_SECONDS: '60' });
+      const api = new BuiltProcess('api', {
+        ...env,
+        PORT: String(apiPort),
+        TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+        TEMPORAL_STARTUP_WAIT_SECONDS: '60',
+      });
       try {
         await api.line(/"message":"Temporal not reachable yet; retrying"/, 30_000);
         const starting = await fetch(`http://127.0.0.1:${apiPort}/readyz`);
@@ -164,21 +204,31 @@ describe('the production build: npm run build, node dist/api/main.js and node di
       const port = await freePort();
       const holder = await holdPort(port);
       try {
-        const { code, lines } = await failure(new BuiltProcess('api', { ...env, PORT: String(port), HOST: '127.0.0.1' }), 30_000);
+        const { code, lines } = await failure(
+          new BuiltProcess('api', { ...env, PORT: String(port), HOST: '127.0.0.1' }),
+          30_000,
+        );
         assert.equal(code, 1);
-        assert.deepEqual(lines, [`api: port ${port} on 127.0.0.1 is in use by another process; stop it, or set PORT (or HOST) to listen elsewhere`]);
+        assert.deepEqual(lines, [
+          `api: port ${port} on 127.0.0.1 is in use by another process; stop it, or set PORT (or HOST) to listen elsewhere`,
+        ]);
       } finally {
         await closeServer(holder);
       }
     });
 
-    it("the worker names its metrics port in use in one line", async () => {
+    it('the worker names its metrics port in use in one line', async () => {
       const port = await freePort();
       const holder = await holdPort(port);
       try {
-        const { code, lines } = await failure(new BuiltProcess('worker', { ...env, WORKER_METRICS_PORT: String(port), HOST: '127.0.0.1' }), 30_000);
+        const { code, lines } = await failure(
+          new BuiltProcess('worker', { ...env, WORKER_METRICS_PORT: String(port), HOST: '127.0.0.1' }),
+          30_000,
+        );
         assert.equal(code, 1);
-        assert.deepEqual(lines, [`worker: metrics port ${port} on 127.0.0.1 is in use by another process; set WORKER_METRICS_PORT to another port (or leave it empty to turn metrics off)`]);
+        assert.deepEqual(lines, [
+          `worker: metrics port ${port} on 127.0.0.1 is in use by another process; set WORKER_METRICS_PORT to another port (or leave it empty to turn metrics off)`,
+        ]);
       } finally {
         await closeServer(holder);
       }
@@ -186,7 +236,12 @@ describe('the production build: npm run build, node dist/api/main.js and node di
   });
 
   describe('search attributes where the operator service is not offered (Temporal Cloud)', () => {
-    const refused = (): Error => Object.assign(new Error('12 UNIMPLEMENTED: unknown service temporal.api.operatorservice.v1.OperatorService'), { code: 12, details: 'unknown service temporal.api.operatorservice.v1.OperatorService', metadata: {} });
+    const refused = (): Error =>
+      Object.assign(new Error('12 UNIMPLEMENTED: unknown service temporal.api.operatorservice.v1.OperatorService'), {
+        code: 12,
+        details: 'unknown service temporal.api.operatorservice.v1.OperatorService',
+        metadata: {},
+      });
     const withoutOperator = () => {
       const calls: string[] = [];
       const { workflowService } = testHarness().env.connection;
@@ -215,10 +270,21 @@ describe('the production build: npm run build, node dist/api/main.js and node di
       const keys = [...SEARCH_ATTRIBUTE_KEYS, { name: 'SyncNeverRegistered', type: 'KEYWORD' as const }];
       await assert.rejects(ensureSearchAttributes(services, namespace, keys), (err: unknown) => {
         assert.ok(err instanceof MissingSearchAttributes);
-        assert.deepEqual(err.missing.map((k) => k.name), ['SyncNeverRegistered']);
+        assert.deepEqual(
+          err.missing.map((k) => k.name),
+          ['SyncNeverRegistered'],
+        );
         assert.match(err.message, /lacks the search attributes SyncNeverRegistered \(Keyword\)/);
-        assert.match(err.message, new RegExp(`temporal operator search-attribute create --namespace ${namespace} --name SyncNeverRegistered --type Keyword`));
-        assert.match(err.message, /tcld namespace search-attributes add .*--search-attribute "SyncNeverRegistered=Keyword"/);
+        assert.match(
+          err.message,
+          new RegExp(
+            `temporal operator search-attribute create --namespace ${namespace} --name SyncNeverRegistered --type Keyword`,
+          ),
+        );
+        assert.match(
+          err.message,
+          /tcld namespace search-attributes add .*--search-attribute "SyncNeverRegistered=Keyword"/,
+        );
         return true;
       });
       assert.deepEqual(calls, ['list']);

@@ -11,7 +11,12 @@ import { SECRET_VARIABLES } from '../lib/logger';
 const root = path.resolve(__dirname, '..');
 const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');
 
-const Healthcheck = z.object({ test: z.union([z.array(z.string()), z.string()]), interval: z.string().optional(), start_period: z.string().optional(), retries: z.number().optional() });
+const Healthcheck = z.object({
+  test: z.union([z.array(z.string()), z.string()]),
+  interval: z.string().optional(),
+  start_period: z.string().optional(),
+  retries: z.number().optional(),
+});
 const Service = z.looseObject({
   image: z.string().optional(),
   build: z.unknown().optional(),
@@ -32,10 +37,18 @@ const service = (name: string): ServiceSpec => {
   assert.ok(spec, `a ${name} service`);
   return spec;
 };
-const words = (value: string[] | string | undefined): string => (Array.isArray(value) ? value.join(' ') : (value ?? ''));
+const words = (value: string[] | string | undefined): string =>
+  Array.isArray(value) ? value.join(' ') : (value ?? '');
 
 /** Variables whose value is a secret: the product's own, Temporal's credentials, the database's. */
-const SECRETS = [...SECRET_VARIABLES, 'ZENDESK_CLIENT_SECRET', 'TEMPORAL_API_KEY', 'TEMPORAL_TLS_CLIENT_KEY_DATA', 'TEMPORAL_TLS_CLIENT_KEY_PATH', 'POSTGRES_PASSWORD'];
+const SECRETS = [
+  ...SECRET_VARIABLES,
+  'ZENDESK_CLIENT_SECRET',
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS_CLIENT_KEY_DATA',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  'POSTGRES_PASSWORD',
+];
 
 /** `.env.example` as name → value. */
 const example = new Map(
@@ -52,10 +65,16 @@ describe('the production topology (docker-compose.yml, Dockerfile), checked stat
 
   it('starts each service only once what it needs is healthy, and every such dependency has a healthcheck', () => {
     assert.deepEqual(service('temporal').depends_on, { postgresql: { condition: 'service_healthy' } });
-    for (const name of ['temporal-ui', 'api', 'worker']) assert.equal(service(name).depends_on?.temporal?.condition, 'service_healthy', `${name} waits for a healthy Temporal`);
+    for (const name of ['temporal-ui', 'api', 'worker'])
+      assert.equal(
+        service(name).depends_on?.temporal?.condition,
+        'service_healthy',
+        `${name} waits for a healthy Temporal`,
+      );
     for (const [name, spec] of Object.entries(compose.services)) {
       for (const [dependency, { condition }] of Object.entries(spec.depends_on ?? {})) {
-        if (condition === 'service_healthy') assert.ok(service(dependency).healthcheck, `${dependency}, which ${name} waits for, has a healthcheck`);
+        if (condition === 'service_healthy')
+          assert.ok(service(dependency).healthcheck, `${dependency}, which ${name} waits for, has a healthcheck`);
       }
     }
   });
@@ -65,10 +84,19 @@ describe('the production topology (docker-compose.yml, Dockerfile), checked stat
     const check = words(temporal.healthcheck?.test);
     // auto-setup binds the frontend to the container's own address unless BIND_ON_IP says otherwise.
     const bindsEverywhere = temporal.environment?.BIND_ON_IP === '0.0.0.0';
-    if (!bindsEverywhere) assert.doesNotMatch(check, /localhost|127\.0\.0\.1/, 'a loopback probe never reaches a server bound to the container address');
+    if (!bindsEverywhere)
+      assert.doesNotMatch(
+        check,
+        /localhost|127\.0\.0\.1/,
+        'a loopback probe never reaches a server bound to the container address',
+      );
     assert.match(check, /--address temporal:7233/);
     assert.match(check, /temporal operator namespace describe/);
-    assert.match(String(temporal.environment?.DEFAULT_NAMESPACE), /TEMPORAL_NAMESPACE/, 'auto-setup creates the namespace the processes use');
+    assert.match(
+      String(temporal.environment?.DEFAULT_NAMESPACE),
+      /TEMPORAL_NAMESPACE/,
+      'auto-setup creates the namespace the processes use',
+    );
   });
 
   it('the api and the worker run the built code, with no tsx at run time, and have healthchecks', () => {
@@ -94,12 +122,29 @@ describe('the production topology (docker-compose.yml, Dockerfile), checked stat
     assert.deepEqual(service('api').ports, ['3000:3000']);
     const ui = service('temporal-ui');
     assert.equal(ui.environment?.TEMPORAL_ADDRESS, 'temporal:7233');
-    assert.match(String(service('api').environment?.TEMPORAL_UI_URL), /localhost:8080/, "the codec answers the Web UI's origin");
+    assert.match(
+      String(service('api').environment?.TEMPORAL_UI_URL),
+      /localhost:8080/,
+      "the codec answers the Web UI's origin",
+    );
     // Every variable the file refers to is documented in .env.example.
     // `$${NAME}` is the container's own shell variable, not compose's.
-    const referenced = new Set([...read('docker-compose.yml').matchAll(/(?<!\$)\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1] ?? ''));
+    const referenced = new Set(
+      [...read('docker-compose.yml').matchAll(/(?<!\$)\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1] ?? ''),
+    );
     for (const variable of referenced) assert.ok(example.has(variable), `${variable} is in .env.example`);
-    for (const required of ['ENCRYPTION_KEY', 'OPERATOR_TOKEN', 'SG_ADDON_API_KEY', 'SG_WEBHOOK_SECRET', 'ZENDESK_CLIENT_ID', 'ZENDESK_CLIENT_SECRET', 'PUBLIC_URL', 'TEMPORAL_API_KEY', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_PROFILE']) {
+    for (const required of [
+      'ENCRYPTION_KEY',
+      'OPERATOR_TOKEN',
+      'SG_ADDON_API_KEY',
+      'SG_WEBHOOK_SECRET',
+      'ZENDESK_CLIENT_ID',
+      'ZENDESK_CLIENT_SECRET',
+      'PUBLIC_URL',
+      'TEMPORAL_API_KEY',
+      'TEMPORAL_TLS_CLIENT_CERT_PATH',
+      'TEMPORAL_PROFILE',
+    ]) {
       assert.ok(example.has(required), `${required} is in .env.example`);
     }
   });
@@ -112,18 +157,32 @@ describe('the production topology (docker-compose.yml, Dockerfile), checked stat
 
   it('puts no secret in an image, a command line, a healthcheck or the Web UI', () => {
     for (const [name, spec] of Object.entries(compose.services)) {
-      const lines = [words(spec.command), words(spec.entrypoint), words(spec.healthcheck?.test), JSON.stringify(spec.build ?? null)].join('\n');
-      for (const secret of SECRETS) assert.ok(!lines.includes(secret), `${name}: ${secret} appears in a command, healthcheck or build`);
+      const lines = [
+        words(spec.command),
+        words(spec.entrypoint),
+        words(spec.healthcheck?.test),
+        JSON.stringify(spec.build ?? null),
+      ].join('\n');
+      for (const secret of SECRETS)
+        assert.ok(!lines.includes(secret), `${name}: ${secret} appears in a command, healthcheck or build`);
     }
     const ui = service('temporal-ui');
-    assert.ok(!Object.keys(ui.environment ?? {}).some((key) => key.startsWith('TEMPORAL_CODEC')), 'the UI publishes no codec endpoint (its settings are readable without login)');
-    assert.ok(!JSON.stringify(ui.environment ?? {}).includes('OPERATOR_TOKEN'), 'the operator token never reaches the UI');
+    assert.ok(
+      !Object.keys(ui.environment ?? {}).some((key) => key.startsWith('TEMPORAL_CODEC')),
+      'the UI publishes no codec endpoint (its settings are readable without login)',
+    );
+    assert.ok(
+      !JSON.stringify(ui.environment ?? {}).includes('OPERATOR_TOKEN'),
+      'the operator token never reaches the UI',
+    );
     // Secrets have no default value in the file: a missing one stops compose instead of starting with a known value.
     for (const match of read('docker-compose.yml').matchAll(/(?<!\$)\$\{([A-Z][A-Z0-9_]*)(:?[-?])?[^}]*\}/g)) {
       const [, variable = '', operator = ''] = match;
-      if (SECRETS.includes(variable)) assert.ok(operator === '' || operator.endsWith('?'), `${variable} has no default (${match[0]})`);
+      if (SECRETS.includes(variable))
+        assert.ok(operator === '' || operator.endsWith('?'), `${variable} has no default (${match[0]})`);
     }
-    for (const secret of SECRETS) assert.equal(example.get(secret) ?? '', '', `.env.example ships no value for ${secret}`);
+    for (const secret of SECRETS)
+      assert.equal(example.get(secret) ?? '', '', `.env.example ships no value for ${secret}`);
   });
 
   it('the Dockerfile builds in one stage and runs dist/ as a non-root user in a slim one, with a healthcheck', () => {
@@ -133,14 +192,31 @@ describe('the production topology (docker-compose.yml, Dockerfile), checked stat
     assert.ok(stages.length >= 2, 'multi-stage');
     assert.match(stages.at(-1) ?? '', /^FROM node:\d+-slim$/, 'the runtime stage is slim');
     const runtime = instructions.slice(instructions.lastIndexOf(stages.at(-1) ?? ''));
-    assert.ok(runtime.some((line) => /^USER (?!root)\S+/.test(line)), 'the runtime runs as a non-root user');
-    assert.ok(runtime.some((line) => line.startsWith('HEALTHCHECK ')), 'the runtime has a healthcheck');
-    assert.ok(runtime.some((line) => line === 'CMD ["node", "dist/api/main.js"]'), 'the default command runs the built api');
-    assert.ok(runtime.some((line) => /--from=build .*dist/.test(line)), 'the runtime takes dist/ from the build stage');
+    assert.ok(
+      runtime.some((line) => /^USER (?!root)\S+/.test(line)),
+      'the runtime runs as a non-root user',
+    );
+    assert.ok(
+      runtime.some((line) => line.startsWith('HEALTHCHECK ')),
+      'the runtime has a healthcheck',
+    );
+    assert.ok(
+      runtime.some((line) => line === 'CMD ["node", "dist/api/main.js"]'),
+      'the default command runs the built api',
+    );
+    assert.ok(
+      runtime.some((line) => /--from=build .*dist/.test(line)),
+      'the runtime takes dist/ from the build stage',
+    );
     assert.ok(!runtime.some((line) => /\btsx\b/.test(line)), 'no tsx at run time');
     assert.match(dockerfile, /RUN npm run build/);
-    for (const secret of SECRETS) assert.ok(!instructions.some((line) => /^(ENV|ARG|LABEL) /.test(line) && line.includes(secret)), `no ${secret} in the image`);
+    for (const secret of SECRETS)
+      assert.ok(
+        !instructions.some((line) => /^(ENV|ARG|LABEL) /.test(line) && line.includes(secret)),
+        `no ${secret} in the image`,
+      );
     const ignored = read('.dockerignore').split('\n');
-    for (const entry of ['.env', '.env.*', '.data/', 'node_modules/', 'dist/']) assert.ok(ignored.includes(entry), `.dockerignore keeps ${entry} out of the build context`);
+    for (const entry of ['.env', '.env.*', '.data/', 'node_modules/', 'dist/'])
+      assert.ok(ignored.includes(entry), `.dockerignore keeps ${entry} out of the build context`);
   });
 });

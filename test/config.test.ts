@@ -31,7 +31,11 @@ describe('Configuration from environment variables', () => {
       const config = loadConfig(minimal());
       assert.equal(config.port, 3000);
       assert.equal(config.publicUrl, 'http://localhost:3000');
-      assert.deepEqual(config.temporal, { address: 'temporal.internal:7233', namespace: 'default', taskQueue: 'user-sync' });
+      assert.deepEqual(config.temporal, {
+        address: 'temporal.internal:7233',
+        namespace: 'default',
+        taskQueue: 'user-sync',
+      });
       assert.equal(config.dataDir, path.resolve('./.data'));
       assert.equal(config.storeganise.urlTemplate, 'https://{subdomain}.storeganise.com/api');
       assert.equal(config.zendesk.urlTemplate, 'https://{subdomain}.zendesk.com');
@@ -41,7 +45,10 @@ describe('Configuration from environment variables', () => {
 
     it('PUBLIC_URL follows PORT unless given, without a trailing slash', () => {
       assert.equal(loadConfig({ ...minimal(), PORT: '8080' }).publicUrl, 'http://localhost:8080');
-      assert.equal(loadConfig({ ...minimal(), PORT: '8080', PUBLIC_URL: 'https://sync.example.com/' }).publicUrl, 'https://sync.example.com');
+      assert.equal(
+        loadConfig({ ...minimal(), PORT: '8080', PUBLIC_URL: 'https://sync.example.com/' }).publicUrl,
+        'https://sync.example.com',
+      );
     });
 
     it('blank values count as unset', () => {
@@ -67,10 +74,22 @@ describe('Configuration from environment variables', () => {
       const config = loadConfig(env);
       assert.equal(config.port, 4000);
       assert.equal(config.publicUrl, 'https://sync.example.com');
-      assert.deepEqual(config.temporal, { address: 'temporal.internal:7233', namespace: 'sync', taskQueue: 'sync-queue' });
+      assert.deepEqual(config.temporal, {
+        address: 'temporal.internal:7233',
+        namespace: 'sync',
+        taskQueue: 'sync-queue',
+      });
       assert.equal(config.dataDir, '/var/lib/sync');
-      assert.deepEqual(config.storeganise, { urlTemplate: env.STOREGANISE_URL_TEMPLATE, addonApiKey: env.SG_ADDON_API_KEY, webhookSecret: env.SG_WEBHOOK_SECRET });
-      assert.deepEqual(config.zendesk, { urlTemplate: env.ZENDESK_URL_TEMPLATE, clientId: env.ZENDESK_CLIENT_ID, clientSecret: env.ZENDESK_CLIENT_SECRET });
+      assert.deepEqual(config.storeganise, {
+        urlTemplate: env.STOREGANISE_URL_TEMPLATE,
+        addonApiKey: env.SG_ADDON_API_KEY,
+        webhookSecret: env.SG_WEBHOOK_SECRET,
+      });
+      assert.deepEqual(config.zendesk, {
+        urlTemplate: env.ZENDESK_URL_TEMPLATE,
+        clientId: env.ZENDESK_CLIENT_ID,
+        clientSecret: env.ZENDESK_CLIENT_SECRET,
+      });
       assert.equal(config.logLevel, 'debug');
       assert.equal(config.operatorToken, env.OPERATOR_TOKEN);
     });
@@ -78,8 +97,15 @@ describe('Configuration from environment variables', () => {
     it('TEMPORAL_UI_URL gives the Web UI origin the codec grants CORS to; unset grants none', () => {
       assert.equal(loadConfig(minimal()).temporalUiOrigin, null);
       assert.equal(loadConfig({ ...minimal(), TEMPORAL_UI_URL: '' }).temporalUiOrigin, null);
-      assert.equal(loadConfig({ ...minimal(), TEMPORAL_UI_URL: 'http://localhost:8233' }).temporalUiOrigin, 'http://localhost:8233');
-      assert.equal(loadConfig({ ...minimal(), TEMPORAL_UI_URL: 'https://Temporal.Example.com:443/namespaces/default/' }).temporalUiOrigin, 'https://temporal.example.com');
+      assert.equal(
+        loadConfig({ ...minimal(), TEMPORAL_UI_URL: 'http://localhost:8233' }).temporalUiOrigin,
+        'http://localhost:8233',
+      );
+      assert.equal(
+        loadConfig({ ...minimal(), TEMPORAL_UI_URL: 'https://Temporal.Example.com:443/namespaces/default/' })
+          .temporalUiOrigin,
+        'https://temporal.example.com',
+      );
     });
 
     it('ENCRYPTION_KEY may list older keys after the current one', () => {
@@ -95,7 +121,10 @@ describe('Configuration from environment variables', () => {
       const config = loadConfig(minimal());
       assert.equal(config.host, '0.0.0.0');
       assert.equal(config.temporalStartupWaitMs, 60_000);
-      assert.equal(loadConfig({ ...minimal(), HOST: '127.0.0.1', TEMPORAL_STARTUP_WAIT_SECONDS: '5' }).host, '127.0.0.1');
+      assert.equal(
+        loadConfig({ ...minimal(), HOST: '127.0.0.1', TEMPORAL_STARTUP_WAIT_SECONDS: '5' }).host,
+        '127.0.0.1',
+      );
       assert.equal(loadConfig({ ...minimal(), HOST: '::' }).host, '::');
       assert.equal(loadConfig({ ...minimal(), TEMPORAL_STARTUP_WAIT_SECONDS: '5' }).temporalStartupWaitMs, 5_000);
     });
@@ -121,19 +150,34 @@ describe('Configuration from environment variables', () => {
 
     it('TEMPORAL_API_KEY turns TLS on (Temporal Cloud), and the key is never in the summary', () => {
       const key = 'cloud-api-key-0123456789abcdef';
-      const config = loadConfig({ ...minimal(), TEMPORAL_ADDRESS: 'us-east-1.aws.api.temporal.io:7233', TEMPORAL_NAMESPACE: 'sync.a1b2c', TEMPORAL_API_KEY: key });
+      const config = loadConfig({
+        ...minimal(),
+        TEMPORAL_ADDRESS: 'us-east-1.aws.api.temporal.io:7233',
+        TEMPORAL_NAMESPACE: 'sync.a1b2c',
+        TEMPORAL_API_KEY: key,
+      });
       assert.equal(config.temporalConnection.options.apiKey, key);
       assert.equal(config.temporalConnection.options.tls, true);
       assert.equal(config.temporal.namespace, 'sync.a1b2c');
       assert.equal(config.temporalConnection.summary, 'us-east-1.aws.api.temporal.io:7233 (TLS, API key)');
-      assert.equal(loadConfig({ ...minimal(), TEMPORAL_API_KEY: key, TEMPORAL_TLS: 'false' }).temporalConnection.options.tls, false, 'TEMPORAL_TLS=false wins');
+      assert.equal(
+        loadConfig({ ...minimal(), TEMPORAL_API_KEY: key, TEMPORAL_TLS: 'false' }).temporalConnection.options.tls,
+        false,
+        'TEMPORAL_TLS=false wins',
+      );
     });
 
     it('mTLS takes a client certificate and key, by path or as PEM text, and a server CA and name', () => {
       const cert = file('client.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
       const key = file('client.key', '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n');
       const ca = file('ca.pem', '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n');
-      const config = loadConfig({ ...minimal(), TEMPORAL_TLS_CLIENT_CERT_PATH: cert, TEMPORAL_TLS_CLIENT_KEY_PATH: key, TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca, TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' });
+      const config = loadConfig({
+        ...minimal(),
+        TEMPORAL_TLS_CLIENT_CERT_PATH: cert,
+        TEMPORAL_TLS_CLIENT_KEY_PATH: key,
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca,
+        TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
+      });
       const { tls } = config.temporalConnection.options;
       assert.ok(typeof tls === 'object' && tls !== null, 'TLS is configured');
       const text = (bytes: Uint8Array | undefined): string => Buffer.from(bytes ?? []).toString('utf8');
@@ -142,20 +186,39 @@ describe('Configuration from environment variables', () => {
       assert.match(text(tls.serverRootCACertificate), /MIIC/);
       assert.equal(tls.serverNameOverride, 'temporal.internal');
       assert.equal(config.temporalConnection.summary, 'temporal.internal:7233 (mTLS)');
-      const inline = loadConfig({ ...minimal(), TEMPORAL_TLS_CLIENT_CERT_DATA: '-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----', TEMPORAL_TLS_CLIENT_KEY_DATA: '-----BEGIN PRIVATE KEY-----\nY\n-----END PRIVATE KEY-----' });
+      const inline = loadConfig({
+        ...minimal(),
+        TEMPORAL_TLS_CLIENT_CERT_DATA: '-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----',
+        TEMPORAL_TLS_CLIENT_KEY_DATA: '-----BEGIN PRIVATE KEY-----\nY\n-----END PRIVATE KEY-----',
+      });
       assert.equal(inline.temporalConnection.summary, 'temporal.internal:7233 (mTLS)');
     });
 
     it('a client certificate without its key (or the reverse) is named', () => {
       const cert = file('lonely.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-      assert.match(problemsOf({ ...minimal(), TEMPORAL_TLS_CLIENT_CERT_PATH: cert }), /TEMPORAL_TLS_CLIENT_KEY_PATH or TEMPORAL_TLS_CLIENT_KEY_DATA: required with a client certificate/);
-      assert.match(problemsOf({ ...minimal(), TEMPORAL_TLS_CLIENT_KEY_DATA: 'pem' }), /TEMPORAL_TLS_CLIENT_CERT_PATH or TEMPORAL_TLS_CLIENT_CERT_DATA: required with a client key/);
+      assert.match(
+        problemsOf({ ...minimal(), TEMPORAL_TLS_CLIENT_CERT_PATH: cert }),
+        /TEMPORAL_TLS_CLIENT_KEY_PATH or TEMPORAL_TLS_CLIENT_KEY_DATA: required with a client certificate/,
+      );
+      assert.match(
+        problemsOf({ ...minimal(), TEMPORAL_TLS_CLIENT_KEY_DATA: 'pem' }),
+        /TEMPORAL_TLS_CLIENT_CERT_PATH or TEMPORAL_TLS_CLIENT_CERT_DATA: required with a client key/,
+      );
     });
 
     it('a profile of the config file gives address, namespace and credentials; the variables override it', () => {
       const toml = file(
         'temporal.toml',
-        ['[profile.default]', 'address = "localhost:7233"', '', '[profile.cloud]', 'address = "sync.a1b2c.tmprl.cloud:7233"', 'namespace = "sync.a1b2c"', 'api_key = "profile-key-0123456789"', ''].join('\n'),
+        [
+          '[profile.default]',
+          'address = "localhost:7233"',
+          '',
+          '[profile.cloud]',
+          'address = "sync.a1b2c.tmprl.cloud:7233"',
+          'namespace = "sync.a1b2c"',
+          'api_key = "profile-key-0123456789"',
+          '',
+        ].join('\n'),
       );
       const { TEMPORAL_ADDRESS: _address, ...withoutAddress } = minimal();
       const cloud = loadConfig({ ...withoutAddress, TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'cloud' });
@@ -163,15 +226,34 @@ describe('Configuration from environment variables', () => {
       assert.equal(cloud.temporal.namespace, 'sync.a1b2c');
       assert.equal(cloud.temporalConnection.options.apiKey, 'profile-key-0123456789');
       assert.equal(cloud.temporalConnection.summary, "sync.a1b2c.tmprl.cloud:7233 (TLS, API key, profile 'cloud')");
-      const overridden = loadConfig({ ...minimal(), TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'cloud', TEMPORAL_NAMESPACE: 'other' });
+      const overridden = loadConfig({
+        ...minimal(),
+        TEMPORAL_CONFIG_FILE: toml,
+        TEMPORAL_PROFILE: 'cloud',
+        TEMPORAL_NAMESPACE: 'other',
+      });
       assert.equal(overridden.temporal.address, 'temporal.internal:7233');
       assert.equal(overridden.temporal.namespace, 'other');
-      assert.equal(loadConfig({ ...withoutAddress, TEMPORAL_CONFIG_FILE: toml }).temporal.address, 'localhost:7233', 'the default profile without TEMPORAL_PROFILE');
-      assert.match(problemsOf({ ...withoutAddress, TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'staging' }), /TEMPORAL_PROFILE.*Profile 'staging' not found/);
+      assert.equal(
+        loadConfig({ ...withoutAddress, TEMPORAL_CONFIG_FILE: toml }).temporal.address,
+        'localhost:7233',
+        'the default profile without TEMPORAL_PROFILE',
+      );
+      assert.match(
+        problemsOf({ ...withoutAddress, TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'staging' }),
+        /TEMPORAL_PROFILE.*Profile 'staging' not found/,
+      );
     });
 
     it('blank Temporal variables count as unset, as a compose .env leaves them', () => {
-      const config = loadConfig({ ...minimal(), TEMPORAL_API_KEY: '', TEMPORAL_TLS: ' ', TEMPORAL_TLS_CLIENT_CERT_PATH: '', TEMPORAL_PROFILE: '', TEMPORAL_CONFIG_FILE: '' });
+      const config = loadConfig({
+        ...minimal(),
+        TEMPORAL_API_KEY: '',
+        TEMPORAL_TLS: ' ',
+        TEMPORAL_TLS_CLIENT_CERT_PATH: '',
+        TEMPORAL_PROFILE: '',
+        TEMPORAL_CONFIG_FILE: '',
+      });
       assert.deepEqual(config.temporalConnection.options, { address: 'temporal.internal:7233' });
     });
   });
@@ -194,12 +276,24 @@ describe('Configuration from environment variables', () => {
       { variable: 'ZENDESK_URL_TEMPLATE', value: '{subdomain}.zendesk.com', expected: /absolute http\(s\) URL/ },
       { variable: 'LOG_LEVEL', value: 'verbose', expected: /debug.*info.*warn.*error/ },
       { variable: 'OPERATOR_TOKEN', value: 'too-short', expected: /at least 16/ },
-      { variable: 'TEMPORAL_UI_URL', value: 'localhost:8233', expected: /absolute http\(s\) URL of the Temporal Web UI/ },
-      { variable: 'TEMPORAL_UI_URL', value: 'ftp://temporal.example.com', expected: /absolute http\(s\) URL of the Temporal Web UI/ },
+      {
+        variable: 'TEMPORAL_UI_URL',
+        value: 'localhost:8233',
+        expected: /absolute http\(s\) URL of the Temporal Web UI/,
+      },
+      {
+        variable: 'TEMPORAL_UI_URL',
+        value: 'ftp://temporal.example.com',
+        expected: /absolute http\(s\) URL of the Temporal Web UI/,
+      },
       { variable: 'HOST', value: 'http://0.0.0.0', expected: /IP address or host name to listen on/ },
       { variable: 'TEMPORAL_STARTUP_WAIT_SECONDS', value: 'forever', expected: /number of seconds/ },
       { variable: 'TEMPORAL_TLS', value: 'yes', expected: /true or false/ },
-      { variable: 'TEMPORAL_TLS_CLIENT_CERT_PATH', value: '/nonexistent/client.pem', expected: /no such file: \/nonexistent\/client.pem/ },
+      {
+        variable: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+        value: '/nonexistent/client.pem',
+        expected: /no such file: \/nonexistent\/client.pem/,
+      },
       { variable: 'TEMPORAL_CONFIG_FILE', value: '/nonexistent/temporal.toml', expected: /no such file/ },
     ];
 

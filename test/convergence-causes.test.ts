@@ -28,9 +28,16 @@ describe('convergence: the causes found under backlog, restarts and faults', fun
   });
   after(async () => system?.close());
 
-  const sgEdit = (sgId: string, patch: Record<string, unknown>) => system.storeganise.client.updateUser(acme.account.subdomain, sgId, patch);
-  const zdEdit = (zdId: number, patch: Record<string, unknown>) => system.zendesk.client.updateUser(acme.account.zendeskSubdomain, zdId, patch);
-  const outcomes = async (sgId: string) => (await system.client.workflow.getHandle(customerWorkflowId(acme.account.subdomain, `sg:${sgId}`)).query(customerStatusQuery)).outcomes;
+  const sgEdit = (sgId: string, patch: Record<string, unknown>) =>
+    system.storeganise.client.updateUser(acme.account.subdomain, sgId, patch);
+  const zdEdit = (zdId: number, patch: Record<string, unknown>) =>
+    system.zendesk.client.updateUser(acme.account.zendeskSubdomain, zdId, patch);
+  const outcomes = async (sgId: string) =>
+    (
+      await system.client.workflow
+        .getHandle(customerWorkflowId(acme.account.subdomain, `sg:${sgId}`))
+        .query(customerStatusQuery)
+    ).outcomes;
 
   /** Runs `edits` while no worker runs, so their events wait in a backlog, then lets the worker work it off. */
   async function withBacklog(edits: () => Promise<void>): Promise<void> {
@@ -80,10 +87,15 @@ describe('convergence: the causes found under backlog, restarts and faults', fun
     try {
       await zdEdit(customer.zdId, { name: 'Lost Suzuki' });
       // The sync's write lands, its answer is lost: a retry is on its way.
-      await eventually(async () => {
-        const lost = (await system.storeganise.client.requests({ account: subdomain, method: 'PUT' })).filter((r) => r.lost);
-        assert.equal(lost.length, 1, 'the write whose answer is lost has not happened yet');
-      }, { timeoutMs: 20_000, intervalMs: 20 });
+      await eventually(
+        async () => {
+          const lost = (await system.storeganise.client.requests({ account: subdomain, method: 'PUT' })).filter(
+            (r) => r.lost,
+          );
+          assert.equal(lost.length, 1, 'the write whose answer is lost has not happened yet');
+        },
+        { timeoutMs: 20_000, intervalMs: 20 },
+      );
       await system.storeganise.client.setFaults(subdomain, { latencyMs: 1_500 });
       await sgEdit(customer.sgId, { firstName: 'Meanwhile' });
     } finally {
@@ -92,7 +104,9 @@ describe('convergence: the causes found under backlog, restarts and faults', fun
     await system.settle(acme.account, 60_000);
     assert.equal((await acme.sgUser(customer.sgId)).firstName, 'Meanwhile', 'the newer Storeganise edit stands');
     assert.equal((await acme.zdUser(customer.zdId)).name, 'Meanwhile Suzuki', 'and reaches Zendesk');
-    const writes = (await system.storeganise.client.changes(subdomain, { sinceSeq: from, userId: customer.sgId })).filter((c) => c.field === 'firstName');
+    const writes = (
+      await system.storeganise.client.changes(subdomain, { sinceSeq: from, userId: customer.sgId })
+    ).filter((c) => c.field === 'firstName');
     assert.deepEqual(
       writes.map((c) => `${c.via}:${String(c.value)}`),
       ['api:Lost', 'control:Meanwhile'],
@@ -104,12 +118,17 @@ describe('convergence: the causes found under backlog, restarts and faults', fun
     const customer = await acme.createLinkedCustomer({ firstName: 'Daichi' });
     const { subdomain } = acme.account;
     await zdEdit(customer.zdId, { name: 'Synced Suzuki' });
-    await eventually(async () => assert.equal((await acme.sgUser(customer.sgId)).firstName, 'Synced'), { timeoutMs: 20_000, intervalMs: 10 });
+    await eventually(async () => assert.equal((await acme.sgUser(customer.sgId)).firstName, 'Synced'), {
+      timeoutMs: 20_000,
+      intervalMs: 10,
+    });
     // The same key changes again at once, as the echo of the sync's write is on its way.
     const person = await sgEdit(customer.sgId, { firstName: 'Person' });
     await system.settle(acme.account);
     assert.equal((await acme.zdUser(customer.zdId)).name, 'Person Suzuki', "the person's edit reaches Zendesk");
-    const event = (await system.storeganise.client.events(subdomain)).filter((e) => e.data.userId === customer.sgId && e.at === person.updated);
+    const event = (await system.storeganise.client.events(subdomain)).filter(
+      (e) => e.data.userId === customer.sgId && e.at === person.updated,
+    );
     assert.equal(event.length, 1, "the person's edit sent one event");
     const recorded = (await outcomes(customer.sgId)).find((o) => o.eventId === event[0]?.id);
     assert.ok(recorded, "the person's event is accounted for");
@@ -120,7 +139,11 @@ describe('convergence: the causes found under backlog, restarts and faults', fun
     const customer = await acme.createLinkedCustomer({ firstName: 'Emi' });
     const { zendeskSubdomain, subdomain } = acme.account;
     const second = uniqueEmail('second');
-    const withSecond = await system.zendesk.client.addIdentity(zendeskSubdomain, customer.zdId, { type: 'email', value: second, verified: true });
+    const withSecond = await system.zendesk.client.addIdentity(zendeskSubdomain, customer.zdId, {
+      type: 'email',
+      value: second,
+      verified: true,
+    });
     await system.settle(acme.account);
     const identity = withSecond.identities.find((i) => i.value === second);
     assert.ok(identity);
@@ -147,11 +170,17 @@ describe('convergence: the causes found under backlog, restarts and faults', fun
         deliveries.map(() => 200),
         'every delivery was accepted while Storeganise failed',
       );
-      assert.notEqual((await acme.sgUser(customer.sgId)).firstName, 'Outage', 'control: nothing reached Storeganise during the outage');
+      assert.notEqual(
+        (await acme.sgUser(customer.sgId)).firstName,
+        'Outage',
+        'control: nothing reached Storeganise during the outage',
+      );
     } finally {
       await system.storeganise.client.setFaults(subdomain, {});
     }
-    await eventually(async () => assert.equal((await acme.sgUser(customer.sgId)).firstName, 'Outage'), { timeoutMs: 60_000 });
+    await eventually(async () => assert.equal((await acme.sgUser(customer.sgId)).firstName, 'Outage'), {
+      timeoutMs: 60_000,
+    });
   });
 
   it('6. webhooks are answered within a second while no worker runs, and every one is worked off afterwards', async () => {
@@ -160,7 +189,10 @@ describe('convergence: the causes found under backlog, restarts and faults', fun
     const answers: Array<{ status: number; ms: number }> = [];
     try {
       for (let i = 0; i < 5; i++) {
-        const body = storeganiseWebhookBody(system, acme.account, { type: 'user.updated', data: { userId: customer.sgId, changedKeys: ['firstName'] } });
+        const body = storeganiseWebhookBody(system, acme.account, {
+          type: 'user.updated',
+          data: { userId: customer.sgId, changedKeys: ['firstName'] },
+        });
         const started = Date.now();
         const answer = await postStoreganiseWebhook(system, body);
         answers.push({ status: answer.status, ms: Date.now() - started });
@@ -178,21 +210,34 @@ describe('convergence: the causes found under backlog, restarts and faults', fun
       answers.every((a) => a.ms < 1_000),
       `answers took ${answers.map((a) => a.ms).join(', ')} ms`,
     );
-    await eventually(async () => assert.equal((await acme.zdUser(customer.zdId)).name, 'Workerless Suzuki'), { timeoutMs: 60_000 });
+    await eventually(async () => assert.equal((await acme.zdUser(customer.zdId)).name, 'Workerless Suzuki'), {
+      timeoutMs: 60_000,
+    });
   });
 
   it('6b. an event Temporal cannot record is answered 503 with a Retry-After under a minute, never 500', async () => {
     // A client whose Temporal is gone: every call fails as with a server down.
-    const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }), namespace: system.config.temporal.namespace, dataConverter: dataConverterFor(system.config.keyring) });
+    const client = new Client({
+      connection: Connection.lazy({ address: '127.0.0.1:1' }),
+      namespace: system.config.temporal.namespace,
+      dataConverter: dataConverterFor(system.config.keyring),
+    });
     const { app } = createApiApp({ client, config: system.config, logger: createLogger('error', {}, () => undefined) });
     const server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const address = server.address();
       const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/addon/storeganise`;
-      const body = storeganiseWebhookBody(system, acme.account, { type: 'user.updated', data: { userId: '64f0000000000000000000aa', changedKeys: ['firstName'] } });
+      const body = storeganiseWebhookBody(system, acme.account, {
+        type: 'user.updated',
+        data: { userId: '64f0000000000000000000aa', changedKeys: ['firstName'] },
+      });
       const signature = createHmac('sha256', system.config.storeganise.webhookSecret).update(body).digest('base64');
-      const signed = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'sg-signature': signature }, body });
+      const signed = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'sg-signature': signature },
+        body,
+      });
       assert.equal(signed.status, 503, await signed.text());
       const retryAfter = Number(signed.headers.get('retry-after'));
       assert.ok(retryAfter > 0 && retryAfter < 60, `Retry-After ${retryAfter}`);
@@ -210,11 +255,17 @@ describe('convergence: the causes found under backlog, restarts and faults', fun
     const taken = (await acme.zdUser(holder.zdId)).email;
     assert.ok(taken);
     const { access_token } = await system.zendesk.client.issueToken(acme.account.zendeskSubdomain);
-    const zendesk = new ZendeskClient(system.zendesk.urlTemplate.replace('{subdomain}', acme.account.zendeskSubdomain), access_token, new RateGate());
-    const refused = await zendesk.changePrimaryEmail(String(customer.zdId), taken, await zendesk.listIdentities(String(customer.zdId))).then(
-      () => null,
-      (err: unknown) => err,
+    const zendesk = new ZendeskClient(
+      system.zendesk.urlTemplate.replace('{subdomain}', acme.account.zendeskSubdomain),
+      access_token,
+      new RateGate(),
     );
+    const refused = await zendesk
+      .changePrimaryEmail(String(customer.zdId), taken, await zendesk.listIdentities(String(customer.zdId)))
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
     assert.ok(refused instanceof ZendeskDuplicateValue, String(refused));
     assert.ok(!refused.message.includes(taken), `the message holds no email: ${refused.message}`);
     assert.match(refused.message, /422 DuplicateValue/);

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { judgeRun, type FieldChange, type LinkedPair, type PersonEdit, type SideStates, type SyncedField } from '../bench/oracle';
+import {
+  judgeRun,
+  type FieldChange,
+  type LinkedPair,
+  type PersonEdit,
+  type SideStates,
+  type SyncedField,
+} from '../bench/oracle';
 import { isZendeskUserEvent, storeganiseUserEventEffect } from '../domain/events';
 import type { FaultSettingsInput } from '../sandbox/common/faults';
 import { mulberry32 } from '../sandbox/common/random';
@@ -30,15 +37,51 @@ const SETTLE_SECONDS = 8;
 type Round = { name: string; storeganise: FaultSettingsInput; zendesk: FaultSettingsInput; backlog: boolean };
 
 const ROUND_KINDS: ReadonlyArray<(seed: number) => Round> = [
-  (seed) => ({ name: 'duplicated and reordered deliveries', storeganise: { seed, webhooks: { duplicate: 2, reorderWindowMs: 400 } }, zendesk: { seed, webhooks: { duplicate: 1, reorderWindowMs: 400 } }, backlog: false }),
-  (seed) => ({ name: 'delayed deliveries', storeganise: { seed, webhooks: { delayMs: { min: 0, max: 2_500 } } }, zendesk: { seed, webhooks: { delayMs: { min: 0, max: 2_500 } } }, backlog: false }),
-  (seed) => ({ name: 'a backlog while no worker runs', storeganise: { seed, webhooks: { reorderWindowMs: 200 } }, zendesk: { seed }, backlog: true }),
-  (seed) => ({ name: 'lost answers and 5xx on both sides', storeganise: { seed, lostResponseRate: 0.25, errorRate: 0.2, errorStatus: 502 }, zendesk: { seed, lostResponseRate: 0.25, errorRate: 0.2, errorStatus: 503 }, backlog: false }),
-  (seed) => ({ name: '429 bursts with Retry-After and a slow Storeganise', storeganise: { seed, latencyMs: 250 }, zendesk: { seed, force: { status: 429, count: 4, retryAfterSeconds: 1 } }, backlog: false }),
+  (seed) => ({
+    name: 'duplicated and reordered deliveries',
+    storeganise: { seed, webhooks: { duplicate: 2, reorderWindowMs: 400 } },
+    zendesk: { seed, webhooks: { duplicate: 1, reorderWindowMs: 400 } },
+    backlog: false,
+  }),
+  (seed) => ({
+    name: 'delayed deliveries',
+    storeganise: { seed, webhooks: { delayMs: { min: 0, max: 2_500 } } },
+    zendesk: { seed, webhooks: { delayMs: { min: 0, max: 2_500 } } },
+    backlog: false,
+  }),
+  (seed) => ({
+    name: 'a backlog while no worker runs',
+    storeganise: { seed, webhooks: { reorderWindowMs: 200 } },
+    zendesk: { seed },
+    backlog: true,
+  }),
+  (seed) => ({
+    name: 'lost answers and 5xx on both sides',
+    storeganise: { seed, lostResponseRate: 0.25, errorRate: 0.2, errorStatus: 502 },
+    zendesk: { seed, lostResponseRate: 0.25, errorRate: 0.2, errorStatus: 503 },
+    backlog: false,
+  }),
+  (seed) => ({
+    name: '429 bursts with Retry-After and a slow Storeganise',
+    storeganise: { seed, latencyMs: 250 },
+    zendesk: { seed, force: { status: 429, count: 4, retryAfterSeconds: 1 } },
+    backlog: false,
+  }),
   (seed) => ({
     name: 'everything at once',
-    storeganise: { seed, lostResponseRate: 0.15, errorRate: 0.1, webhooks: { duplicate: 1, delayMs: { min: 0, max: 1_500 } } },
-    zendesk: { seed, lostResponseRate: 0.15, errorRate: 0.1, force: { status: 429, count: 2, retryAfterSeconds: 1 }, webhooks: { duplicate: 1, delayMs: { min: 0, max: 1_500 } } },
+    storeganise: {
+      seed,
+      lostResponseRate: 0.15,
+      errorRate: 0.1,
+      webhooks: { duplicate: 1, delayMs: { min: 0, max: 1_500 } },
+    },
+    zendesk: {
+      seed,
+      lostResponseRate: 0.15,
+      errorRate: 0.1,
+      force: { status: 429, count: 2, retryAfterSeconds: 1 },
+      webhooks: { duplicate: 1, delayMs: { min: 0, max: 1_500 } },
+    },
     backlog: true,
   }),
 ];
@@ -57,7 +100,13 @@ function interleaving(random: () => number): PlannedEdit[] {
   for (let i = 0; i < count; i++) {
     const previous = edits.at(-1);
     const clash = previous !== undefined && random() < 0.45;
-    const side = clash ? (previous.side === 'storeganise' ? 'zendesk' : 'storeganise') : random() < 0.5 ? 'storeganise' : 'zendesk';
+    const side = clash
+      ? previous.side === 'storeganise'
+        ? 'zendesk'
+        : 'storeganise'
+      : random() < 0.5
+        ? 'storeganise'
+        : 'zendesk';
     const field = clash ? previous.field : (FIELDS[Math.floor(random() * FIELDS.length)] ?? 'name');
     edits.push({ side, field, gapMs: Math.floor(random() * (clash ? 1_200 : 2_000)) });
   }
@@ -74,19 +123,49 @@ describe('convergence at any lag (randomized, model-based)', function () {
   before(async function () {
     this.timeout(300_000);
     system = await TestSystem.start({ CONFLICT_SETTLE_SECONDS: String(SETTLE_SECONDS) });
-    view = new AccountView(system, await system.addAccount({ settings: { zendesk_statusFieldKey: '' }, statusField: false }));
+    view = new AccountView(
+      system,
+      await system.addAccount({ settings: { zendesk_statusFieldKey: '' }, statusField: false }),
+    );
     customers = [];
     for (let i = 0; i < CUSTOMERS; i += 7) {
-      customers.push(...(await Promise.all(Array.from({ length: Math.min(7, CUSTOMERS - i) }, (_, j) => view.createLinkedCustomer({ firstName: `Start${i + j}`, lastName: LAST_NAME, phone: `090-7000-${String(1000 + i + j)}` })))));
+      customers.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(7, CUSTOMERS - i) }, (_, j) =>
+            view.createLinkedCustomer({
+              firstName: `Start${i + j}`,
+              lastName: LAST_NAME,
+              phone: `090-7000-${String(1000 + i + j)}`,
+            }),
+          ),
+        )),
+      );
     }
   });
   after(async () => system?.close());
 
   const states = async (): Promise<SideStates> => {
-    const [sg, zd] = await Promise.all([system.storeganise.client.listUsers(view.account.subdomain), system.zendesk.client.listUsers(view.account.zendeskSubdomain)]);
+    const [sg, zd] = await Promise.all([
+      system.storeganise.client.listUsers(view.account.subdomain),
+      system.zendesk.client.listUsers(view.account.zendeskSubdomain),
+    ]);
     return {
-      storeganise: sg.map((u) => ({ id: u.id, firstName: u.firstName, lastName: u.lastName, email: u.email, phone: u.phone ?? null })),
-      zendesk: zd.map((u) => ({ id: u.id, name: u.name, email: u.email, phone: u.phone, externalId: u.external_id, active: u.active, role: u.role })),
+      storeganise: sg.map((u) => ({
+        id: u.id,
+        firstName: u.firstName,
+        lastName: u.lastName,
+        email: u.email,
+        phone: u.phone ?? null,
+      })),
+      zendesk: zd.map((u) => ({
+        id: u.id,
+        name: u.name,
+        email: u.email,
+        phone: u.phone,
+        externalId: u.external_id,
+        active: u.active,
+        role: u.role,
+      })),
     };
   };
 
@@ -98,10 +177,18 @@ describe('convergence at any lag (randomized, model-based)', function () {
     const phone = `090${String(20_000_000 + n * 7).padStart(8, '0')}`;
     const email = `edit${n}.s${SEED}@example.com`;
     if (planned.side === 'storeganise') {
-      const patch = { name: { firstName: first }, email: { email }, phone: { phone: `${phone.slice(0, 3)}-${phone.slice(3, 7)}-${phone.slice(7)}` } }[planned.field];
+      const patch = {
+        name: { firstName: first },
+        email: { email },
+        phone: { phone: `${phone.slice(0, 3)}-${phone.slice(3, 7)}-${phone.slice(7)}` },
+      }[planned.field];
       await system.storeganise.client.updateUser(subdomain, customer.sgId, patch);
     } else {
-      const patch = { name: { name: `${first} ${LAST_NAME}` }, email: { email }, phone: { phone: `+81${phone.slice(1)}` } }[planned.field];
+      const patch = {
+        name: { name: `${first} ${LAST_NAME}` },
+        email: { email },
+        phone: { phone: `+81${phone.slice(1)}` },
+      }[planned.field];
       await system.zendesk.client.updateUser(zendeskSubdomain, customer.zdId, patch);
     }
     return { name: `${first} ${LAST_NAME}`, email, phone: `+81${phone.slice(1)}` }[planned.field];
@@ -116,10 +203,19 @@ describe('convergence at any lag (randomized, model-based)', function () {
       const scripts = customers.map((customer) => ({ customer, edits: interleaving(random) }));
       const reproduce = `CONVERGENCE_SEED=${SEED} npx mocha test/convergence.test.ts   (round ${round + 1}: ${faults.name})`;
 
-      const [sgChanges, zdChanges] = await Promise.all([system.storeganise.client.changes(view.account.subdomain), system.zendesk.client.changes(view.account.zendeskSubdomain)]);
-      const since = { storeganise: Math.max(0, ...sgChanges.map((c) => c.seq)), zendesk: Math.max(0, ...zdChanges.map((c) => c.seq)) };
+      const [sgChanges, zdChanges] = await Promise.all([
+        system.storeganise.client.changes(view.account.subdomain),
+        system.zendesk.client.changes(view.account.zendeskSubdomain),
+      ]);
+      const since = {
+        storeganise: Math.max(0, ...sgChanges.map((c) => c.seq)),
+        zendesk: Math.max(0, ...zdChanges.map((c) => c.seq)),
+      };
       const baseline = await states();
-      const eventsBefore = { storeganise: (await system.storeganise.client.events(view.account.subdomain)).length, zendesk: (await system.zendesk.client.events(view.account.zendeskSubdomain)).length };
+      const eventsBefore = {
+        storeganise: (await system.storeganise.client.events(view.account.subdomain)).length,
+        zendesk: (await system.zendesk.client.events(view.account.zendeskSubdomain)).length,
+      };
 
       await system.storeganise.client.setFaults(view.account.subdomain, faults.storeganise);
       await system.zendesk.client.setFaults(view.account.zendeskSubdomain, faults.zendesk);
@@ -152,11 +248,24 @@ describe('convergence at any lag (randomized, model-based)', function () {
         system.zendesk.client.changes(view.account.zendeskSubdomain, { sinceSeq: since.zendesk }),
       ]);
       const pairs: LinkedPair[] = customers.map((c) => ({ userKey: c.sgId, storeganiseId: c.sgId, zendeskId: c.zdId }));
-      const changes: { storeganise: FieldChange[]; zendesk: FieldChange[] } = { storeganise: sgAfter, zendesk: zdAfter };
-      const verdict = judgeRun({ edits, pairs, baseline, final: await states(), changes, nameFormat: 'first_last', defaultCallingCode: '+81' });
+      const changes: { storeganise: FieldChange[]; zendesk: FieldChange[] } = {
+        storeganise: sgAfter,
+        zendesk: zdAfter,
+      };
+      const verdict = judgeRun({
+        edits,
+        pairs,
+        baseline,
+        final: await states(),
+        changes,
+        nameFormat: 'first_last',
+        defaultCallingCode: '+81',
+      });
       const { counts } = verdict;
       // A raced write (the sync's write landing within a second of a person's edit of that field on that record) is reported, not failed: neither API has a conditional write.
-      const failures = verdict.findings.filter((f) => f.kind !== 'foreignWrite' && f.kind !== 'racedWrite').map((f) => `${f.kind}: ${f.line}`);
+      const failures = verdict.findings
+        .filter((f) => f.kind !== 'foreignWrite' && f.kind !== 'racedWrite')
+        .map((f) => `${f.kind}: ${f.line}`);
       const summary = `${faults.name}: ${edits.length} edits, ${counts.syncWrites ?? '?'} sync writes; lost ${counts.lostEdits}, divergent ${counts.divergentPairs}, differences ${counts.finalStateDifferences}, stale ${counts.staleOverwrites}, raced ${counts.racedWrites}, reverted ${counts.revertedEdits}, writes back ${counts.writesBack}, duplicates ${counts.duplicateUsers}`;
       assert.deepEqual(failures, [], `${summary}\nreproduce: ${reproduce}`);
       assert.equal(counts.lostEdits, 0, summary);
@@ -169,25 +278,37 @@ describe('convergence at any lag (randomized, model-based)', function () {
       const sgIds = new Set(customers.map((c) => c.sgId));
       const zdIds = new Map(customers.map((c) => [String(c.zdId), c.sgId]));
       const sent = new Map<string, string>();
-      for (const event of (await system.storeganise.client.events(view.account.subdomain)).slice(eventsBefore.storeganise)) {
+      for (const event of (await system.storeganise.client.events(view.account.subdomain)).slice(
+        eventsBefore.storeganise,
+      )) {
         const userId = typeof event.data.userId === 'string' ? event.data.userId : '';
         const keys = Array.isArray(event.data.changedKeys) ? event.data.changedKeys.map(String) : null;
-        if (sgIds.has(userId) && event.sent && storeganiseUserEventEffect(event.type, keys) !== null) sent.set(event.id, userId);
+        if (sgIds.has(userId) && event.sent && storeganiseUserEventEffect(event.type, keys) !== null)
+          sent.set(event.id, userId);
       }
-      for (const { envelope, webhookIds } of (await system.zendesk.client.events(view.account.zendeskSubdomain)).slice(eventsBefore.zendesk)) {
+      for (const { envelope, webhookIds } of (await system.zendesk.client.events(view.account.zendeskSubdomain)).slice(
+        eventsBefore.zendesk,
+      )) {
         const sgId = zdIds.get(envelope.detail.id);
-        if (sgId !== undefined && webhookIds.length > 0 && isZendeskUserEvent(envelope.type)) sent.set(envelope.id, sgId);
+        if (sgId !== undefined && webhookIds.length > 0 && isZendeskUserEvent(envelope.type))
+          sent.set(envelope.id, sgId);
       }
       const accounted = new Set<string>();
       for (const c of customers) {
-        const status = await system.client.workflow.getHandle(customerWorkflowId(view.account.subdomain, `sg:${c.sgId}`)).query(customerStatusQuery);
+        const status = await system.client.workflow
+          .getHandle(customerWorkflowId(view.account.subdomain, `sg:${c.sgId}`))
+          .query(customerStatusQuery);
         for (const outcome of status.outcomes) accounted.add(outcome.eventId);
       }
       const missing = [...sent.keys()].filter((id) => !accounted.has(id));
-      assert.ok(sent.size >= edits.length, `the sandboxes sent an event per edit at least (${sent.size} for ${edits.length})`);
+      assert.ok(
+        sent.size >= edits.length,
+        `the sandboxes sent an event per edit at least (${sent.size} for ${edits.length})`,
+      );
       assert.deepEqual(missing, [], `every accepted event is accounted for (${faults.name})`);
       console.log(`      ${summary}; ${sent.size} events accounted for`);
-      for (const raced of verdict.findings.filter((f) => f.kind === 'racedWrite')) console.log(`        raced: ${raced.line}`);
+      for (const raced of verdict.findings.filter((f) => f.kind === 'racedWrite'))
+        console.log(`        raced: ${raced.line}`);
     });
   }
 });

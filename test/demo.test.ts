@@ -24,12 +24,20 @@ describe('npm run demo', function () {
     system = await TestSystem.start();
     // The demo account as `npm start` seeds and activates it, in this system's sandboxes.
     const { env } = system;
-    const secrets = { SG_ADDON_API_KEY: env.SG_ADDON_API_KEY ?? '', SG_WEBHOOK_SECRET: env.SG_WEBHOOK_SECRET ?? '', ZENDESK_CLIENT_ID: env.ZENDESK_CLIENT_ID ?? '', ZENDESK_CLIENT_SECRET: env.ZENDESK_CLIENT_SECRET ?? '' };
+    const secrets = {
+      SG_ADDON_API_KEY: env.SG_ADDON_API_KEY ?? '',
+      SG_WEBHOOK_SECRET: env.SG_WEBHOOK_SECRET ?? '',
+      ZENDESK_CLIENT_ID: env.ZENDESK_CLIENT_ID ?? '',
+      ZENDESK_CLIENT_SECRET: env.ZENDESK_CLIENT_SECRET ?? '',
+    };
     await seedDemo(system.zendesk.client, system.storeganise.client, { apiUrl: system.apiUrl, secrets });
     await system.storeganise.client.emitInstalled(DEMO_ACCOUNT);
     await eventually(async () => {
       const tasks = await system.storeganise.client.listJobs(DEMO_ACCOUNT, { type: 'task' });
-      assert.ok(tasks.some((t) => t.data.title === AUTHORIZE_TASK_TITLE), 'the demo account is not activated yet');
+      assert.ok(
+        tasks.some((t) => t.data.title === AUTHORIZE_TASK_TITLE),
+        'the demo account is not activated yet',
+      );
     });
   });
   after(async () => system?.close());
@@ -45,7 +53,11 @@ describe('npm run demo', function () {
       ...overrides,
     };
     return new Promise((resolve, reject) => {
-      const child = spawn('npm', ['run', '--silent', 'demo'], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('npm', ['run', '--silent', 'demo'], {
+        cwd: projectRoot,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       let err = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
@@ -58,14 +70,28 @@ describe('npm run demo', function () {
   it('walks through every step against a running setup, authorizing the account itself, and exits 0 with what happened and how long it took', async () => {
     const run = await runDemo();
     assert.equal(run.code, 0, `the demo failed:\n${run.out}\n${run.err}`);
-    for (const step of ['Authorize the demo account', 'signs up in Storeganise', 'corrects the name in Zendesk', 'phone number in local format', 'email address another Zendesk user', 'moves into a unit', 'disables the customer']) {
+    for (const step of [
+      'Authorize the demo account',
+      'signs up in Storeganise',
+      'corrects the name in Zendesk',
+      'phone number in local format',
+      'email address another Zendesk user',
+      'moves into a unit',
+      'disables the customer',
+    ]) {
       assert.ok(run.out.includes(step), `the demo says "${step}":\n${run.out}`);
     }
-    assert.equal(run.out.match(/→ .* \(\d+\.\d s\)$/gm)?.length, 7, `every step prints what happened and its time:\n${run.out}`);
+    assert.equal(
+      run.out.match(/→ .* \(\d+\.\d s\)$/gm)?.length,
+      7,
+      `every step prints what happened and its time:\n${run.out}`,
+    );
     assert.match(run.out, /All 7 steps happened, in \d+\.\d s\./);
 
     // What the demo claims is what a person would find on both sides.
-    const customer = (await system.storeganise.client.listUsers(DEMO_ACCOUNT)).find((u) => u.email.startsWith('mio.kobayashi.'));
+    const customer = (await system.storeganise.client.listUsers(DEMO_ACCOUNT)).find((u) =>
+      u.email.startsWith('mio.kobayashi.'),
+    );
     assert.ok(customer, 'the demo customer is in Storeganise');
     assert.equal(`${customer.firstName} ${customer.lastName}`, 'Mio Tanaka');
     assert.equal(customer.phone, '090-1234-5678');
@@ -75,7 +101,9 @@ describe('npm run demo', function () {
     assert.equal(zdUser.phone, '+819012345678');
     assert.equal(zdUser.suspended, true);
     assert.equal(zdUser.user_fields[DEMO_STATUS_FIELD_KEY], 'deactivated');
-    const conflicts = (await system.storeganise.client.listJobs(DEMO_ACCOUNT, { type: 'task' })).filter((t) => t.data.title === EMAIL_CONFLICT_TITLE && t.data.targetId === customer.id);
+    const conflicts = (await system.storeganise.client.listJobs(DEMO_ACCOUNT, { type: 'task' })).filter(
+      (t) => t.data.title === EMAIL_CONFLICT_TITLE && t.data.targetId === customer.id,
+    );
     assert.equal(conflicts.length, 1, 'one Email conflict task');
   });
 

@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict';
-import { alreadyAgreed, applyOutcomes, decideField, emptyFacts, recordEdits, reportedKey, SETTLE_MS, type PairFacts, type Side, type SideState } from '../domain/convergence';
+import {
+  alreadyAgreed,
+  applyOutcomes,
+  decideField,
+  emptyFacts,
+  recordEdits,
+  reportedKey,
+  SETTLE_MS,
+  type PairFacts,
+  type Side,
+  type SideState,
+} from '../domain/convergence';
 
 const T0 = 1_800_000_000_000;
 const s = (seconds: number): number => T0 + seconds * 1000;
@@ -12,22 +23,52 @@ const side = (value: string, updatedAt: number | null, base: string | undefined)
   isCurrent: (reported) => reported === value,
 });
 
-function facts(base: string | undefined, marks: Partial<Record<Side, { at: number; value?: string }>> = {}, agreedAt = s(0)): PairFacts {
+function facts(
+  base: string | undefined,
+  marks: Partial<Record<Side, { at: number; value?: string }>> = {},
+  agreedAt = s(0),
+): PairFacts {
   const f = emptyFacts('1');
   if (base !== undefined) {
     f.base.phone = base;
     f.agreedAt.storeganise.phone = agreedAt;
     f.agreedAt.zendesk.phone = agreedAt;
   }
-  for (const [name, mark] of Object.entries(marks) as Array<[Side, { at: number; value?: string }]>) f.edited[name].phone = mark;
+  for (const [name, mark] of Object.entries(marks) as Array<[Side, { at: number; value?: string }]>)
+    f.edited[name].phone = mark;
   return f;
 }
 
 describe('the conflict model', () => {
-  const cases: Array<{ behaviour: string; facts: PairFacts; sg: SideState; zd: SideState; now?: number; expect: string }> = [
-    { behaviour: 'equal sides agree', facts: facts('A'), sg: side('B', s(5), 'A'), zd: side('B', s(5), 'A'), expect: 'agree' },
-    { behaviour: 'only Storeganise changed: its value goes over', facts: facts('A'), sg: side('B', s(5), 'A'), zd: side('A', s(9), 'A'), expect: 'copy storeganise only-change' },
-    { behaviour: 'only Zendesk changed: its value goes over, whatever the record times say', facts: facts('A'), sg: side('A', s(99), 'A'), zd: side('C', s(1), 'A'), expect: 'copy zendesk only-change' },
+  const cases: Array<{
+    behaviour: string;
+    facts: PairFacts;
+    sg: SideState;
+    zd: SideState;
+    now?: number;
+    expect: string;
+  }> = [
+    {
+      behaviour: 'equal sides agree',
+      facts: facts('A'),
+      sg: side('B', s(5), 'A'),
+      zd: side('B', s(5), 'A'),
+      expect: 'agree',
+    },
+    {
+      behaviour: 'only Storeganise changed: its value goes over',
+      facts: facts('A'),
+      sg: side('B', s(5), 'A'),
+      zd: side('A', s(9), 'A'),
+      expect: 'copy storeganise only-change',
+    },
+    {
+      behaviour: 'only Zendesk changed: its value goes over, whatever the record times say',
+      facts: facts('A'),
+      sg: side('A', s(99), 'A'),
+      zd: side('C', s(1), 'A'),
+      expect: 'copy zendesk only-change',
+    },
     {
       behaviour: 'both changed, Zendesk edit made later: Zendesk wins even when its record is older',
       facts: facts('A', { storeganise: { at: s(10) }, zendesk: { at: s(20), value: 'C' } }),
@@ -50,7 +91,8 @@ describe('the conflict model', () => {
       expect: 'copy storeganise same-moment',
     },
     {
-      behaviour: "a later change of another field (or the sync's own write) on the record does not make an older edit win: it waits",
+      behaviour:
+        "a later change of another field (or the sync's own write) on the record does not make an older edit win: it waits",
       facts: facts('A', { storeganise: { at: s(10) }, zendesk: { at: s(20), value: 'C' } }),
       sg: side('B', s(40), 'A'),
       zd: side('C', s(20), 'A'),
@@ -114,7 +156,13 @@ describe('the conflict model', () => {
   ];
   for (const c of cases) {
     it(c.behaviour, () => {
-      const decision = decideField(c.facts, 'phone', { storeganise: c.sg, zendesk: c.zd }, c.sg.value === c.zd.value, c.now ?? s(100));
+      const decision = decideField(
+        c.facts,
+        'phone',
+        { storeganise: c.sg, zendesk: c.zd },
+        c.sg.value === c.zd.value,
+        c.now ?? s(100),
+      );
       const got = decision.kind === 'copy' ? `copy ${decision.from} ${decision.reason}` : decision.kind;
       assert.equal(got, c.expect);
     });
@@ -132,9 +180,21 @@ describe('the conflict model', () => {
   it('an echo is an event no newer than the agreement that carries the agreed value', () => {
     const f = facts('+819012345678');
     assert.equal(alreadyAgreed(f, 'zendesk', s(0), [{ field: 'phone', value: '+81 90-1234-5678' }]), true);
-    assert.equal(alreadyAgreed(f, 'zendesk', s(0), [{ field: 'phone', value: '+81 90 9999 9999' }]), false, 'another value is an edit');
-    assert.equal(alreadyAgreed(f, 'zendesk', s(1), [{ field: 'phone', value: '+819012345678' }]), false, 'a newer event is news');
-    assert.equal(alreadyAgreed(f, 'zendesk', s(0), [{ field: 'phone' }]), false, 'a Zendesk event without its value is news (Zendesk stamps seconds)');
+    assert.equal(
+      alreadyAgreed(f, 'zendesk', s(0), [{ field: 'phone', value: '+81 90 9999 9999' }]),
+      false,
+      'another value is an edit',
+    );
+    assert.equal(
+      alreadyAgreed(f, 'zendesk', s(1), [{ field: 'phone', value: '+819012345678' }]),
+      false,
+      'a newer event is news',
+    );
+    assert.equal(
+      alreadyAgreed(f, 'zendesk', s(0), [{ field: 'phone' }]),
+      false,
+      'a Zendesk event without its value is news (Zendesk stamps seconds)',
+    );
     assert.equal(alreadyAgreed(f, 'storeganise', s(0), [{ field: 'phone' }]), true, 'Storeganise stamps milliseconds');
     assert.equal(alreadyAgreed(f, 'storeganise', s(0), []), false, 'an event reporting no edit is never an echo');
   });
@@ -147,11 +207,15 @@ describe('the conflict model', () => {
 
   it('a run moves the base and its times forward, never back; facts of another Zendesk user are dropped', () => {
     const f = facts('A');
-    const next = applyOutcomes(f, '1', [{ field: 'phone', kind: 'agreed', value: 'B', at: { storeganise: s(9), zendesk: null } }]);
+    const next = applyOutcomes(f, '1', [
+      { field: 'phone', kind: 'agreed', value: 'B', at: { storeganise: s(9), zendesk: null } },
+    ]);
     assert.equal(next.base.phone, 'B');
     assert.equal(next.agreedAt.storeganise.phone, s(9));
     assert.equal(next.agreedAt.zendesk.phone, s(0));
-    const back = applyOutcomes(next, '1', [{ field: 'phone', kind: 'agreed', value: 'B', at: { storeganise: s(1), zendesk: s(1) } }]);
+    const back = applyOutcomes(next, '1', [
+      { field: 'phone', kind: 'agreed', value: 'B', at: { storeganise: s(1), zendesk: s(1) } },
+    ]);
     assert.equal(back.agreedAt.storeganise.phone, s(9));
     const other = applyOutcomes(next, '2', [{ field: 'name', kind: 'unchanged' }]);
     assert.deepEqual(other.base, {});

@@ -4,7 +4,13 @@ import { outcomesOf, planNewZendeskUser, planPair, suspensionNote, type PairRead
 import type { StoreganiseCustomer, SyncField, ZendeskContacts, ZendeskCustomer } from '../domain/records';
 import type { AccountSettings } from '../domain/settings';
 
-const settings: AccountSettings = { zendeskInstance: 'acme', webhookSecret: null, statusFieldKey: 'customer_status', nameFormat: 'first_last', defaultCountryCode: '+81' };
+const settings: AccountSettings = {
+  zendeskInstance: 'acme',
+  webhookSecret: null,
+  statusFieldKey: 'customer_status',
+  nameFormat: 'first_last',
+  defaultCountryCode: '+81',
+};
 const now = Date.parse('2026-11-22T10:00:00Z');
 const ALL: SyncField[] = ['email', 'name', 'phone', 'status', 'disabled'];
 const T0 = Date.parse('2026-11-22T09:00:00Z');
@@ -48,51 +54,174 @@ const at = (minutes: number): number => T0 + minutes * 60_000;
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoSeconds = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 
-function plan(c: { sg?: Partial<StoreganiseCustomer>; zd?: Partial<ZendeskCustomer>; contacts?: ZendeskContacts; fields?: SyncField[]; facts?: PairFacts; status?: 'active' | 'new_prospect' | 'deactivated' | null; format?: 'first_last' | 'last_first'; linkOnly?: boolean }) {
-  const read: PairRead = { storeganise: sg(c.sg), zendesk: zd(c.zd), contacts: c.contacts ?? { otherEmails: [], otherPhones: [] }, status: c.status === undefined ? 'new_prospect' : c.status };
-  return planPair(read, { settings: { ...settings, nameFormat: c.format ?? 'first_last' }, fields: new Set(c.fields ?? ALL), facts: c.facts ?? agreed(), now, linkOnly: c.linkOnly ?? false });
+function plan(c: {
+  sg?: Partial<StoreganiseCustomer>;
+  zd?: Partial<ZendeskCustomer>;
+  contacts?: ZendeskContacts;
+  fields?: SyncField[];
+  facts?: PairFacts;
+  status?: 'active' | 'new_prospect' | 'deactivated' | null;
+  format?: 'first_last' | 'last_first';
+  linkOnly?: boolean;
+}) {
+  const read: PairRead = {
+    storeganise: sg(c.sg),
+    zendesk: zd(c.zd),
+    contacts: c.contacts ?? { otherEmails: [], otherPhones: [] },
+    status: c.status === undefined ? 'new_prospect' : c.status,
+  };
+  return planPair(read, {
+    settings: { ...settings, nameFormat: c.format ?? 'first_last' },
+    fields: new Set(c.fields ?? ALL),
+    facts: c.facts ?? agreed(),
+    now,
+    linkOnly: c.linkOnly ?? false,
+  });
 }
 
 describe('planning the writes of a linked pair', () => {
-  const cases: Array<{ name: string; input: Parameters<typeof plan>[0]; zendesk?: object; storeganise?: object; primaryEmail?: string | null }> = [
+  const cases: Array<{
+    name: string;
+    input: Parameters<typeof plan>[0];
+    zendesk?: object;
+    storeganise?: object;
+    primaryEmail?: string | null;
+  }> = [
     { name: 'equal records give no write', input: {} },
     { name: 'a local phone equal to the E.164 one is no change', input: { sg: { phone: '090 1234 5678' } } },
     { name: 'a name only differing in white space is no change', input: { zd: { name: '  Taro   Yamada ' } } },
-    { name: 'a last name `unknown` is left out', input: { sg: { firstName: 'Cher', lastName: 'unknown' }, zd: { name: 'Cher' } } },
+    {
+      name: 'a last name `unknown` is left out',
+      input: { sg: { firstName: 'Cher', lastName: 'unknown' }, zd: { name: 'Cher' } },
+    },
     { name: 'an email differing only in case is no change', input: { sg: { email: 'TARO@example.com' } } },
-    { name: 'a name changed in Storeganise is written to Zendesk', input: { sg: { firstName: 'Jiro' } }, zendesk: { name: 'Jiro Yamada' } },
-    { name: 'a phone changed in Storeganise reaches Zendesk in E.164', input: { sg: { phone: '03-1234-5678' } }, zendesk: { phone: '+81312345678' } },
+    {
+      name: 'a name changed in Storeganise is written to Zendesk',
+      input: { sg: { firstName: 'Jiro' } },
+      zendesk: { name: 'Jiro Yamada' },
+    },
+    {
+      name: 'a phone changed in Storeganise reaches Zendesk in E.164',
+      input: { sg: { phone: '03-1234-5678' } },
+      zendesk: { phone: '+81312345678' },
+    },
     { name: 'an invalid phone is never written', input: { sg: { phone: 'ask reception' } } },
     { name: 'an emptied Storeganise phone does not erase the Zendesk one', input: { sg: { phone: null } } },
-    { name: 'an email changed in Storeganise goes through the identities API, not the user update', input: { sg: { email: 'new@example.com' } }, primaryEmail: 'new@example.com' },
-    { name: 'a two-part Zendesk name is split into Storeganise', input: { zd: { name: 'Jiro Tanaka' } }, storeganise: { firstName: 'Jiro', lastName: 'Tanaka' } },
-    { name: 'a one-part Zendesk name goes whole into firstName with lastName unknown', input: { zd: { name: 'Madonna' } }, storeganise: { firstName: 'Madonna', lastName: 'unknown' } },
-    { name: 'a three-part Zendesk name goes whole into firstName', input: { zd: { name: 'Mary Ann Smith' } }, storeganise: { firstName: 'Mary Ann Smith', lastName: 'unknown' } },
-    { name: 'a last_first name is split family name first', input: { format: 'last_first', sg: { firstName: '太郎', lastName: '山田' }, zd: { name: '山田 花子' }, facts: { ...agreed(), base: { ...agreed().base, name: '山田 太郎' } } }, storeganise: { firstName: '花子' } },
-    { name: 'a name that came from Storeganise is stable', input: { sg: { firstName: 'Mary Ann', lastName: 'Smith' }, zd: { name: 'Mary Ann Smith' } } },
-    { name: 'a nameless customer named by its email in Zendesk is stable', input: { sg: { firstName: '', lastName: '' }, zd: { name: 'taro@example.com' } } },
-    { name: 'a Zendesk email change reaches Storeganise', input: { zd: { email: 'new@example.com' } }, storeganise: { email: 'new@example.com' } },
+    {
+      name: 'an email changed in Storeganise goes through the identities API, not the user update',
+      input: { sg: { email: 'new@example.com' } },
+      primaryEmail: 'new@example.com',
+    },
+    {
+      name: 'a two-part Zendesk name is split into Storeganise',
+      input: { zd: { name: 'Jiro Tanaka' } },
+      storeganise: { firstName: 'Jiro', lastName: 'Tanaka' },
+    },
+    {
+      name: 'a one-part Zendesk name goes whole into firstName with lastName unknown',
+      input: { zd: { name: 'Madonna' } },
+      storeganise: { firstName: 'Madonna', lastName: 'unknown' },
+    },
+    {
+      name: 'a three-part Zendesk name goes whole into firstName',
+      input: { zd: { name: 'Mary Ann Smith' } },
+      storeganise: { firstName: 'Mary Ann Smith', lastName: 'unknown' },
+    },
+    {
+      name: 'a last_first name is split family name first',
+      input: {
+        format: 'last_first',
+        sg: { firstName: '太郎', lastName: '山田' },
+        zd: { name: '山田 花子' },
+        facts: { ...agreed(), base: { ...agreed().base, name: '山田 太郎' } },
+      },
+      storeganise: { firstName: '花子' },
+    },
+    {
+      name: 'a name that came from Storeganise is stable',
+      input: { sg: { firstName: 'Mary Ann', lastName: 'Smith' }, zd: { name: 'Mary Ann Smith' } },
+    },
+    {
+      name: 'a nameless customer named by its email in Zendesk is stable',
+      input: { sg: { firstName: '', lastName: '' }, zd: { name: 'taro@example.com' } },
+    },
+    {
+      name: 'a Zendesk email change reaches Storeganise',
+      input: { zd: { email: 'new@example.com' } },
+      storeganise: { email: 'new@example.com' },
+    },
     { name: 'an invalid Zendesk phone is never written', input: { zd: { phone: '12' } } },
     {
       name: 'other emails and phones reach the custom fields, primary excluded, E.164, deduplicated',
-      input: { contacts: { otherEmails: ['Second@Example.com', 'taro@example.com', 'second@example.com'], otherPhones: ['03-5555-0100', '+819012345678', 'nonsense'] } },
-      storeganise: { customFields: { zendesk_otherEmails: ['second@example.com'], zendesk_otherPhones: ['+81355550100'] } },
+      input: {
+        contacts: {
+          otherEmails: ['Second@Example.com', 'taro@example.com', 'second@example.com'],
+          otherPhones: ['03-5555-0100', '+819012345678', 'nonsense'],
+        },
+      },
+      storeganise: {
+        customFields: { zendesk_otherEmails: ['second@example.com'], zendesk_otherPhones: ['+81355550100'] },
+      },
     },
-    { name: 'unchanged other contacts are not rewritten', input: { sg: { otherEmails: ['b@example.com'], otherPhones: ['+81355550100'] }, contacts: { otherEmails: ['b@example.com'], otherPhones: ['03 5555 0100'] } } },
-    { name: 'the status is written when it differs', input: { status: 'active' }, zendesk: { userFields: { customer_status: 'active' } } },
-    { name: 'the status is not written when the field is absent on the user', input: { zd: { userFields: {} }, status: 'active' } },
+    {
+      name: 'unchanged other contacts are not rewritten',
+      input: {
+        sg: { otherEmails: ['b@example.com'], otherPhones: ['+81355550100'] },
+        contacts: { otherEmails: ['b@example.com'], otherPhones: ['03 5555 0100'] },
+      },
+    },
+    {
+      name: 'the status is written when it differs',
+      input: { status: 'active' },
+      zendesk: { userFields: { customer_status: 'active' } },
+    },
+    {
+      name: 'the status is not written when the field is absent on the user',
+      input: { zd: { userFields: {} }, status: 'active' },
+    },
     {
       name: 'disabling suspends, deactivates and notes',
       input: { sg: { disabled: true }, status: 'deactivated' },
-      zendesk: { suspended: true, notes: suspensionNote(SG_ID, new Date(now)), userFields: { customer_status: 'deactivated' } },
+      zendesk: {
+        suspended: true,
+        notes: suspensionNote(SG_ID, new Date(now)),
+        userFields: { customer_status: 'deactivated' },
+      },
     },
-    { name: 'an already suspended user gets no second note', input: { sg: { disabled: true }, zd: { suspended: true, userFields: { customer_status: 'deactivated' } }, status: 'deactivated' } },
+    {
+      name: 'an already suspended user gets no second note',
+      input: {
+        sg: { disabled: true },
+        zd: { suspended: true, userFields: { customer_status: 'deactivated' } },
+        status: 'deactivated',
+      },
+    },
     { name: 're-enabling never unsuspends', input: { zd: { suspended: true } } },
     { name: 'a missing external id is repaired', input: { zd: { externalId: null } }, zendesk: { externalId: SG_ID } },
-    { name: 'a missing Storeganise pointer is repaired', input: { sg: { zendeskUserId: null } }, storeganise: { customFields: { zendesk_userId: ZD_ID } } },
-    { name: 'fields the events did not name are not compared', input: { sg: { firstName: 'Jiro', phone: '03-1234-5678' }, fields: ['email'] } },
-    { name: 'first contact links and copies nothing', input: { sg: { zendeskUserId: null }, zd: { externalId: null, name: 'Other Name', phone: '+81312345678' }, linkOnly: true }, zendesk: { externalId: SG_ID }, storeganise: { customFields: { zendesk_userId: ZD_ID } } },
-    { name: 'only Zendesk changed the phone: Storeganise still equal to the base takes it', input: { zd: { phone: '+81312345678' } }, storeganise: { phone: '+81312345678' } },
+    {
+      name: 'a missing Storeganise pointer is repaired',
+      input: { sg: { zendeskUserId: null } },
+      storeganise: { customFields: { zendesk_userId: ZD_ID } },
+    },
+    {
+      name: 'fields the events did not name are not compared',
+      input: { sg: { firstName: 'Jiro', phone: '03-1234-5678' }, fields: ['email'] },
+    },
+    {
+      name: 'first contact links and copies nothing',
+      input: {
+        sg: { zendeskUserId: null },
+        zd: { externalId: null, name: 'Other Name', phone: '+81312345678' },
+        linkOnly: true,
+      },
+      zendesk: { externalId: SG_ID },
+      storeganise: { customFields: { zendesk_userId: ZD_ID } },
+    },
+    {
+      name: 'only Zendesk changed the phone: Storeganise still equal to the base takes it',
+      input: { zd: { phone: '+81312345678' } },
+      storeganise: { phone: '+81312345678' },
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -142,22 +271,41 @@ describe('planning the writes of a linked pair', () => {
     it('an edit no event explained yet waits rather than guessing, while its event may still come', () => {
       const facts = agreed();
       facts.edited.zendesk.phone = { at: at(50), value: '+81312345678' };
-      const planned = plan({ sg: { phone: '080-1111-2222', updatedAt: iso(now - 5_000) }, zd: { phone: '+81312345678', updatedAt: isoSeconds(at(50)) }, facts });
+      const planned = plan({
+        sg: { phone: '080-1111-2222', updatedAt: iso(now - 5_000) },
+        zd: { phone: '+81312345678', updatedAt: isoSeconds(at(50)) },
+        facts,
+      });
       assert.equal(planned.fields.find((f) => f.field === 'phone')?.decision.kind, 'defer');
     });
   });
 
   it('what a run establishes: agreed fields at the read times, written fields at the write time', () => {
     const read: PairRead = { storeganise: sg({ firstName: 'Jiro' }), zendesk: zd(), contacts: null, status: null };
-    const planned = planPair(read, { settings, fields: new Set(['name', 'email']), facts: agreed(), now, linkOnly: false });
+    const planned = planPair(read, {
+      settings,
+      fields: new Set(['name', 'email']),
+      facts: agreed(),
+      now,
+      linkOnly: false,
+    });
     const written = at(30);
-    const outcomes = outcomesOf(planned, read, { zendesk: { written: true, email: null, updatedAt: written }, storeganise: { written: false, email: null, updatedAt: null } });
+    const outcomes = outcomesOf(planned, read, {
+      zendesk: { written: true, email: null, updatedAt: written },
+      storeganise: { written: false, email: null, updatedAt: null },
+    });
     assert.deepEqual(outcomes, [
       { field: 'email', kind: 'agreed', value: 'taro@example.com', at: { storeganise: T0, zendesk: T0 } },
       { field: 'name', kind: 'agreed', value: 'Jiro Yamada', at: { storeganise: T0, zendesk: written } },
     ]);
-    const refused = outcomesOf(planned, read, { zendesk: { written: false, email: null, updatedAt: null }, storeganise: { written: false, email: null, updatedAt: null } });
-    assert.deepEqual(refused.find((o) => o.field === 'name'), { field: 'name', kind: 'unchanged' });
+    const refused = outcomesOf(planned, read, {
+      zendesk: { written: false, email: null, updatedAt: null },
+      storeganise: { written: false, email: null, updatedAt: null },
+    });
+    assert.deepEqual(
+      refused.find((o) => o.field === 'name'),
+      { field: 'name', kind: 'unchanged' },
+    );
   });
 });
 
@@ -174,10 +322,16 @@ describe('planning a new Zendesk user', () => {
     });
   });
   it('a nameless customer is named by its email, as Zendesk requires a name', () => {
-    assert.equal(planNewZendeskUser(sg({ firstName: '', lastName: '' }), 'new_prospect', { settings, now }).name, 'taro@example.com');
+    assert.equal(
+      planNewZendeskUser(sg({ firstName: '', lastName: '' }), 'new_prospect', { settings, now }).name,
+      'taro@example.com',
+    );
   });
   it('no status without a status field key; last_first order', () => {
-    const user = planNewZendeskUser(sg(), 'active', { settings: { ...settings, statusFieldKey: null, nameFormat: 'last_first' }, now });
+    const user = planNewZendeskUser(sg(), 'active', {
+      settings: { ...settings, statusFieldKey: null, nameFormat: 'last_first' },
+      now,
+    });
     assert.deepEqual(user.userFields, {});
     assert.equal(user.name, 'Yamada Taro');
   });

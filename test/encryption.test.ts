@@ -19,7 +19,11 @@ interface WirePayload {
 const b64 = (text: string | Uint8Array): string => Buffer.from(text).toString('base64');
 const utf8 = (base64: string): string => Buffer.from(base64, 'base64').toString('utf8');
 const isPayload = (value: unknown): value is Payload =>
-  typeof value === 'object' && value !== null && 'data' in value && 'metadata' in value && (value as Payload).data instanceof Uint8Array;
+  typeof value === 'object' &&
+  value !== null &&
+  'data' in value &&
+  'metadata' in value &&
+  (value as Payload).data instanceof Uint8Array;
 
 /** Every payload of a history, with whether it sits in search attributes (which Temporal indexes in clear). */
 /**
@@ -27,17 +31,27 @@ const isPayload = (value: unknown): value is Payload =>
  * core records beside a local activity's result (`markerRecordedEventAttributes.details.data`: sequence
  * number, attempt, activity type, times), which never holds arguments or results.
  */
-function payloadsOf(node: unknown, clearByDesign = false, found: Array<{ payload: Payload; clearByDesign: boolean }> = [], path: string[] = []) {
+function payloadsOf(
+  node: unknown,
+  clearByDesign = false,
+  found: Array<{ payload: Payload; clearByDesign: boolean }> = [],
+  path: string[] = [],
+) {
   if (isPayload(node)) {
     found.push({ payload: node, clearByDesign });
     return found;
   }
   if (typeof node !== 'object' || node === null || node instanceof Uint8Array) return found;
   for (const [key, value] of Object.entries(node)) {
-    const localActivityBookkeeping = key === 'data' && path.at(-1) === 'details' && path.at(-2) === 'markerRecordedEventAttributes';
+    const localActivityBookkeeping =
+      key === 'data' && path.at(-1) === 'details' && path.at(-2) === 'markerRecordedEventAttributes';
     // Written by the SDK core, never through the codec: the patch id of a versioned workflow change.
-    const patchMarker = key === 'markerRecordedEventAttributes' && (value as { markerName?: string } | null)?.markerName === 'core_patch';
-    payloadsOf(value, clearByDesign || key === 'searchAttributes' || localActivityBookkeeping || patchMarker, found, [...path, key]);
+    const patchMarker =
+      key === 'markerRecordedEventAttributes' && (value as { markerName?: string } | null)?.markerName === 'core_patch';
+    payloadsOf(value, clearByDesign || key === 'searchAttributes' || localActivityBookkeeping || patchMarker, found, [
+      ...path,
+      key,
+    ]);
   }
   return found;
 }
@@ -59,15 +73,28 @@ describe('Encrypted Temporal payloads', function () {
   });
   after(async () => system?.close());
 
-  const codecCall = async (op: 'encode' | 'decode', payloads: WirePayload[], options: { token?: string | null; path?: string } = {}) => {
+  const codecCall = async (
+    op: 'encode' | 'decode',
+    payloads: WirePayload[],
+    options: { token?: string | null; path?: string } = {},
+  ) => {
     const token = options.token === undefined ? system.env.OPERATOR_TOKEN : options.token;
     const res = await fetch(`${system.apiUrl}${options.path ?? '/codec'}/${op}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), 'x-namespace': system.config.temporal.namespace },
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        'x-namespace': system.config.temporal.namespace,
+      },
       body: JSON.stringify({ payloads }),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, text, payloads: res.ok ? (JSON.parse(text) as { payloads: WirePayload[] }).payloads : [] };
+    return {
+      status: res.status,
+      headers: res.headers,
+      text,
+      payloads: res.ok ? (JSON.parse(text) as { payloads: WirePayload[] }).payloads : [],
+    };
   };
   const toWire = (p: Payload): WirePayload => ({
     metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v ?? new Uint8Array())])),
@@ -76,10 +103,20 @@ describe('Encrypted Temporal payloads', function () {
 
   describe('workflow histories', () => {
     let account: AccountView;
-    const person = { firstName: 'Zebediah', lastName: 'Quillfeather', email: uniqueEmail('zebediah.quillfeather'), phone: '090-5555-0199' };
+    const person = {
+      firstName: 'Zebediah',
+      lastName: 'Quillfeather',
+      email: uniqueEmail('zebediah.quillfeather'),
+      phone: '090-5555-0199',
+    };
     const zendeskSide = { otherEmail: uniqueEmail('zq.secondary'), otherPhone: '+442079460958' };
     let sgId: string;
-    let histories: Array<{ workflowId: string; type: string; raw: Buffer; payloads: Array<{ payload: Payload; clearByDesign: boolean }> }>;
+    let histories: Array<{
+      workflowId: string;
+      type: string;
+      raw: Buffer;
+      payloads: Array<{ payload: Payload; clearByDesign: boolean }>;
+    }>;
     /** Every payload of every history, decrypted with the service's key. */
     let decodedText: string;
 
@@ -91,8 +128,13 @@ describe('Encrypted Temporal payloads', function () {
         const history = await rawClient.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
         found.push({ workflowId: wf.workflowId, type: wf.type, raw: rawBytes(history), payloads: payloadsOf(history) });
       }
-      const clear = await codec.decode(found.flatMap((h) => h.payloads.filter((p) => !p.clearByDesign).map((p) => p.payload)));
-      return { histories: found, decodedText: clear.map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8')).join('\n') };
+      const clear = await codec.decode(
+        found.flatMap((h) => h.payloads.filter((p) => !p.clearByDesign).map((p) => p.payload)),
+      );
+      return {
+        histories: found,
+        decodedText: clear.map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8')).join('\n'),
+      };
     }
 
     before(async function () {
@@ -101,13 +143,18 @@ describe('Encrypted Temporal payloads', function () {
       const linked = await account.createLinkedCustomer(person);
       sgId = linked.sgId;
       const zd = account.account.zendeskSubdomain;
-      await system.zendesk.client.addIdentity(zd, linked.zdId, { type: 'email', value: zendeskSide.otherEmail, verified: true });
+      await system.zendesk.client.addIdentity(zd, linked.zdId, {
+        type: 'email',
+        value: zendeskSide.otherEmail,
+        verified: true,
+      });
       await system.zendesk.client.addIdentity(zd, linked.zdId, { type: 'phone_number', value: zendeskSide.otherPhone });
       await system.settle(account.account);
 
       // The runs for the new identities have written them to Storeganise.
       await eventually(async () => {
-        const customFields = (await system.storeganise.client.getUser(account.account.subdomain, sgId)).customFields ?? {};
+        const customFields =
+          (await system.storeganise.client.getUser(account.account.subdomain, sgId)).customFields ?? {};
         assert.deepEqual(customFields.zendesk_otherPhones, [zendeskSide.otherPhone]);
         assert.deepEqual(customFields.zendesk_otherEmails, [zendeskSide.otherEmail]);
       });
@@ -117,8 +164,14 @@ describe('Encrypted Temporal payloads', function () {
         assert.ok(read.decodedText.includes(person.email), 'no history holds the email yet');
         return read;
       }));
-      assert.ok(histories.some((h) => h.workflowId === accountWorkflowId(account.account.subdomain)), 'the account workflow is among them');
-      assert.ok(histories.some((h) => h.type === 'syncCustomer'), 'a customer run is among them');
+      assert.ok(
+        histories.some((h) => h.workflowId === accountWorkflowId(account.account.subdomain)),
+        'the account workflow is among them',
+      );
+      assert.ok(
+        histories.some((h) => h.type === 'syncCustomer'),
+        'a customer run is among them',
+      );
     });
 
     it('without the codec, no history holds an email, phone number, name or secret in clear text', async () => {
@@ -136,10 +189,24 @@ describe('Encrypted Temporal payloads', function () {
       // What the runs keep in history: the values both sides agreed on. They prove the check below can fail.
       const kept = [`${person.firstName} ${person.lastName}`, person.email, '+819055550199'];
       for (const needle of kept) assert.ok(decodedText.includes(needle), `the decoded histories hold ${needle}`);
-      const personal = [...kept, person.firstName, person.lastName, person.phone, zendeskSide.otherEmail, zendeskSide.otherPhone];
-      const needles = [...personal, ...secrets, system.config.zendesk.clientSecret, system.config.storeganise.addonApiKey, system.config.storeganise.webhookSecret];
+      const personal = [
+        ...kept,
+        person.firstName,
+        person.lastName,
+        person.phone,
+        zendeskSide.otherEmail,
+        zendeskSide.otherPhone,
+      ];
+      const needles = [
+        ...personal,
+        ...secrets,
+        system.config.zendesk.clientSecret,
+        system.config.storeganise.addonApiKey,
+        system.config.storeganise.webhookSecret,
+      ];
       for (const { workflowId, raw } of histories) {
-        for (const needle of needles) assert.ok(!raw.includes(Buffer.from(needle)), `${workflowId} holds ${needle.slice(0, 12)}… in clear`);
+        for (const needle of needles)
+          assert.ok(!raw.includes(Buffer.from(needle)), `${workflowId} holds ${needle.slice(0, 12)}… in clear`);
       }
     });
 
@@ -150,8 +217,16 @@ describe('Encrypted Temporal payloads', function () {
         for (const { payload, clearByDesign } of payloads) {
           if (clearByDesign) continue;
           checked++;
-          assert.equal(Buffer.from(payload.metadata?.encoding ?? '').toString(), 'binary/encrypted', `a clear payload in ${workflowId}`);
-          assert.equal(Buffer.from(payload.metadata?.['encryption-key-id'] ?? '').toString(), currentKeyId, `key id in ${workflowId}`);
+          assert.equal(
+            Buffer.from(payload.metadata?.encoding ?? '').toString(),
+            'binary/encrypted',
+            `a clear payload in ${workflowId}`,
+          );
+          assert.equal(
+            Buffer.from(payload.metadata?.['encryption-key-id'] ?? '').toString(),
+            currentKeyId,
+            `key id in ${workflowId}`,
+          );
         }
       }
       assert.ok(checked > 20, `${checked} payloads checked`);
@@ -159,7 +234,12 @@ describe('Encrypted Temporal payloads', function () {
 
     it('with the codec, the histories decode: the event input names the user, activity results hold the email', async () => {
       const runs = histories.filter((h) => h.type === 'syncCustomer');
-      const results = await Promise.all(runs.map(async (run) => ({ run, result: (await system.client.workflow.getHandle(run.workflowId).result()) as SyncRunResult })));
+      const results = await Promise.all(
+        runs.map(async (run) => ({
+          run,
+          result: (await system.client.workflow.getHandle(run.workflowId).result()) as SyncRunResult,
+        })),
+      );
       const creation = results.find(({ result }) => result.notes.some((n) => n.includes('created Zendesk user')));
       assert.ok(creation, 'the run that created the Zendesk user is among the histories');
       const event = creation.run;
@@ -170,7 +250,10 @@ describe('Encrypted Temporal payloads', function () {
       assert.equal(utf8(decoded.payloads[0]?.metadata.encoding ?? ''), 'json/plain');
       assert.ok(utf8(decoded.payloads[0]?.data ?? '').includes(sgId), 'the decoded input names the Storeganise user');
 
-      const all = await codecCall('decode', event.payloads.filter((p) => !p.clearByDesign).map((p) => toWire(p.payload)));
+      const all = await codecCall(
+        'decode',
+        event.payloads.filter((p) => !p.clearByDesign).map((p) => toWire(p.payload)),
+      );
       assert.equal(all.status, 200, all.text);
       const text = all.payloads.map((p) => utf8(p.data)).join('\n');
       assert.ok(text.includes(person.email), 'the decoded activity results hold the email');
@@ -181,7 +264,10 @@ describe('Encrypted Temporal payloads', function () {
   });
 
   describe('codec endpoint', () => {
-    const clearPayload: WirePayload = { metadata: { encoding: b64('json/plain') }, data: b64(JSON.stringify({ email: 'round.trip@example.com' })) };
+    const clearPayload: WirePayload = {
+      metadata: { encoding: b64('json/plain') },
+      data: b64(JSON.stringify({ email: 'round.trip@example.com' })),
+    };
 
     it('refuses callers without the operator token', async () => {
       for (const op of ['encode', 'decode'] as const) {
@@ -194,12 +280,17 @@ describe('Encrypted Temporal payloads', function () {
       const origin = 'http://localhost:8233';
       const res = await fetch(`${system.apiUrl}/codec/decode`, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-namespace' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type,x-namespace',
+        },
       });
       assert.ok(res.status === 200 || res.status === 204, String(res.status));
       assert.equal(res.headers.get('access-control-allow-origin'), origin);
       const allowed = (res.headers.get('access-control-allow-headers') ?? '').toLowerCase();
-      for (const header of ['authorization', 'content-type', 'x-namespace']) assert.ok(allowed.includes(header), `${header} allowed: ${allowed}`);
+      for (const header of ['authorization', 'content-type', 'x-namespace'])
+        assert.ok(allowed.includes(header), `${header} allowed: ${allowed}`);
       assert.ok((res.headers.get('access-control-allow-methods') ?? '').includes('POST'));
       const refused = await codecCall('decode', [clearPayload], { token: null });
       assert.equal(refused.status, 401);
@@ -211,9 +302,16 @@ describe('Encrypted Temporal payloads', function () {
       const [sealed] = encoded.payloads;
       assert.ok(sealed);
       assert.equal(utf8(sealed.metadata.encoding ?? ''), 'binary/encrypted');
-      assert.equal(utf8(sealed.metadata['encryption-key-id'] ?? ''), Keyring.fromSpec(newKey).current.id, 'encrypted with the first key');
+      assert.equal(
+        utf8(sealed.metadata['encryption-key-id'] ?? ''),
+        Keyring.fromSpec(newKey).current.id,
+        'encrypted with the first key',
+      );
       assert.ok(!utf8(sealed.data).includes('round.trip@example.com'));
-      const decoded = await codecCall('decode', [sealed], { token: null, path: `/codec/t/${system.env.OPERATOR_TOKEN}` });
+      const decoded = await codecCall('decode', [sealed], {
+        token: null,
+        path: `/codec/t/${system.env.OPERATOR_TOKEN}`,
+      });
       assert.equal(decoded.status, 200, decoded.text);
       assert.deepEqual(decoded.payloads, [clearPayload]);
     });
@@ -228,12 +326,17 @@ describe('Encrypted Temporal payloads', function () {
       assert.equal(utf8(decoded.payloads[0]?.data ?? ''), '"from before the rotation"');
 
       // Without the old key the payload cannot be read, and the error says which key is missing.
-      await assert.rejects(async () => new EncryptionCodec(Keyring.fromSpec(newKey)).decode([underOldKey]), /unknown encryption key id/);
+      await assert.rejects(
+        async () => new EncryptionCodec(Keyring.fromSpec(newKey)).decode([underOldKey]),
+        /unknown encryption key id/,
+      );
     });
 
     it('answers 400 naming the key for a payload encrypted under a key it does not hold', async () => {
       const stranger = Keyring.fromSpec(Keyring.generateSpec());
-      const [foreign] = await new EncryptionCodec(stranger).encode([{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"foreign"') }]);
+      const [foreign] = await new EncryptionCodec(stranger).encode([
+        { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"foreign"') },
+      ]);
       assert.ok(foreign);
       const answer = await codecCall('decode', [toWire(foreign)]);
       assert.equal(answer.status, 400, answer.text);

@@ -25,7 +25,10 @@ describe('First hour: fields that heal and an authorize task that closes', funct
       acme = new AccountView(system, await system.addAccount());
     });
 
-    const userFieldCodes = async (): Promise<string[]> => (await system.storeganise.client.listCustomFields(acme.account.subdomain, { model: 'user' })).map((f) => f.code).sort();
+    const userFieldCodes = async (): Promise<string[]> =>
+      (await system.storeganise.client.listCustomFields(acme.account.subdomain, { model: 'user' }))
+        .map((f) => f.code)
+        .sort();
 
     it('after an admin deletes the zendesk_* user fields, a new customer is still linked and a Zendesk edit still reaches Storeganise, with no Sync error task', async () => {
       const earlier = await acme.createLinkedCustomer({ firstName: 'Rin', lastName: 'Mori' });
@@ -37,7 +40,11 @@ describe('First hour: fields that heal and an authorize task that closes', funct
       assert.equal((await acme.sgUser(earlier.sgId)).customFields?.[ZENDESK_USER_ID_FIELD], undefined);
       const mark = await acme.mark();
 
-      const newcomer = await system.storeganise.client.createUser(acme.account.subdomain, { firstName: 'Sena', lastName: 'Kudo', email: uniqueEmail('sena') });
+      const newcomer = await system.storeganise.client.createUser(acme.account.subdomain, {
+        firstName: 'Sena',
+        lastName: 'Kudo',
+        email: uniqueEmail('sena'),
+      });
       const zdId = await eventually(async () => {
         const pointer = (await acme.sgUser(newcomer.id)).customFields?.[ZENDESK_USER_ID_FIELD];
         assert.equal(typeof pointer, 'string', 'the new customer is not linked yet');
@@ -52,7 +59,10 @@ describe('First hour: fields that heal and an authorize task that closes', funct
       const writes = requests.filter((r) => r.method === 'PUT' && r.path.endsWith(`/users/${newcomer.id}`));
       assert.equal(writes[0]?.status, 400, 'the first write was refused');
       assert.equal(writes.at(-1)?.status, 200, 'the retried write went through');
-      assert.equal(requests.filter((r) => r.method === 'POST' && /\/custom-fields$/.test(r.path) && r.status === 201).length, FIELD_CODES.length);
+      assert.equal(
+        requests.filter((r) => r.method === 'POST' && /\/custom-fields$/.test(r.path) && r.status === 201).length,
+        FIELD_CODES.length,
+      );
 
       // The customer linked before the deletion keeps syncing: its Zendesk edit arrives and its pointer is repaired.
       await system.zendesk.client.updateUser(acme.account.zendeskSubdomain, earlier.zdId, { name: 'Rin Moriyama' });
@@ -64,7 +74,11 @@ describe('First hour: fields that heal and an authorize task that closes', funct
       await system.settle(acme.account);
       assert.deepEqual(await acme.tasks(SYNC_ERROR_TITLE), [], 'no Sync error task');
       assert.equal((await acme.zdUsersWithExternalId(newcomer.id)).length, 1, 'one Zendesk user for the newcomer');
-      assert.equal((await acme.zdUsersWithExternalId(earlier.sgId)).length, 1, 'no second Zendesk user for the earlier customer');
+      assert.equal(
+        (await acme.zdUsersWithExternalId(earlier.sgId)).length,
+        1,
+        'no second Zendesk user for the earlier customer',
+      );
     });
   });
 
@@ -86,7 +100,11 @@ describe('First hour: fields that heal and an authorize task that closes', funct
         assert.equal(closed?.state, 'completed');
         assert.equal(closed?.steps?.[0]?.state, 'completed');
       });
-      const closing = await system.storeganise.client.requests({ account: account.subdomain, method: 'PUT', path: '/jobs/' });
+      const closing = await system.storeganise.client.requests({
+        account: account.subdomain,
+        method: 'PUT',
+        path: '/jobs/',
+      });
       assert.deepEqual(
         closing.map((r) => [r.path.replace(/^.*\/v1\/admin/, ''), r.status]),
         [[`/jobs/${task.id}/steps/${task.steps?.[0]?.id ?? ''}`, 200]],
@@ -104,15 +122,27 @@ describe('First hour: fields that heal and an authorize task that closes', funct
         return task;
       });
       await system.storeganise.client.updateAccount(account.subdomain, {
-        settings: { zendesk_instance: account.zendeskSubdomain, zendesk_defaultCountryCode: '+81', zendesk_statusFieldKey: STATUS_FIELD_KEY, zendesk_nameFormat: 'first_last' },
+        settings: {
+          zendesk_instance: account.zendeskSubdomain,
+          zendesk_defaultCountryCode: '+81',
+          zendesk_statusFieldKey: STATUS_FIELD_KEY,
+          zendesk_nameFormat: 'first_last',
+        },
       });
-      assert.equal((await operatorCall(system, 'POST', `/operator/accounts/${account.subdomain}/recheck-settings`)).status, 202);
+      assert.equal(
+        (await operatorCall(system, 'POST', `/operator/accounts/${account.subdomain}/recheck-settings`)).status,
+        202,
+      );
       await eventually(async () => assert.equal((await system.authorize(account)).status, 200), { timeoutMs: 30_000 });
       await eventually(async () => assert.equal((await view.tasks(AUTHORIZE_TASK_TITLE))[0]?.state, 'completed'));
 
       // Access revoked: the next Zendesk call raises a new authorize task, which stays open while access is missing.
       await system.zendesk.client.revokeOAuth(account.zendeskSubdomain);
-      await system.storeganise.client.createUser(account.subdomain, { firstName: 'Yuto', lastName: 'Abe', email: uniqueEmail('yuto') });
+      await system.storeganise.client.createUser(account.subdomain, {
+        firstName: 'Yuto',
+        lastName: 'Abe',
+        email: uniqueEmail('yuto'),
+      });
       const second = await eventually(async () => {
         const [, task, ...more] = await view.tasks(AUTHORIZE_TASK_TITLE);
         assert.ok(task, 'no second authorize task yet');
@@ -121,11 +151,20 @@ describe('First hour: fields that heal and an authorize task that closes', funct
       });
       await sleep(1_500);
       assert.equal((await view.tasks(AUTHORIZE_TASK_TITLE))[1]?.state, 'ready');
-      assert.equal((await system.client.workflow.getHandle(accountWorkflowId(account.subdomain)).query(accountQuery)).connection, 'awaiting-authorization');
+      assert.equal(
+        (await system.client.workflow.getHandle(accountWorkflowId(account.subdomain)).query(accountQuery)).connection,
+        'awaiting-authorization',
+      );
 
       assert.equal((await system.authorize(account)).status, 200);
-      await eventually(async () => assert.equal((await view.tasks(AUTHORIZE_TASK_TITLE)).find((t) => t.id === second.id)?.state, 'completed'));
-      assert.equal((await view.tasks(INVALID_SETTINGS_TASK_TITLE)).find((t) => t.id === settingsTask.id)?.state, 'ready', 'a task about something else is left to the operator');
+      await eventually(async () =>
+        assert.equal((await view.tasks(AUTHORIZE_TASK_TITLE)).find((t) => t.id === second.id)?.state, 'completed'),
+      );
+      assert.equal(
+        (await view.tasks(INVALID_SETTINGS_TASK_TITLE)).find((t) => t.id === settingsTask.id)?.state,
+        'ready',
+        'a task about something else is left to the operator',
+      );
     });
   });
 });

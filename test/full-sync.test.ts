@@ -59,7 +59,10 @@ describe('initial import and full sync', function () {
         const progress = await progressOf(account);
         assert.equal(progress.mode, mode);
         if (runId !== undefined) assert.equal(progress.runId, runId);
-        assert.ok(!progress.running && ['completed', 'cancelled', 'failed'].includes(progress.state), `the ${mode} is ${progress.state}: ${progress.done}/${progress.total}`);
+        assert.ok(
+          !progress.running && ['completed', 'cancelled', 'failed'].includes(progress.state),
+          `the ${mode} is ${progress.state}: ${progress.done}/${progress.total}`,
+        );
         return progress;
       },
       { timeoutMs, intervalMs: 250 },
@@ -82,13 +85,21 @@ describe('initial import and full sync', function () {
   }
 
   /** Storeganise customers whose webhooks never reached the service (created before the add-on, or lost). */
-  async function customersUnknownToTheSync(view: AccountView, count: number, prefix: string): Promise<Array<{ id: string; email: string; firstName: string; lastName: string }>> {
+  async function customersUnknownToTheSync(
+    view: AccountView,
+    count: number,
+    prefix: string,
+  ): Promise<Array<{ id: string; email: string; firstName: string; lastName: string }>> {
     const { subdomain } = view.account;
     await system.storeganise.client.setFaults(subdomain, { webhooks: { dropRate: 1 } });
     try {
       const created = [];
       for (let i = 0; i < count; i++) {
-        const input = { firstName: `${prefix}${i}`, lastName: 'Bulk', email: uniqueEmail(`${prefix.toLowerCase()}${i}`) };
+        const input = {
+          firstName: `${prefix}${i}`,
+          lastName: 'Bulk',
+          email: uniqueEmail(`${prefix.toLowerCase()}${i}`),
+        };
         created.push({ ...input, id: (await system.storeganise.client.createUser(subdomain, input)).id });
       }
       return created;
@@ -98,8 +109,14 @@ describe('initial import and full sync', function () {
   }
 
   /** Each customer has exactly one Zendesk user, pointing back at it, that its pointer names. */
-  async function assertOneLinkedZendeskUserEach(view: AccountView, customers: ReadonlyArray<{ id: string; email: string; firstName: string; lastName: string }>): Promise<void> {
-    const [zdUsers, sgUsers] = await Promise.all([system.zendesk.client.listUsers(view.account.zendeskSubdomain), system.storeganise.client.listUsers(view.account.subdomain)]);
+  async function assertOneLinkedZendeskUserEach(
+    view: AccountView,
+    customers: ReadonlyArray<{ id: string; email: string; firstName: string; lastName: string }>,
+  ): Promise<void> {
+    const [zdUsers, sgUsers] = await Promise.all([
+      system.zendesk.client.listUsers(view.account.zendeskSubdomain),
+      system.storeganise.client.listUsers(view.account.subdomain),
+    ]);
     for (const customer of customers) {
       const owned = zdUsers.filter((u) => u.external_id === customer.id);
       assert.equal(owned.length, 1, `customer ${customer.id} has ${owned.length} Zendesk users`);
@@ -107,7 +124,11 @@ describe('initial import and full sync', function () {
       assert.ok(zd);
       assert.equal(zd.email, customer.email);
       assert.equal(zd.name, `${customer.firstName} ${customer.lastName}`);
-      assert.equal(sgUsers.find((u) => u.id === customer.id)?.customFields?.zendesk_userId, String(zd.id), `customer ${customer.id} points at its Zendesk user`);
+      assert.equal(
+        sgUsers.find((u) => u.id === customer.id)?.customFields?.zendesk_userId,
+        String(zd.id),
+        `customer ${customer.id} points at its Zendesk user`,
+      );
     }
   }
 
@@ -127,13 +148,20 @@ describe('initial import and full sync', function () {
       people.map(async (person) => {
         const email = uniqueEmail(person.firstName.toLowerCase());
         const sg = await system.storeganise.client.createUser(subdomain, { ...person, email });
-        const zd = await system.zendesk.client.createUser(zendeskSubdomain, { name: `${person.firstName} ${person.lastName}`, email });
+        const zd = await system.zendesk.client.createUser(zendeskSubdomain, {
+          name: `${person.firstName} ${person.lastName}`,
+          email,
+        });
         return { sg, zd };
       }),
     );
     await system.storeganise.client.setFaults(subdomain, {});
     const lonely = await customersUnknownToTheSync(view, 3, 'Lonely');
-    const requesters = await Promise.all(['Walk In', 'Front Desk'].map((name) => system.zendesk.client.createUser(zendeskSubdomain, { name, email: uniqueEmail('requester') })));
+    const requesters = await Promise.all(
+      ['Walk In', 'Front Desk'].map((name) =>
+        system.zendesk.client.createUser(zendeskSubdomain, { name, email: uniqueEmail('requester') }),
+      ),
+    );
     const customersBefore = (await system.storeganise.client.listUsers(subdomain)).length;
     const mark = await view.mark();
 
@@ -141,18 +169,35 @@ describe('initial import and full sync', function () {
     assert.equal((await system.authorize(account)).status, 200);
     const imported = await ended(account, 'import');
     assert.deepEqual(
-      { state: imported.state, done: imported.done, total: imported.total, linked: imported.linked, created: imported.created, conflicts: imported.conflicts, errors: imported.errors },
+      {
+        state: imported.state,
+        done: imported.done,
+        total: imported.total,
+        linked: imported.linked,
+        created: imported.created,
+        conflicts: imported.conflicts,
+        errors: imported.errors,
+      },
       { state: 'completed', done: 6, total: 6, linked: 3, created: 3, conflicts: 0, errors: 0 },
     );
     for (const { sg, zd } of matching) {
       const [sgNow, zdNow] = await Promise.all([view.sgUser(sg.id), view.zdUser(zd.id)]);
-      assert.equal(sgNow.customFields?.zendesk_userId, String(zd.id), 'the customer points at the Zendesk user holding its email');
+      assert.equal(
+        sgNow.customFields?.zendesk_userId,
+        String(zd.id),
+        'the customer points at the Zendesk user holding its email',
+      );
       assert.equal(zdNow.external_id, sg.id, 'the Zendesk user points back at the customer');
       assert.equal(zdNow.name, zd.name);
     }
     await assertOneLinkedZendeskUserEach(view, lonely);
-    for (const requester of requesters) assert.equal((await view.zdUser(requester.id)).external_id, null, 'a requester with no customer stays unlinked');
-    assert.equal((await system.storeganise.client.listUsers(subdomain)).length, customersBefore, 'no Storeganise customer is created');
+    for (const requester of requesters)
+      assert.equal((await view.zdUser(requester.id)).external_id, null, 'a requester with no customer stays unlinked');
+    assert.equal(
+      (await system.storeganise.client.listUsers(subdomain)).length,
+      customersBefore,
+      'no Storeganise customer is created',
+    );
     assert.deepEqual(
       (await view.storeganiseRequests(mark)).filter((r) => r.method === 'POST' && /\/v1\/admin\/users/.test(r.path)),
       [],
@@ -164,7 +209,17 @@ describe('initial import and full sync', function () {
     const quiet = await view.mark();
     const runId = await startFullSync(account);
     const again = await ended(account, 'full', runId);
-    assert.deepEqual({ state: again.state, done: again.done, total: again.total, linked: again.linked, created: again.created, errors: again.errors }, { state: 'completed', done: 6, total: 6, linked: 0, created: 0, errors: 0 });
+    assert.deepEqual(
+      {
+        state: again.state,
+        done: again.done,
+        total: again.total,
+        linked: again.linked,
+        created: again.created,
+        errors: again.errors,
+      },
+      { state: 'completed', done: 6, total: 6, linked: 0, created: 0, errors: 0 },
+    );
     await system.settle(account);
     assert.deepEqual(await view.zendeskWrites(quiet), [], 'nothing written to Zendesk');
     assert.deepEqual(await view.storeganiseWrites(quiet), [], 'nothing written to Storeganise');
@@ -179,7 +234,10 @@ describe('initial import and full sync', function () {
     const beforeRepair = await view.mark();
     const repairRun = await startFullSync(account);
     const repaired = await ended(account, 'full', repairRun);
-    assert.deepEqual({ state: repaired.state, repaired: repaired.repaired, errors: repaired.errors }, { state: 'completed', repaired: 1, errors: 0 });
+    assert.deepEqual(
+      { state: repaired.state, repaired: repaired.repaired, errors: repaired.errors },
+      { state: 'completed', repaired: 1, errors: 0 },
+    );
     assert.equal((await view.sgUser(first.sg.id)).lastName, 'Morimoto');
     await system.settle(account);
     assert.deepEqual(
@@ -198,11 +256,15 @@ describe('initial import and full sync', function () {
 
     await system.stopWorker();
     const doomed = await WorkerProcess.start(system);
-    const cli = spawn('npx', ['tsx', path.join('scripts', 'full-sync.ts'), '--account', account.subdomain, '--api', system.apiUrl], {
-      cwd: projectRoot,
-      env: { ...process.env, OPERATOR_TOKEN: system.env.OPERATOR_TOKEN ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const cli = spawn(
+      'npx',
+      ['tsx', path.join('scripts', 'full-sync.ts'), '--account', account.subdomain, '--api', system.apiUrl],
+      {
+        cwd: projectRoot,
+        env: { ...process.env, OPERATOR_TOKEN: system.env.OPERATOR_TOKEN ?? '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     cli.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     cli.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -220,8 +282,13 @@ describe('initial import and full sync', function () {
       );
       await doomed.kill();
       assert.ok(atKill.done < customers.length, `the kill landed mid-way (${atKill.done}/${atKill.total})`);
-      const linkedAtKill = (await system.zendesk.client.listUsers(account.zendeskSubdomain)).filter((u) => u.external_id !== null).length;
-      assert.ok(linkedAtKill < customers.length, `some customers had no Zendesk user yet when the worker died (${linkedAtKill})`);
+      const linkedAtKill = (await system.zendesk.client.listUsers(account.zendeskSubdomain)).filter(
+        (u) => u.external_id !== null,
+      ).length;
+      assert.ok(
+        linkedAtKill < customers.length,
+        `some customers had no Zendesk user yet when the worker died (${linkedAtKill})`,
+      );
 
       await system.startWorker();
       resumed = true;
@@ -242,13 +309,19 @@ describe('initial import and full sync', function () {
     }
 
     const final = await progressOf(account);
-    assert.deepEqual({ state: final.state, done: final.done, total: final.total, errors: final.errors, conflicts: final.conflicts }, { state: 'completed', done: 30, total: 30, errors: 0, conflicts: 0 });
+    assert.deepEqual(
+      { state: final.state, done: final.done, total: final.total, errors: final.errors, conflicts: final.conflicts },
+      { state: 'completed', done: 30, total: 30, errors: 0, conflicts: 0 },
+    );
     // A create whose answer the killed worker never read is found by its external id on retry: linked, not created twice.
     assert.equal(final.created + final.linked, 30, JSON.stringify(final));
     await assertOneLinkedZendeskUserEach(view, customers);
 
     const lines = output.split('\n');
-    assert.ok(lines.some((l) => l.startsWith(`started the full sync of ${account.subdomain}`)), output);
+    assert.ok(
+      lines.some((l) => l.startsWith(`started the full sync of ${account.subdomain}`)),
+      output,
+    );
     const moving = lines.flatMap((l) => {
       const m = /^\[[#.]+\]\s+\d+% (\d+)\/(\d+) /.exec(l);
       return m ? [{ done: Number(m[1]), total: Number(m[2]) }] : [];
@@ -260,7 +333,12 @@ describe('initial import and full sync', function () {
     const summary = `full sync of ${account.subdomain} completed`;
     const last = lines.find((l) => l.startsWith(summary));
     assert.ok(last, output);
-    assert.match(last, new RegExp(`: 30/30 customers; linked ${final.linked}, created ${final.created}, repaired 0, conflicts 0, errors 0$`));
+    assert.match(
+      last,
+      new RegExp(
+        `: 30/30 customers; linked ${final.linked}, created ${final.created}, repaired 0, conflicts 0, errors 0$`,
+      ),
+    );
   });
 
   it('during a full sync a live edit still lands, and no request goes out before a Retry-After', async () => {
@@ -271,9 +349,14 @@ describe('initial import and full sync', function () {
     const mark = await view.mark();
 
     const runId = await startFullSync(account);
-    await eventually(async () => assert.ok((await progressOf(account)).done >= 2, 'the full sync is under way'), { timeoutMs: 60_000, intervalMs: 100 });
+    await eventually(async () => assert.ok((await progressOf(account)).done >= 2, 'the full sync is under way'), {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     // Zendesk answers the next three requests 429, whoever makes them.
-    await system.zendesk.client.setFaults(account.zendeskSubdomain, { force: { status: 429, count: 3, retryAfterSeconds: 2 } });
+    await system.zendesk.client.setFaults(account.zendeskSubdomain, {
+      force: { status: 429, count: 3, retryAfterSeconds: 2 },
+    });
     await system.storeganise.client.updateUser(account.subdomain, live.sgId, { firstName: 'Lively' });
     const seenDuring = await eventually(
       async () => {
@@ -282,10 +365,16 @@ describe('initial import and full sync', function () {
       },
       { timeoutMs: 60_000, intervalMs: 250 },
     );
-    assert.ok(seenDuring.running, `the live edit landed while the full sync ran (${seenDuring.state} ${seenDuring.done}/${seenDuring.total})`);
+    assert.ok(
+      seenDuring.running,
+      `the live edit landed while the full sync ran (${seenDuring.state} ${seenDuring.done}/${seenDuring.total})`,
+    );
 
     const final = await ended(account, 'full', runId);
-    assert.deepEqual({ state: final.state, created: final.created, errors: final.errors }, { state: 'completed', created: 20, errors: 0 });
+    assert.deepEqual(
+      { state: final.state, created: final.created, errors: final.errors },
+      { state: 'completed', created: 20, errors: 0 },
+    );
     await assertOneLinkedZendeskUserEach(view, customers);
     await system.settle(account);
     await system.zendesk.client.setFaults(account.zendeskSubdomain, {});

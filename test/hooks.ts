@@ -19,7 +19,8 @@ export interface Harness {
 let harness: Harness | null = null;
 
 export function testHarness(): Harness {
-  if (harness === null) throw new Error('the root hooks did not start Temporal (run through `npm test` / .mocharc.json)');
+  if (harness === null)
+    throw new Error('the root hooks did not start Temporal (run through `npm test` / .mocharc.json)');
   return harness;
 }
 
@@ -30,9 +31,16 @@ export const mochaHooks = {
     const cli = await resolveTemporalCli((line) => console.log(line));
     const server = await startDevServer({ cli, readyTimeoutSeconds: 120 });
     try {
-      const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address, namespace: server.namespace });
+      const env = await TestWorkflowEnvironment.createFromExistingServer({
+        address: server.address,
+        namespace: server.namespace,
+      });
       await ensureSearchAttributes(env.connection, server.namespace, SEARCH_ATTRIBUTE_KEYS);
-      const workflowBundle = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: new DefaultLogger('ERROR') });
+      const workflowBundle = await bundleWorkflowCode({
+        workflowsPath,
+        failureConverterPath,
+        logger: new DefaultLogger('ERROR'),
+      });
       harness = { server, env, workflowBundle };
     } catch (err) {
       console.error(`Temporal dev server output:\n${server.output()}`);
@@ -44,7 +52,10 @@ export const mochaHooks = {
     this.timeout(60_000);
     // Every line the API and the workers of the whole run logged, scanned for every secret they were configured with.
     const leaks = secretsInLogs();
-    if (leaks.length > 0) throw new Error(`secrets appeared in the logs of this run:\n${leaks.map((l) => `  ${l.variable}: ${l.line}`).join('\n')}`);
+    if (leaks.length > 0)
+      throw new Error(
+        `secrets appeared in the logs of this run:\n${leaks.map((l) => `  ${l.variable}: ${l.line}`).join('\n')}`,
+      );
     const current = harness;
     harness = null;
     if (current === null) return;

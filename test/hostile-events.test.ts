@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, WorkflowNotFoundError, type ConnectionOptions } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  defaultGrpcRetryOptions,
+  makeGrpcRetryInterceptor,
+  WorkflowNotFoundError,
+  type ConnectionOptions,
+} from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { InvalidId } from '../adapters/http';
 import { StoreganiseClient } from '../adapters/storeganise';
@@ -12,7 +19,13 @@ import { ANSWER_WITHIN_MS } from '../api/request-guards';
 import { applyServerTimeouts } from '../api/server';
 import { dataConverterFor } from '../lib/data-converter';
 import { createLogger } from '../lib/logger';
-import { accountQuery, accountWorkflowId, customerStatusQuery, customerWorkflowId, type EventOutcome } from '../workflows/definitions';
+import {
+  accountQuery,
+  accountWorkflowId,
+  customerStatusQuery,
+  customerWorkflowId,
+  type EventOutcome,
+} from '../workflows/definitions';
 import { testHarness } from './hooks';
 import { AccountView, startWithAccount, type LinkedCustomer } from './support/customers';
 import { eventually } from './support/eventually';
@@ -27,7 +40,8 @@ import { post, signStoreganise, signZendesk, zendeskTimestamp } from './support/
 
 type GrpcInterceptor = NonNullable<ConnectionOptions['interceptors']>[number];
 
-const errorOf = (json: unknown): { code?: string; message?: string; path?: string } => (json as { error?: { code?: string; message?: string; path?: string } }).error ?? {};
+const errorOf = (json: unknown): { code?: string; message?: string; path?: string } =>
+  (json as { error?: { code?: string; message?: string; path?: string } }).error ?? {};
 const statusOf = (json: unknown): string | undefined => (json as { status?: string }).status;
 
 /** A lone UTF-16 surrogate as raw bytes (CESU-8, not UTF-8): what JSON.stringify never writes, but a sender might. */
@@ -82,7 +96,10 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
       ...overrides,
     });
   const postStoreganise = (body: string | Buffer) =>
-    post(`${system.apiUrl}/addon/storeganise`, body, { 'content-type': 'application/json', 'sg-signature': signStoreganise(system.config.storeganise.webhookSecret, body) });
+    post(`${system.apiUrl}/addon/storeganise`, body, {
+      'content-type': 'application/json',
+      'sg-signature': signStoreganise(system.config.storeganise.webhookSecret, body),
+    });
   const postZendesk = (body: string | Buffer, sub = subdomain(), secret = zendeskSecret) => {
     const timestamp = zendeskTimestamp();
     return post(`${system.apiUrl}/addon/zendesk/${sub}`, body, {
@@ -97,8 +114,11 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
     await system.settle(acme.account);
     return (await system.client.workflow.count(`SyncAccount = '${sub}'`)).count;
   };
-  const outcomesOf = async (customer: string) => (await system.client.workflow.getHandle(customerWorkflowId(subdomain(), customer)).query(customerStatusQuery)).outcomes;
-  const outcomeOf = async (customer: string, eventId: string): Promise<EventOutcome | undefined> => (await outcomesOf(customer)).find((o) => o.eventId === eventId)?.outcome;
+  const outcomesOf = async (customer: string) =>
+    (await system.client.workflow.getHandle(customerWorkflowId(subdomain(), customer)).query(customerStatusQuery))
+      .outcomes;
+  const outcomeOf = async (customer: string, eventId: string): Promise<EventOutcome | undefined> =>
+    (await outcomesOf(customer)).find((o) => o.eventId === eventId)?.outcome;
 
   /** The workflows matching `query` whose history holds a failed workflow task. */
   async function workflowTaskFailures(query: string): Promise<string[]> {
@@ -107,7 +127,9 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
     for await (const execution of system.client.workflow.list({ query })) {
       looked++;
       const history = await system.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
-      const failures = (history.events ?? []).filter((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED);
+      const failures = (history.events ?? []).filter(
+        (e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+      );
       if (failures.length > 0) failed.push(`${execution.workflowId}: ${failures.length} failed workflow tasks`);
     }
     assert.ok(looked > 0, `no workflow matched ${query}`);
@@ -126,7 +148,9 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
   /** A Storeganise edit, synced to Zendesk: the name Zendesk shows afterwards. */
   async function editSyncs(customer: LinkedCustomer, firstName: string, lastName: string): Promise<void> {
     await system.storeganise.client.updateUser(subdomain(), customer.sgId, { firstName, lastName });
-    await eventually(async () => assert.equal((await acme.zdUser(customer.zdId)).name, `${firstName} ${lastName}`), { timeoutMs: 30_000 });
+    await eventually(async () => assert.equal((await acme.zdUser(customer.zdId)).name, `${firstName} ${lastName}`), {
+      timeoutMs: 30_000,
+    });
   }
 
   describe('1. bounded, validated identifiers', () => {
@@ -137,13 +161,29 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
         ['a 1,003-character id', storeganiseEvent({ id: 'e'.repeat(1003) }), 'id'],
         ['a 129-character id', storeganiseEvent({ id: 'e'.repeat(129) }), 'id'],
         ['a lone surrogate in the id (escaped)', storeganiseEvent({ id: 'ev\ud800' }), 'id'],
-        ['a lone surrogate in the id (raw bytes)', withBytes(storeganiseEvent({ id: 'ev@' }), '@', RAW_SURROGATE), 'id'],
+        [
+          'a lone surrogate in the id (raw bytes)',
+          withBytes(storeganiseEvent({ id: 'ev@' }), '@', RAW_SURROGATE),
+          'id',
+        ],
         ['a NUL in the id', storeganiseEvent({ id: 'ev\u0000id' }), 'id'],
         ['an RTL mark in the id', storeganiseEvent({ id: 'ev\u202eid' }), 'id'],
         ['a space in the id', storeganiseEvent({ id: 'ev id' }), 'id'],
-        ['a lone surrogate in data.userId', storeganiseEvent({ data: { userId: `${customer.sgId}\udc00`, changedKeys: ['firstName'] } }), 'data.userId'],
-        ['a NUL in data.userId', storeganiseEvent({ data: { userId: `${customer.sgId}\u0000`, changedKeys: ['firstName'] } }), 'data.userId'],
-        ['a 65-character data.userId', storeganiseEvent({ data: { userId: 'u'.repeat(65), changedKeys: ['firstName'] } }), 'data.userId'],
+        [
+          'a lone surrogate in data.userId',
+          storeganiseEvent({ data: { userId: `${customer.sgId}\udc00`, changedKeys: ['firstName'] } }),
+          'data.userId',
+        ],
+        [
+          'a NUL in data.userId',
+          storeganiseEvent({ data: { userId: `${customer.sgId}\u0000`, changedKeys: ['firstName'] } }),
+          'data.userId',
+        ],
+        [
+          'a 65-character data.userId',
+          storeganiseEvent({ data: { userId: 'u'.repeat(65), changedKeys: ['firstName'] } }),
+          'data.userId',
+        ],
         ['a lone surrogate in the addonId', storeganiseEvent({ addonId: `${acme.account.addonId}\ud800` }), 'addonId'],
         ['a NUL in the type', storeganiseEvent({ type: 'user.updated\u0000' }), 'type'],
       ];
@@ -173,7 +213,9 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
       try {
         await system.storeganise.client.updateUser(subdomain(), customer.sgId, { firstName: 'Bounded' });
         const eventId = `~${'A'.repeat(126)}!`;
-        const res = await postStoreganise(storeganiseEvent({ id: eventId, data: { userId: customer.sgId, changedKeys: ['firstName'] } }));
+        const res = await postStoreganise(
+          storeganiseEvent({ id: eventId, data: { userId: customer.sgId, changedKeys: ['firstName'] } }),
+        );
         assert.equal(res.status, 200, JSON.stringify(res.json));
         assert.equal(statusOf(res.json), 'accepted');
         await eventually(async () => assert.equal((await acme.zdUser(customer.zdId)).name, 'Bounded Suzuki'));
@@ -188,7 +230,10 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
       const customer = await acme.createLinkedCustomer();
       const eventIds: string[] = [];
       for (const text of ['x\ud800y', 'nul\u0000led', '\u202edi\u200fl', '\udfff']) {
-        const body = zendeskEvent({ subject: `zen:user:${customer.zdId}`, event: { current: `Name ${text}`, previous: 'Hanako Suzuki' } }, { id: String(customer.zdId), external_id: text, email: `a${text}@example.com` });
+        const body = zendeskEvent(
+          { subject: `zen:user:${customer.zdId}`, event: { current: `Name ${text}`, previous: 'Hanako Suzuki' } },
+          { id: String(customer.zdId), external_id: text, email: `a${text}@example.com` },
+        );
         const res = await postZendesk(body);
         assert.equal(res.status, 200, JSON.stringify(res.json));
         assert.equal(statusOf(res.json), 'accepted', JSON.stringify(res.json));
@@ -201,7 +246,10 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
         const outcome = outcomes.find((o) => o.eventId === eventId)?.outcome;
         assert.ok(outcome !== undefined && outcome !== 'failed', `event ${eventId}: ${String(outcome)}`);
       }
-      assert.deepEqual(await workflowTaskFailures(`SyncAccount = '${subdomain()}' AND SyncCustomer = 'zd:${customer.zdId}'`), []);
+      assert.deepEqual(
+        await workflowTaskFailures(`SyncAccount = '${subdomain()}' AND SyncCustomer = 'zd:${customer.zdId}'`),
+        [],
+      );
       await editSyncs(customer, 'After', 'Hostile');
     });
   });
@@ -223,7 +271,10 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
       ];
       // Each value on its own run, in both directions: typed in Storeganise, then in Zendesk.
       for (const [i, text] of hostile.entries()) {
-        await system.storeganise.client.updateUser(subdomain(), victim.sgId, { firstName: text, lastName: `L${i}\ud800` });
+        await system.storeganise.client.updateUser(subdomain(), victim.sgId, {
+          firstName: text,
+          lastName: `L${i}\ud800`,
+        });
         await system.settle(acme.account, 60_000);
         await system.zendesk.client.updateUser(acme.account.zendeskSubdomain, victim.zdId, { name: `${text} Z${i}` });
         await system.settle(acme.account, 60_000);
@@ -232,7 +283,10 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
       await editSyncs(bystander, 'Still', 'Syncing');
       await editSyncs(victim, 'Valid', 'Again');
       assert.ok((await pollers()) > 0, 'the worker polls its task queue');
-      assert.deepEqual(await workflowTaskFailures(`SyncAccount = '${subdomain()}' AND SyncCustomer = 'sg:${victim.sgId}'`), []);
+      assert.deepEqual(
+        await workflowTaskFailures(`SyncAccount = '${subdomain()}' AND SyncCustomer = 'sg:${victim.sgId}'`),
+        [],
+      );
       const outcomes = await outcomesOf(`sg:${victim.sgId}`);
       assert.ok(outcomes.length > 0);
       assert.deepEqual(
@@ -254,7 +308,11 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
         ['data as a string', { data: 'u1' }, 'data'],
         ['userId as a number', { data: { userId: 42, changedKeys: ['firstName'] } }, 'data.userId'],
         ['userId as an object', { data: { userId: { $ne: null }, changedKeys: ['firstName'] } }, 'data.userId'],
-        ['a rental event with no rental id', { type: 'job.unit_moveIn.completed', data: { unitRentalId: null } }, 'data.unitRentalId'],
+        [
+          'a rental event with no rental id',
+          { type: 'job.unit_moveIn.completed', data: { unitRentalId: null } },
+          'data.unitRentalId',
+        ],
         ['id as a number', { id: 12345 }, 'id'],
         ['apiUrl as a list', { apiUrl: [apiUrlOf(subdomain())] }, 'apiUrl'],
       ];
@@ -285,10 +343,15 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
     });
   });
   /** The account's registration as the API's directory and the account workflow hold it. */
-  async function registration(sub: string): Promise<{ directory: { apiUrl: string; addonId: string } | null; workflow: { apiUrl: string; addonId: string } }> {
+  async function registration(
+    sub: string,
+  ): Promise<{ directory: { apiUrl: string; addonId: string } | null; workflow: { apiUrl: string; addonId: string } }> {
     const entry = await (system.api ?? assert.fail('the API runs')).directory.get(sub, { fresh: true });
     const view = await system.client.workflow.getHandle(accountWorkflowId(sub)).query(accountQuery);
-    return { directory: entry && { apiUrl: entry.apiUrl, addonId: entry.addonId }, workflow: { apiUrl: view.apiUrl, addonId: view.addonId } };
+    return {
+      directory: entry && { apiUrl: entry.apiUrl, addonId: entry.addonId },
+      workflow: { apiUrl: view.apiUrl, addonId: view.addonId },
+    };
   }
 
   describe('3. never a hang', () => {
@@ -308,7 +371,9 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
       } finally {
         await system.startWorker();
       }
-      await eventually(async () => assert.equal((await fetch(path, { headers: auth })).status, 200), { timeoutMs: 30_000 });
+      await eventually(async () => assert.equal((await fetch(path, { headers: auth })).status, 200), {
+        timeoutMs: 30_000,
+      });
     });
   });
 
@@ -318,18 +383,43 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
       const registered = await registration(subdomain());
       assert.deepEqual(registered.directory, { apiUrl: apiUrlOf(subdomain()), addonId: acme.account.addonId });
       const newcomer = `newco${randomBytes(3).toString('hex')}`;
-      const created = await system.storeganise.client.createAccount({ subdomain: newcomer, addonApiKey: system.config.storeganise.addonApiKey, webhookSecret: system.config.storeganise.webhookSecret });
+      const created = await system.storeganise.client.createAccount({
+        subdomain: newcomer,
+        addonApiKey: system.config.storeganise.addonApiKey,
+        webhookSecret: system.config.storeganise.webhookSecret,
+      });
       const before = await workflowsOf();
       const unknownAddon = randomBytes(12).toString('hex');
-      const userEvent = (apiUrl: string, addonId: string) => storeganiseEvent({ apiUrl, addonId, data: { userId: customer.sgId, changedKeys: ['firstName'] } });
+      const userEvent = (apiUrl: string, addonId: string) =>
+        storeganiseEvent({ apiUrl, addonId, data: { userId: customer.sgId, changedKeys: ['firstName'] } });
 
       const cases: Array<[string, string, number, string]> = [
         ["the other account's add-on id", userEvent(apiUrlOf(subdomain()), other.addonId), 403, 'addon_mismatch'],
         ['an add-on id nobody has', userEvent(apiUrlOf(subdomain()), unknownAddon), 403, 'addon_mismatch'],
-        ['an unknown add-on id on an account not served yet', userEvent(apiUrlOf(newcomer), unknownAddon), 404, 'unknown_account'],
-        ["this account's add-on id on an account not served yet", userEvent(apiUrlOf(newcomer), acme.account.addonId), 404, 'unknown_account'],
-        ['an add-on id on an account Storeganise does not have', userEvent(apiUrlOf('ghost'), acme.account.addonId), 404, 'unknown_account'],
-        ['an activation with an unknown add-on id', storeganiseEvent({ type: 'addon.installed', data: {}, apiUrl: apiUrlOf(newcomer), addonId: unknownAddon }), 404, 'unknown_account'],
+        [
+          'an unknown add-on id on an account not served yet',
+          userEvent(apiUrlOf(newcomer), unknownAddon),
+          404,
+          'unknown_account',
+        ],
+        [
+          "this account's add-on id on an account not served yet",
+          userEvent(apiUrlOf(newcomer), acme.account.addonId),
+          404,
+          'unknown_account',
+        ],
+        [
+          'an add-on id on an account Storeganise does not have',
+          userEvent(apiUrlOf('ghost'), acme.account.addonId),
+          404,
+          'unknown_account',
+        ],
+        [
+          'an activation with an unknown add-on id',
+          storeganiseEvent({ type: 'addon.installed', data: {}, apiUrl: apiUrlOf(newcomer), addonId: unknownAddon }),
+          404,
+          'unknown_account',
+        ],
       ];
       for (const [name, body, status, code] of cases) {
         const res = await postStoreganise(body);
@@ -338,17 +428,29 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
         assert.equal(errorOf(res.json).path, 'addonId', name);
       }
       assert.equal(await workflowsOf(), before, 'nothing started for the account');
-      for (const sub of [newcomer, 'ghost']) await assert.rejects(system.client.workflow.getHandle(accountWorkflowId(sub)).describe(), WorkflowNotFoundError, `no account ${sub} was registered`);
+      for (const sub of [newcomer, 'ghost'])
+        await assert.rejects(
+          system.client.workflow.getHandle(accountWorkflowId(sub)).describe(),
+          WorkflowNotFoundError,
+          `no account ${sub} was registered`,
+        );
       assert.deepEqual(await registration(subdomain()), registered, 'the registration is unchanged');
 
       // Positive controls: the account's own add-on id is accepted, and the genuine add-on registers the new account.
       const own = await postStoreganise(userEvent(apiUrlOf(subdomain()), acme.account.addonId));
       assert.equal(own.status, 200, JSON.stringify(own.json));
       assert.equal(statusOf(own.json), 'accepted');
-      const activation = await postStoreganise(storeganiseEvent({ type: 'addon.installed', data: {}, apiUrl: apiUrlOf(newcomer), addonId: created.addonId }));
+      const activation = await postStoreganise(
+        storeganiseEvent({ type: 'addon.installed', data: {}, apiUrl: apiUrlOf(newcomer), addonId: created.addonId }),
+      );
       assert.equal(activation.status, 200, JSON.stringify(activation.json));
       assert.equal(statusOf(activation.json), 'registered');
-      await eventually(async () => assert.deepEqual((await registration(newcomer)).workflow, { apiUrl: apiUrlOf(newcomer), addonId: created.addonId }));
+      await eventually(async () =>
+        assert.deepEqual((await registration(newcomer)).workflow, {
+          apiUrl: apiUrlOf(newcomer),
+          addonId: created.addonId,
+        }),
+      );
       assert.ok((await workflowsOf()) > before, 'the accepted event started its workflow');
     });
   });
@@ -357,12 +459,15 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
     /** A POST whose path goes on the wire exactly as written. */
     const postAsWritten = (path: string, headers: Record<string, string>): Promise<{ status: number; json: unknown }> =>
       new Promise((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port: system.config.port, method: 'POST', path, headers }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as unknown }));
-        });
+        const req = http.request(
+          { host: '127.0.0.1', port: system.config.port, method: 'POST', path, headers },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as unknown }));
+          },
+        );
         req.on('error', reject);
         req.end();
       });
@@ -376,10 +481,14 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
         const user = await postStoreganise(storeganiseEvent({ data: { userId: id, changedKeys: ['firstName'] } }));
         assert.equal(user.status, 400, `userId ${id}: ${JSON.stringify(user.json)}`);
         assert.equal(errorOf(user.json).path, 'data.userId', id);
-        const rental = await postStoreganise(storeganiseEvent({ type: 'job.unit_moveIn.completed', data: { unitRentalId: id, jobId: 'job1' } }));
+        const rental = await postStoreganise(
+          storeganiseEvent({ type: 'job.unit_moveIn.completed', data: { unitRentalId: id, jobId: 'job1' } }),
+        );
         assert.equal(rental.status, 400, `unitRentalId ${id}: ${JSON.stringify(rental.json)}`);
         assert.equal(errorOf(rental.json).path, 'data.unitRentalId', id);
-        const job = await postStoreganise(storeganiseEvent({ type: 'job.unit_moveOut.completed', data: { jobId: id } }));
+        const job = await postStoreganise(
+          storeganiseEvent({ type: 'job.unit_moveOut.completed', data: { jobId: id } }),
+        );
         assert.equal(job.status, 400, `jobId ${id}: ${JSON.stringify(job.json)}`);
         assert.equal(errorOf(job.json).path, 'data.jobId', id);
         const zendesk = await postZendesk(zendeskEvent({}, { id }));
@@ -398,18 +507,36 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
       assert.deepEqual(await acme.zendeskRequests(mark), [], 'no request reached Zendesk');
 
       // The positive control: the real id is resynced, which reads the customer.
-      const resync = await fetch(`${system.apiUrl}/operator/accounts/${subdomain()}/customers/${customer.sgId}/resync`, { method: 'POST', headers: auth });
+      const resync = await fetch(
+        `${system.apiUrl}/operator/accounts/${subdomain()}/customers/${customer.sgId}/resync`,
+        { method: 'POST', headers: auth },
+      );
       assert.equal(resync.status, 202, await resync.text());
       await system.settle(acme.account);
-      assert.ok((await acme.storeganiseRequests(mark)).some((r) => r.method === 'GET' && r.path.endsWith(`/users/${customer.sgId}`)), 'the resync read the customer');
+      assert.ok(
+        (await acme.storeganiseRequests(mark)).some(
+          (r) => r.method === 'GET' && r.path.endsWith(`/users/${customer.sgId}`),
+        ),
+        'the resync read the customer',
+      );
       assert.ok((await workflowsOf()) > before, 'the resync started its run');
     });
 
     it("the adapters refuse an id that is not of its system's shape with InvalidId, before any request, and call with a real one", async () => {
       const customer = await acme.createLinkedCustomer();
-      const storeganise = new StoreganiseClient(apiUrlOf(subdomain()), acme.account.addonId, system.config.storeganise.addonApiKey);
-      const { access_token: token } = await system.zendesk.client.issueToken(acme.account.zendeskSubdomain, { clientId: system.config.zendesk.clientId });
-      const zendesk = new ZendeskClient(system.zendesk.urlTemplate.replace('{subdomain}', acme.account.zendeskSubdomain), token, new RateGate());
+      const storeganise = new StoreganiseClient(
+        apiUrlOf(subdomain()),
+        acme.account.addonId,
+        system.config.storeganise.addonApiKey,
+      );
+      const { access_token: token } = await system.zendesk.client.issueToken(acme.account.zendeskSubdomain, {
+        clientId: system.config.zendesk.clientId,
+      });
+      const zendesk = new ZendeskClient(
+        system.zendesk.urlTemplate.replace('{subdomain}', acme.account.zendeskSubdomain),
+        token,
+        new RateGate(),
+      );
       const mark = await acme.mark();
       for (const id of [...pathLike, '', ' 1', '1 ', '12\u0000', '\u0661\u0662']) {
         const calls: Array<[string, () => Promise<unknown>]> = [
@@ -445,21 +572,42 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
     it('a Zendesk pointer an admin typed into Storeganise that is not an id reaches no URL: the next edit finds the counterpart again, repairs the pointer and syncs', async () => {
       const customer = await acme.createLinkedCustomer();
       const mark = await acme.mark();
-      for (const [i, pointer] of ['../../api/v2/webhooks', '.', `${customer.zdId}/identities`, '%2e%2e', `${customer.zdId}x`].entries()) {
-        await system.storeganise.client.updateUser(subdomain(), customer.sgId, { customFields: { zendesk_userId: pointer } });
+      for (const [i, pointer] of [
+        '../../api/v2/webhooks',
+        '.',
+        `${customer.zdId}/identities`,
+        '%2e%2e',
+        `${customer.zdId}x`,
+      ].entries()) {
+        await system.storeganise.client.updateUser(subdomain(), customer.sgId, {
+          customFields: { zendesk_userId: pointer },
+        });
         await editSyncs(customer, `Pointer${i}`, 'Repaired');
-        await eventually(async () => assert.equal((await acme.sgUser(customer.sgId)).customFields?.zendesk_userId, String(customer.zdId)));
+        await eventually(async () =>
+          assert.equal((await acme.sgUser(customer.sgId)).customFields?.zendesk_userId, String(customer.zdId)),
+        );
         await system.settle(acme.account);
       }
       const paths = (await acme.zendeskRequests(mark)).map((r) => r.path);
       assert.ok(paths.length > 0);
       assert.deepEqual(
-        paths.filter((p) => !p.startsWith(`/zendesk/${acme.account.zendeskSubdomain}/api/v2/users`) || p.includes('..') || p.includes('%2')),
+        paths.filter(
+          (p) =>
+            !p.startsWith(`/zendesk/${acme.account.zendeskSubdomain}/api/v2/users`) ||
+            p.includes('..') ||
+            p.includes('%2'),
+        ),
         [],
         'every call went to a users path',
       );
-      assert.deepEqual((await outcomesOf(`sg:${customer.sgId}`)).filter((o) => o.outcome === 'failed'), []);
-      assert.deepEqual(await workflowTaskFailures(`SyncAccount = '${subdomain()}' AND SyncCustomer = 'sg:${customer.sgId}'`), []);
+      assert.deepEqual(
+        (await outcomesOf(`sg:${customer.sgId}`)).filter((o) => o.outcome === 'failed'),
+        [],
+      );
+      assert.deepEqual(
+        await workflowTaskFailures(`SyncAccount = '${subdomain()}' AND SyncCustomer = 'sg:${customer.sgId}'`),
+        [],
+      );
     });
   });
 
@@ -497,23 +645,37 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
         root.replace('127.0.0.1', '127.1'),
       ];
       for (const apiUrl of variants) {
-        const res = await postStoreganise(storeganiseEvent({ apiUrl, data: { userId: customer.sgId, changedKeys: ['firstName'] } }));
+        const res = await postStoreganise(
+          storeganiseEvent({ apiUrl, data: { userId: customer.sgId, changedKeys: ['firstName'] } }),
+        );
         assert.equal(res.status, 400, `${apiUrl}: ${JSON.stringify(res.json)}`);
         assert.equal(errorOf(res.json).code, 'unexpected_api_url', apiUrl);
       }
-      const foreign = await postStoreganise(storeganiseEvent({ addonId: other.addonId, data: { userId: customer.sgId, changedKeys: ['firstName'] } }));
+      const foreign = await postStoreganise(
+        storeganiseEvent({ addonId: other.addonId, data: { userId: customer.sgId, changedKeys: ['firstName'] } }),
+      );
       assert.equal(foreign.status, 403, JSON.stringify(foreign.json));
       assert.equal(await workflowsOf(), before, 'nothing started');
       assert.deepEqual(await registration(sub), registered, 'the registration is unchanged');
 
       // Scheme and host compare without case: the same URL in capitals is the same account, and changes nothing.
-      const capitals = await postStoreganise(storeganiseEvent({ apiUrl: `${origin.toUpperCase()}/${sub}/api/`, data: { userId: customer.sgId, changedKeys: ['firstName'] } }));
+      const capitals = await postStoreganise(
+        storeganiseEvent({
+          apiUrl: `${origin.toUpperCase()}/${sub}/api/`,
+          data: { userId: customer.sgId, changedKeys: ['firstName'] },
+        }),
+      );
       assert.equal(capitals.status, 200, JSON.stringify(capitals.json));
       assert.deepEqual(await registration(sub), registered, 'the registration is unchanged');
 
       const authorize = await fetch(`${system.apiUrl}/oauth/zendesk/authorize?account=${sub}`, { redirect: 'manual' });
       assert.equal(authorize.status, 302, await authorize.text());
-      assert.ok((authorize.headers.get('location') ?? '').startsWith(system.zendesk.urlTemplate.replace('{subdomain}', acme.account.zendeskSubdomain)), 'to Zendesk consent');
+      assert.ok(
+        (authorize.headers.get('location') ?? '').startsWith(
+          system.zendesk.urlTemplate.replace('{subdomain}', acme.account.zendeskSubdomain),
+        ),
+        'to Zendesk consent',
+      );
       await editSyncs(customer, 'Still', 'Registered');
     });
   });
@@ -527,9 +689,20 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
         // Only counting: the next call in the chain goes on unchanged (grpc-js only uses its interface).
         return nextCall(options) as ReturnType<GrpcInterceptor>;
       };
-      const connection = await Connection.connect({ address: testHarness().server.address, interceptors: [counting, makeGrpcRetryInterceptor(defaultGrpcRetryOptions())] });
-      const client = new Client({ connection, namespace: system.config.temporal.namespace, dataConverter: dataConverterFor(system.config.keyring) });
-      const { app } = createApiApp({ client, config: system.config, logger: createLogger('error', { process: 'api' }, writeTestLog) });
+      const connection = await Connection.connect({
+        address: testHarness().server.address,
+        interceptors: [counting, makeGrpcRetryInterceptor(defaultGrpcRetryOptions())],
+      });
+      const client = new Client({
+        connection,
+        namespace: system.config.temporal.namespace,
+        dataConverter: dataConverterFor(system.config.keyring),
+      });
+      const { app } = createApiApp({
+        client,
+        config: system.config,
+        logger: createLogger('error', { process: 'api' }, writeTestLog),
+      });
       const server = applyServerTimeouts(http.createServer(app));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const address = server.address();
@@ -567,7 +740,9 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
           if (received.includes('\r\n\r\n')) finish();
         });
         socket.on('error', reject);
-        socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`);
+        socket.write(
+          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`,
+        );
       });
     }
 
@@ -586,12 +761,21 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
             const kind = (worker + i) % 4;
             const signature = signZendesk(kind === 0 ? 'not-the-secret' : zendeskSecret, timestamp, body);
             const sub = kind === 1 ? `nobody-${worker}-${i}` : subdomain();
-            const headers: Record<string, string> = { 'content-type': 'application/json', 'x-zendesk-webhook-signature-timestamp': timestamp, 'x-zendesk-webhook-signature': signature };
+            const headers: Record<string, string> = {
+              'content-type': 'application/json',
+              'x-zendesk-webhook-signature-timestamp': timestamp,
+              'x-zendesk-webhook-signature': signature,
+            };
             if (kind === 2) delete headers['x-zendesk-webhook-signature'];
-            if (kind === 3) headers['x-zendesk-webhook-signature'] = Buffer.from(signature, 'base64').toString('base64url');
+            if (kind === 3)
+              headers['x-zendesk-webhook-signature'] = Buffer.from(signature, 'base64').toString('base64url');
             const res = await post(`${api.url}/addon/zendesk/${sub}`, body, headers);
-            const storeganise = await post(`${api.url}/addon/storeganise`, storeganiseEvent(), { 'content-type': 'application/json', 'sg-signature': signStoreganise('not-the-secret', 'x') });
-            for (const status of [res.status, storeganise.status]) statuses.set(status, (statuses.get(status) ?? 0) + 1);
+            const storeganise = await post(`${api.url}/addon/storeganise`, storeganiseEvent(), {
+              'content-type': 'application/json',
+              'sg-signature': signStoreganise('not-the-secret', 'x'),
+            });
+            for (const status of [res.status, storeganise.status])
+              statuses.set(status, (statuses.get(status) ?? 0) + 1);
             sent += 2;
           }
         };
@@ -606,7 +790,10 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
           [],
           'no describe, query, signal or start for a refused request',
         );
-        assert.ok(lists >= 1 && lists <= Math.ceil(seconds) + 1, `${lists} lists in ${seconds.toFixed(1)} s for ${sent} requests`);
+        assert.ok(
+          lists >= 1 && lists <= Math.ceil(seconds) + 1,
+          `${lists} lists in ${seconds.toFixed(1)} s for ${sent} requests`,
+        );
 
         const callsBefore = api.calls.length;
         for (const path of [`/addon/zendesk/${subdomain()}`, '/addon/zendesk/nobody', '/addon/storeganise']) {
@@ -617,7 +804,10 @@ describe('hostile events: bounded ids, no poison pill, accounts bound to their a
         assert.equal(api.calls.length, callsBefore, 'a declared length over the limit costs no Temporal call');
 
         // The positive control: the counter sees what an accepted event costs.
-        const genuine = zendeskEvent({ subject: `zen:user:${customer.zdId}` }, { id: String(customer.zdId), external_id: customer.sgId });
+        const genuine = zendeskEvent(
+          { subject: `zen:user:${customer.zdId}` },
+          { id: String(customer.zdId), external_id: customer.sgId },
+        );
         const timestamp = zendeskTimestamp();
         const accepted = await post(`${api.url}/addon/zendesk/${subdomain()}`, genuine, {
           'content-type': 'application/json',

@@ -38,9 +38,17 @@ function rawExchange(port: number, request: string | Buffer, waitMs = 5_000): Pr
       const end = text.indexOf('\r\n\r\n');
       const head = end === -1 ? text : text.slice(0, end);
       const [statusLine = '', ...lines] = head.split('\r\n');
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).trim().toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const headers = Object.fromEntries(
+        lines.map((l) => [l.slice(0, l.indexOf(':')).trim().toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
       const status = /^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1];
-      return { status: status === undefined ? null : Number(status), headers, body: end === -1 ? '' : received.subarray(end + 4).toString('utf8'), closed, ms: Date.now() - started };
+      return {
+        status: status === undefined ? null : Number(status),
+        headers,
+        body: end === -1 ? '' : received.subarray(end + 4).toString('utf8'),
+        closed,
+        ms: Date.now() - started,
+      };
     };
     const finish = (closed: boolean): void => {
       if (settled) return;
@@ -64,11 +72,16 @@ function rawExchange(port: number, request: string | Buffer, waitMs = 5_000): Pr
 
 /** An HTTP/1.1 request as bytes; header values may hold any byte (latin1). */
 function rawRequest(method: string, path: string, headers: Record<string, string>, body: string | Buffer = ''): Buffer {
-  const head = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
+  const head = [
+    `${method} ${path} HTTP/1.1`,
+    'Host: 127.0.0.1',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ].join('\r\n');
   return Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), Buffer.isBuffer(body) ? body : Buffer.from(body)]);
 }
 
-const errorOf = (json: unknown): { code?: string; message?: string; path?: string } => (json as { error?: { code?: string; message?: string; path?: string } }).error ?? {};
+const errorOf = (json: unknown): { code?: string; message?: string; path?: string } =>
+  (json as { error?: { code?: string; message?: string; path?: string } }).error ?? {};
 
 const portOf = (server: http.Server): number => {
   const address = server.address();
@@ -156,17 +169,28 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
     'x-zendesk-webhook-signature-timestamp': timestamp,
     'x-zendesk-webhook-signature': signZendesk(zendeskSecret, timestamp, body),
   });
-  const storeganiseHeaders = (body: string | Buffer): Record<string, string> => ({ 'content-type': 'application/json', 'sg-signature': signStoreganise(system.config.storeganise.webhookSecret, body) });
+  const storeganiseHeaders = (body: string | Buffer): Record<string, string> => ({
+    'content-type': 'application/json',
+    'sg-signature': signStoreganise(system.config.storeganise.webhookSecret, body),
+  });
   const codecBody = async (values: unknown[]): Promise<string> => {
-    const encoded = await new EncryptionCodec(system.config.keyring).encode(values.map((v) => ({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(v)) })));
+    const encoded = await new EncryptionCodec(system.config.keyring).encode(
+      values.map((v) => ({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(v)) })),
+    );
     return JSON.stringify({
       payloads: encoded.map((p) => ({
-        metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')])),
+        metadata: Object.fromEntries(
+          Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')]),
+        ),
         data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
       })),
     });
   };
-  const codecPost = async (path: string, body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) => post(`${system.apiUrl}${path}`, body, headers);
+  const codecPost = async (
+    path: string,
+    body: string | Buffer,
+    headers: Record<string, string> = { 'content-type': 'application/json' },
+  ) => post(`${system.apiUrl}${path}`, body, headers);
 
   describe('one error path: bad percent-encoding, encodings, declared lengths, parser errors', () => {
     it('a Zendesk webhook path with bad percent-encoding is answered 400 and starts nothing, while the same event on its real path is accepted', async () => {
@@ -206,7 +230,10 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
       capture.stop();
       const codecLines = capture.lines().filter((line) => line.includes('/codec/t/'));
       assert.ok(codecLines.length >= 4, `every codec request is logged:\n${codecLines.join('')}`);
-      assert.ok(codecLines.every((line) => line.includes('/codec/t/[redacted]')), 'with its token redacted');
+      assert.ok(
+        codecLines.every((line) => line.includes('/codec/t/[redacted]')),
+        'with its token redacted',
+      );
       assert.deepEqual(
         capture.lines().filter((line) => line.includes(token)),
         [],
@@ -217,7 +244,9 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
       const bad = await fetch(`${system.apiUrl}/oauth/zendesk/authorize?account=%zz`, { redirect: 'manual' });
       assert.equal(bad.status, 400);
       assert.match(errorOf(await bad.json()).message ?? '', /query string has bad percent-encoding/);
-      const good = await fetch(`${system.apiUrl}/oauth/zendesk/authorize?account=${acme.subdomain}`, { redirect: 'manual' });
+      const good = await fetch(`${system.apiUrl}/oauth/zendesk/authorize?account=${acme.subdomain}`, {
+        redirect: 'manual',
+      });
       assert.equal(good.status, 302, await good.text());
     });
 
@@ -232,15 +261,24 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
       ];
       const before = await workflowsOf(acme.subdomain);
       for (const [coding, bytes] of codings) {
-        const sg = await post(`${system.apiUrl}/addon/storeganise`, bytes, { ...storeganiseHeaders(body), 'content-encoding': coding });
+        const sg = await post(`${system.apiUrl}/addon/storeganise`, bytes, {
+          ...storeganiseHeaders(body),
+          'content-encoding': coding,
+        });
         assert.equal(sg.status, 415, `${coding}: ${JSON.stringify(sg.json)}`);
         assert.equal(errorOf(sg.json).code, 'unsupported_encoding');
-        const zd = await post(`${system.apiUrl}/addon/zendesk/${acme.subdomain}`, bytes, { ...zendeskHeaders(body), 'content-encoding': coding });
+        const zd = await post(`${system.apiUrl}/addon/zendesk/${acme.subdomain}`, bytes, {
+          ...zendeskHeaders(body),
+          'content-encoding': coding,
+        });
         assert.equal(zd.status, 415, `${coding}: ${JSON.stringify(zd.json)}`);
       }
       assert.equal(await workflowsOf(acme.subdomain), before);
 
-      const plain = await post(`${system.apiUrl}/addon/storeganise`, body, { ...storeganiseHeaders(body), 'content-encoding': 'identity' });
+      const plain = await post(`${system.apiUrl}/addon/storeganise`, body, {
+        ...storeganiseHeaders(body),
+        'content-encoding': 'identity',
+      });
       assert.equal(plain.status, 200, JSON.stringify(plain.json));
       assert.equal((plain.json as { status: string }).status, 'accepted');
       assert.ok((await workflowsOf(acme.subdomain)) > before, 'the accepted event started its workflow');
@@ -249,10 +287,16 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
     it('a compressed codec body is refused 415, while the same body uncompressed is decoded', async () => {
       const body = await codecBody(['compressed?']);
       for (const coding of ['gzip', 'deflate', 'br', 'compress']) {
-        const res = await codecPost(`/codec/t/${token}/decode`, gzipSync(body), { 'content-type': 'application/json', 'content-encoding': coding });
+        const res = await codecPost(`/codec/t/${token}/decode`, gzipSync(body), {
+          'content-type': 'application/json',
+          'content-encoding': coding,
+        });
         assert.equal(res.status, 415, `${coding}: ${JSON.stringify(res.json)}`);
       }
-      const plain = await codecPost(`/codec/t/${token}/decode`, body, { 'content-type': 'application/json', 'content-encoding': 'identity' });
+      const plain = await codecPost(`/codec/t/${token}/decode`, body, {
+        'content-type': 'application/json',
+        'content-encoding': 'identity',
+      });
       assert.equal(plain.status, 200, JSON.stringify(plain.json));
     });
 
@@ -264,21 +308,41 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
         ['/operator/accounts/acme/recheck-settings', 1024 * 1024],
       ];
       for (const [path, length] of cases) {
-        const answer = await rawExchange(port, rawRequest('POST', path, { 'content-type': 'application/json', 'content-length': String(length) }), 3_000);
-        assert.equal(answer.status, 413, `${path.replace(token, '<token>')} declaring ${length} bytes: ${JSON.stringify(answer)}`);
+        const answer = await rawExchange(
+          port,
+          rawRequest('POST', path, { 'content-type': 'application/json', 'content-length': String(length) }),
+          3_000,
+        );
+        assert.equal(
+          answer.status,
+          413,
+          `${path.replace(token, '<token>')} declaring ${length} bytes: ${JSON.stringify(answer)}`,
+        );
         assert.ok(answer.ms < 2_000, `answered after ${answer.ms} ms`);
         assert.equal(errorOf(JSON.parse(answer.body)).code, 'payload_too_large');
       }
       // The same raw client gets an answer to a complete webhook under the limit.
       const body = storeganiseEvent({ type: 'invoice.state.updated', data: {} });
-      const accepted = await rawExchange(port, rawRequest('POST', '/addon/storeganise', { ...storeganiseHeaders(body), 'content-length': String(Buffer.byteLength(body)) }, body));
+      const accepted = await rawExchange(
+        port,
+        rawRequest(
+          'POST',
+          '/addon/storeganise',
+          { ...storeganiseHeaders(body), 'content-length': String(Buffer.byteLength(body)) },
+          body,
+        ),
+      );
       assert.equal(accepted.status, 200, accepted.body);
     });
 
     it('a request whose body never completes is answered 408 or closed within the server request timeout', async function () {
       this.timeout(20_000);
       // The system's own app behind a server with short timeouts, so the test takes about a second.
-      const server = applyServerTimeouts(http.createServer((system.api ?? assert.fail('the API runs')).app), { requestMs: 1_000, headersMs: 1_000, keepAliveMs: 1_000 });
+      const server = applyServerTimeouts(http.createServer((system.api ?? assert.fail('the API runs')).app), {
+        requestMs: 1_000,
+        headersMs: 1_000,
+        keepAliveMs: 1_000,
+      });
       const quickPort = await listening(server);
       try {
         const healthy = await rawExchange(quickPort, rawRequest('GET', '/healthz', {}));
@@ -286,10 +350,18 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
 
         const stalled = await rawExchange(
           quickPort,
-          rawRequest('POST', '/addon/storeganise', { 'content-type': 'application/json', 'content-length': '1000000' }, '{"id":"x",'),
+          rawRequest(
+            'POST',
+            '/addon/storeganise',
+            { 'content-type': 'application/json', 'content-length': '1000000' },
+            '{"id":"x",',
+          ),
           5_000,
         );
-        assert.ok(stalled.status === 408 || stalled.status === 400 || (stalled.status === null && stalled.closed), JSON.stringify(stalled));
+        assert.ok(
+          stalled.status === 408 || stalled.status === 400 || (stalled.status === null && stalled.closed),
+          JSON.stringify(stalled),
+        );
         assert.ok(stalled.closed || stalled.status !== null, 'answered or closed');
         assert.ok(stalled.ms >= 900 && stalled.ms < 3_000, `ended after ${stalled.ms} ms`);
       } finally {
@@ -299,12 +371,20 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
 
     it('headers that never complete (slowloris) are answered 408 or closed within the server headers timeout', async function () {
       this.timeout(20_000);
-      const server = applyServerTimeouts(http.createServer((system.api ?? assert.fail('the API runs')).app), { requestMs: 2_000, headersMs: 1_000, keepAliveMs: 1_000 });
+      const server = applyServerTimeouts(http.createServer((system.api ?? assert.fail('the API runs')).app), {
+        requestMs: 2_000,
+        headersMs: 1_000,
+        keepAliveMs: 1_000,
+      });
       const quickPort = await listening(server);
       try {
         const healthy = await rawExchange(quickPort, rawRequest('GET', '/healthz', {}));
         assert.equal(healthy.status, 200, 'a complete request on the same server is answered');
-        const slow = await rawExchange(quickPort, Buffer.from('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a'), 5_000);
+        const slow = await rawExchange(
+          quickPort,
+          Buffer.from('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a'),
+          5_000,
+        );
         assert.ok(slow.status === 408 || (slow.status === null && slow.closed), JSON.stringify(slow));
         assert.ok(slow.ms < 3_000, `ended after ${slow.ms} ms`);
       } finally {
@@ -319,7 +399,12 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
         { body: 'null', type: 'application/json', status: 400, code: 'malformed_json' },
         { body: '"payloads"', type: 'application/json', status: 400, code: 'malformed_json' },
         { body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), type: 'application/json', status: 400, code: 'malformed_json' },
-        { body: '{"payloads":[]}', type: 'application/json; charset=klingon', status: 415, code: 'unsupported_charset' },
+        {
+          body: '{"payloads":[]}',
+          type: 'application/json; charset=klingon',
+          status: 415,
+          code: 'unsupported_charset',
+        },
         { body: '{"payloads":[]}', type: 'application/json; charset=latin1', status: 415, code: 'unsupported_charset' },
         { body: '{"payloads":[]}', type: 'text/plain', status: 415, code: 'unsupported_media_type' },
         { body: 'payloads=1', type: 'application/x-www-form-urlencoded', status: 415, code: 'unsupported_media_type' },
@@ -358,7 +443,8 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
         assert.match(line, /"unexpected error"/);
         assert.match(line, /the handler failed/);
         assert.ok(line.includes('/codec/t/[redacted]/explode?key=[redacted]'), line);
-        for (const leaked of [token, 'BODY-MARKER', 'Bearer']) assert.ok(!line.includes(leaked), `the log line holds ${leaked === token ? 'the token' : leaked}`);
+        for (const leaked of [token, 'BODY-MARKER', 'Bearer'])
+          assert.ok(!line.includes(leaked), `the log line holds ${leaked === token ? 'the token' : leaked}`);
 
         // A route parameter that cannot be decoded is the client's error, even where no guard ran first.
         const undecodable = await fetch(`http://127.0.0.1:${localPort}/things/%zz`);
@@ -374,7 +460,9 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
   describe('codec bodies and CORS', () => {
     it('codec bodies with wrong shapes, non-base64 values or undecodable payloads are answered 400 naming the problem, while a valid one round-trips', async () => {
       const path = `/codec/t/${token}/decode`;
-      const encrypted = JSON.parse(await codecBody(['secret value'])) as { payloads: Array<{ metadata: Record<string, string>; data: string }> };
+      const encrypted = JSON.parse(await codecBody(['secret value'])) as {
+        payloads: Array<{ metadata: Record<string, string>; data: string }>;
+      };
       const [payload] = encrypted.payloads;
       assert.ok(payload);
       const tampered = Buffer.from(payload.data, 'base64');
@@ -384,20 +472,66 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
         { name: 'no payloads', body: {}, code: 'invalid_body', path: 'payloads' },
         { name: 'payloads as an object', body: { payloads: { a: 1 } }, code: 'invalid_body', path: 'payloads' },
         { name: 'a payload that is a number', body: { payloads: [1] }, code: 'invalid_body', path: 'payloads.0' },
-        { name: 'data that is a number', body: { payloads: [{ data: 5 }] }, code: 'invalid_body', path: 'payloads.0.data' },
-        { name: 'data that is not base64', body: { payloads: [{ data: '###' }] }, code: 'invalid_body', path: 'payloads.0.data', message: /base64/ },
-        { name: 'base64url data', body: { payloads: [{ data: 'AAAA-_8=' }] }, code: 'invalid_body', path: 'payloads.0.data' },
-        { name: 'unpadded base64 metadata', body: { payloads: [{ metadata: { encoding: 'YmluYXJ5L2VuY3J5cHRlZA' } }] }, code: 'invalid_body', path: 'payloads.0.metadata.encoding' },
-        { name: 'a lone surrogate in data', body: { payloads: [{ data: 'AA\ud800A' }] }, code: 'invalid_body', path: 'payloads.0.data' },
-        { name: 'metadata values that are not strings', body: { payloads: [{ metadata: { encoding: 5 } }] }, code: 'invalid_body', path: 'payloads.0.metadata.encoding' },
+        {
+          name: 'data that is a number',
+          body: { payloads: [{ data: 5 }] },
+          code: 'invalid_body',
+          path: 'payloads.0.data',
+        },
+        {
+          name: 'data that is not base64',
+          body: { payloads: [{ data: '###' }] },
+          code: 'invalid_body',
+          path: 'payloads.0.data',
+          message: /base64/,
+        },
+        {
+          name: 'base64url data',
+          body: { payloads: [{ data: 'AAAA-_8=' }] },
+          code: 'invalid_body',
+          path: 'payloads.0.data',
+        },
+        {
+          name: 'unpadded base64 metadata',
+          body: { payloads: [{ metadata: { encoding: 'YmluYXJ5L2VuY3J5cHRlZA' } }] },
+          code: 'invalid_body',
+          path: 'payloads.0.metadata.encoding',
+        },
+        {
+          name: 'a lone surrogate in data',
+          body: { payloads: [{ data: 'AA\ud800A' }] },
+          code: 'invalid_body',
+          path: 'payloads.0.data',
+        },
+        {
+          name: 'metadata values that are not strings',
+          body: { payloads: [{ metadata: { encoding: 5 } }] },
+          code: 'invalid_body',
+          path: 'payloads.0.metadata.encoding',
+        },
         {
           name: 'an encrypted payload under an unknown key',
-          body: { payloads: [{ ...payload, metadata: { ...payload.metadata, 'encryption-key-id': Buffer.from('nokey').toString('base64') } }] },
+          body: {
+            payloads: [
+              {
+                ...payload,
+                metadata: { ...payload.metadata, 'encryption-key-id': Buffer.from('nokey').toString('base64') },
+              },
+            ],
+          },
           code: 'undecodable_payload',
           message: /unknown encryption key id/,
         },
-        { name: 'a tampered encrypted payload', body: { payloads: [{ ...payload, data: tampered.toString('base64') }] }, code: 'undecodable_payload' },
-        { name: 'an encrypted payload without data', body: { payloads: [{ metadata: payload.metadata }] }, code: 'undecodable_payload' },
+        {
+          name: 'a tampered encrypted payload',
+          body: { payloads: [{ ...payload, data: tampered.toString('base64') }] },
+          code: 'undecodable_payload',
+        },
+        {
+          name: 'an encrypted payload without data',
+          body: { payloads: [{ metadata: payload.metadata }] },
+          code: 'undecodable_payload',
+        },
       ];
       for (const c of cases) {
         const res = await codecPost(path, JSON.stringify(c.body));
@@ -408,7 +542,10 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
         if (c.message !== undefined) assert.match(error.message ?? '', c.message, c.name);
       }
       // Prototype keys are data like any other: never a 5xx.
-      const proto = await codecPost(path, '{"payloads":[{"metadata":{"__proto__":"AAAA","constructor":"AAAA"},"data":""}]}');
+      const proto = await codecPost(
+        path,
+        '{"payloads":[{"metadata":{"__proto__":"AAAA","constructor":"AAAA"},"data":""}]}',
+      );
       assert.ok(proto.status === 200 || proto.status === 400, JSON.stringify(proto));
 
       const good = await codecPost(path, JSON.stringify(encrypted));
@@ -420,7 +557,14 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
     it('the codec grants CORS, with credentials, only to the configured Web UI origin', async () => {
       const path = `${system.apiUrl}/codec/t/${token}/decode`;
       const preflight = (origin: string) =>
-        fetch(path, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' } });
+        fetch(path, {
+          method: 'OPTIONS',
+          headers: {
+            origin,
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'content-type,x-namespace',
+          },
+        });
 
       const granted = await preflight(WEB_UI);
       assert.equal(granted.status, 204);
@@ -429,11 +573,21 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
       assert.match(granted.headers.get('access-control-allow-headers') ?? '', /x-namespace/);
       assert.match(granted.headers.get('vary') ?? '', /Origin/i);
 
-      for (const origin of ['https://evil.example', 'null', 'http://localhost:8234', 'http://localhost:8233.evil.example', `${WEB_UI}/`]) {
+      for (const origin of [
+        'https://evil.example',
+        'null',
+        'http://localhost:8234',
+        'http://localhost:8233.evil.example',
+        `${WEB_UI}/`,
+      ]) {
         const refused = await preflight(origin);
         assert.equal(refused.headers.get('access-control-allow-origin'), null, origin);
         assert.equal(refused.headers.get('access-control-allow-credentials'), null, origin);
-        const call = await fetch(path, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: '{"payloads":[]}' });
+        const call = await fetch(path, {
+          method: 'POST',
+          headers: { origin, 'content-type': 'application/json' },
+          body: '{"payloads":[]}',
+        });
         assert.equal(call.headers.get('access-control-allow-origin'), null, origin);
         assert.match(call.headers.get('vary') ?? '', /Origin/i);
       }
@@ -443,11 +597,18 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
       const server = http.createServer(express().use(codecRouter({ ...system.config, temporalUiOrigin: null })));
       const localPort = await listening(server);
       try {
-        const res = await fetch(`http://127.0.0.1:${localPort}/codec/t/${token}/decode`, { method: 'OPTIONS', headers: { origin: WEB_UI, 'access-control-request-method': 'POST' } });
+        const res = await fetch(`http://127.0.0.1:${localPort}/codec/t/${token}/decode`, {
+          method: 'OPTIONS',
+          headers: { origin: WEB_UI, 'access-control-request-method': 'POST' },
+        });
         assert.equal(res.status, 204);
         assert.equal(res.headers.get('access-control-allow-origin'), null);
         assert.equal(res.headers.get('access-control-allow-credentials'), null);
-        const call = await fetch(`http://127.0.0.1:${localPort}/codec/t/${token}/decode`, { method: 'POST', headers: { origin: WEB_UI, 'content-type': 'application/json' }, body: '{"payloads":[]}' });
+        const call = await fetch(`http://127.0.0.1:${localPort}/codec/t/${token}/decode`, {
+          method: 'POST',
+          headers: { origin: WEB_UI, 'content-type': 'application/json' },
+          body: '{"payloads":[]}',
+        });
         assert.equal(call.status, 200, 'the codec itself still answers');
         assert.equal(call.headers.get('access-control-allow-origin'), null);
       } finally {
@@ -459,15 +620,43 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
   describe('strict signature formats', () => {
     const vectorBody = Buffer.from(VECTOR_C.body);
     const vectorAt = Date.parse(VECTOR_C.timestamp);
-    const signedAt = (timestamp: string): string => createHmac('sha256', VECTOR_C.secret).update(timestamp).update(vectorBody).digest('base64');
+    const signedAt = (timestamp: string): string =>
+      createHmac('sha256', VECTOR_C.secret).update(timestamp).update(vectorBody).digest('base64');
 
     it("Zendesk's reference vector (c) verifies, and is stale outside the 5-minute window", () => {
       assert.equal(vectorBody.length, 466);
-      assert.equal(verifyZendeskSignature(vectorBody, VECTOR_C.signature, VECTOR_C.timestamp, [VECTOR_C.secret], vectorAt), 'valid');
-      assert.equal(verifyZendeskSignature(vectorBody, VECTOR_C.signature, VECTOR_C.timestamp, ['another-secret', VECTOR_C.secret], vectorAt + 4 * 60_000), 'valid');
-      assert.equal(verifyZendeskSignature(vectorBody, VECTOR_C.signature, VECTOR_C.timestamp, [VECTOR_C.secret], vectorAt + 6 * 60_000), 'stale');
-      assert.equal(verifyZendeskSignature(vectorBody, VECTOR_C.signature, VECTOR_C.timestamp, ['another-secret'], vectorAt), 'invalid');
-      assert.equal(verifyZendeskSignature(vectorBody, undefined, VECTOR_C.timestamp, [VECTOR_C.secret], vectorAt), 'missing');
+      assert.equal(
+        verifyZendeskSignature(vectorBody, VECTOR_C.signature, VECTOR_C.timestamp, [VECTOR_C.secret], vectorAt),
+        'valid',
+      );
+      assert.equal(
+        verifyZendeskSignature(
+          vectorBody,
+          VECTOR_C.signature,
+          VECTOR_C.timestamp,
+          ['another-secret', VECTOR_C.secret],
+          vectorAt + 4 * 60_000,
+        ),
+        'valid',
+      );
+      assert.equal(
+        verifyZendeskSignature(
+          vectorBody,
+          VECTOR_C.signature,
+          VECTOR_C.timestamp,
+          [VECTOR_C.secret],
+          vectorAt + 6 * 60_000,
+        ),
+        'stale',
+      );
+      assert.equal(
+        verifyZendeskSignature(vectorBody, VECTOR_C.signature, VECTOR_C.timestamp, ['another-secret'], vectorAt),
+        'invalid',
+      );
+      assert.equal(
+        verifyZendeskSignature(vectorBody, undefined, VECTOR_C.timestamp, [VECTOR_C.secret], vectorAt),
+        'missing',
+      );
     });
 
     it('a Zendesk signature timestamp that is not ISO-8601 UTC is invalid even when the signature over it is right', () => {
@@ -490,10 +679,18 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
       ];
       for (const timestamp of refused) {
         assert.equal(parseZendeskTimestamp(timestamp), null, timestamp);
-        assert.equal(verifyZendeskSignature(vectorBody, signedAt(timestamp), timestamp, [VECTOR_C.secret], vectorAt), 'invalid', timestamp);
+        assert.equal(
+          verifyZendeskSignature(vectorBody, signedAt(timestamp), timestamp, [VECTOR_C.secret], vectorAt),
+          'invalid',
+          timestamp,
+        );
       }
       for (const timestamp of ['2099-07-04T05:33:18Z', '2099-07-04T05:33:18.250Z', '2099-07-04T05:33:18.123456789Z']) {
-        assert.equal(verifyZendeskSignature(vectorBody, signedAt(timestamp), timestamp, [VECTOR_C.secret], vectorAt), 'valid', timestamp);
+        assert.equal(
+          verifyZendeskSignature(vectorBody, signedAt(timestamp), timestamp, [VECTOR_C.secret], vectorAt),
+          'valid',
+          timestamp,
+        );
       }
       assert.equal(parseZendeskTimestamp('2099-07-04T05:33:18.250Z'), vectorAt + 250);
     });
@@ -514,9 +711,16 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
         `${VECTOR_C.signature.slice(0, 42)}R=`, // same bytes, non-canonical last character
       ];
       for (const signature of refused) {
-        assert.equal(verifyZendeskSignature(vectorBody, signature, VECTOR_C.timestamp, [VECTOR_C.secret], vectorAt), 'invalid', signature);
+        assert.equal(
+          verifyZendeskSignature(vectorBody, signature, VECTOR_C.timestamp, [VECTOR_C.secret], vectorAt),
+          'invalid',
+          signature,
+        );
       }
-      assert.equal(verifyZendeskSignature(vectorBody, VECTOR_C.signature, VECTOR_C.timestamp, [VECTOR_C.secret], vectorAt), 'valid');
+      assert.equal(
+        verifyZendeskSignature(vectorBody, VECTOR_C.signature, VECTOR_C.timestamp, [VECTOR_C.secret], vectorAt),
+        'valid',
+      );
     });
 
     it('the ingress refuses 401 a rightly signed Zendesk event with an RFC 2822 timestamp or a base64url signature, and accepts it signed as Zendesk does', async () => {
@@ -533,7 +737,10 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
       const asRfc2822 = await post(url, body, zendeskHeaders(body, rfc2822));
       assert.equal(asRfc2822.status, 401, JSON.stringify(asRfc2822.json));
       const signature = Buffer.from(headers['x-zendesk-webhook-signature'] ?? '', 'base64');
-      const asBase64url = await post(url, body, { ...headers, 'x-zendesk-webhook-signature': signature.toString('base64url') });
+      const asBase64url = await post(url, body, {
+        ...headers,
+        'x-zendesk-webhook-signature': signature.toString('base64url'),
+      });
       assert.equal(asBase64url.status, 401, JSON.stringify(asBase64url.json));
       assert.equal(await workflowsOf(acme.subdomain), before);
 
@@ -548,15 +755,34 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
       while (!/[+/]/.test(signStoreganise(system.config.storeganise.webhookSecret, body))) body = storeganiseEvent();
       const signature = signStoreganise(system.config.storeganise.webhookSecret, body);
       const bytes = Buffer.from(signature, 'base64');
-      assert.equal(verifyStoreganiseSignature(Buffer.from(body), signature, system.config.storeganise.webhookSecret), true);
+      assert.equal(
+        verifyStoreganiseSignature(Buffer.from(body), signature, system.config.storeganise.webhookSecret),
+        true,
+      );
       const before = await workflowsOf(acme.subdomain);
-      for (const spelling of [bytes.toString('base64url'), signature.replace(/=$/, ''), `${signature.slice(0, 10)} ${signature.slice(10)}`, `${signature}=`, bytes.toString('hex')]) {
-        assert.equal(verifyStoreganiseSignature(Buffer.from(body), spelling, system.config.storeganise.webhookSecret), false, spelling);
-        const res = await post(`${system.apiUrl}/addon/storeganise`, body, { 'content-type': 'application/json', 'sg-signature': spelling });
+      for (const spelling of [
+        bytes.toString('base64url'),
+        signature.replace(/=$/, ''),
+        `${signature.slice(0, 10)} ${signature.slice(10)}`,
+        `${signature}=`,
+        bytes.toString('hex'),
+      ]) {
+        assert.equal(
+          verifyStoreganiseSignature(Buffer.from(body), spelling, system.config.storeganise.webhookSecret),
+          false,
+          spelling,
+        );
+        const res = await post(`${system.apiUrl}/addon/storeganise`, body, {
+          'content-type': 'application/json',
+          'sg-signature': spelling,
+        });
         assert.equal(res.status, 401, `${spelling}: ${JSON.stringify(res.json)}`);
       }
       assert.equal(await workflowsOf(acme.subdomain), before);
-      const genuine = await post(`${system.apiUrl}/addon/storeganise`, body, { 'content-type': 'application/json', 'sg-signature': signature });
+      const genuine = await post(`${system.apiUrl}/addon/storeganise`, body, {
+        'content-type': 'application/json',
+        'sg-signature': signature,
+      });
       assert.equal(genuine.status, 200, JSON.stringify(genuine.json));
       assert.equal((genuine.json as { status: string }).status, 'accepted');
       assert.ok((await workflowsOf(acme.subdomain)) > before, 'the accepted event started its workflow');
@@ -583,7 +809,11 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
       ];
       for (const header of malformed) {
         const answer = await rawExchange(port, rawRequest('GET', path, { authorization: header, connection: 'close' }));
-        assert.equal(answer.status, 401, `${JSON.stringify(header.replaceAll(token, '<token>').slice(0, 60))}: ${answer.body}`);
+        assert.equal(
+          answer.status,
+          401,
+          `${JSON.stringify(header.replaceAll(token, '<token>').slice(0, 60))}: ${answer.body}`,
+        );
         assert.equal(errorOf(JSON.parse(answer.body)).code, 'unauthorized');
       }
       for (const header of [`Bearer ${token}`, `bearer ${token}`]) {
@@ -599,7 +829,10 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
         ['/codec/t/operator-abc123/decode', '/codec/t/[redacted]/decode'],
         ['/CODEC/T/operator-abc123/DECODE', '/codec/t/[redacted]/DECODE'],
         ['/codec/t/operator-abc123', '/codec/t/[redacted]'],
-        ['/oauth/zendesk/callback?code=c0de&state=sealed.v1.x', '/oauth/zendesk/callback?code=[redacted]&state=[redacted]'],
+        [
+          '/oauth/zendesk/callback?code=c0de&state=sealed.v1.x',
+          '/oauth/zendesk/callback?code=[redacted]&state=[redacted]',
+        ],
         ['/oauth/zendesk/authorize?account=acme#fragment', '/oauth/zendesk/authorize?account=[redacted]'],
         ['/x?operator-abc123', '/x?[redacted]'],
         ['https://user:pa55@example.com/api?key=1', 'https://[redacted]@example.com/api?key=[redacted]'],
@@ -619,7 +852,9 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
       const secrets = secretsFromEnv(env);
       assert.equal(secrets.length, 6, 'every key of ENCRYPTION_KEY is a secret');
       const lines: string[] = [];
-      const logger = createLogger('debug', { process: 'api' }, (line) => lines.push(line), [...secrets, 'short']).child({ account: 'acme' });
+      const logger = createLogger('debug', { process: 'api' }, (line) => lines.push(line), [...secrets, 'short']).child(
+        { account: 'acme' },
+      );
       logger.info(`token ${env.OPERATOR_TOKEN} in the message`, {
         nested: { clientSecret: env.ZENDESK_CLIENT_SECRET, url: `/x?s=${encodeURIComponent(env.SG_WEBHOOK_SECRET)}` },
         keys: env.ENCRYPTION_KEY.split(',').map((k) => k.trim()),
@@ -643,12 +878,32 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
       const requests: Array<[string, RequestInit, number]> = [
         [`/codec/t/${token}/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, 200],
         [`/CODEC/T/${token}/DECODE`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, 200],
-        [`/codec/t/${token}/decode?token=${token}&${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, 200],
-        [`/codec/t/${token}/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"payloads":' }, 400],
-        [`/codec/t/${token}/decode`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(body) }, 415],
+        [
+          `/codec/t/${token}/decode?token=${token}&${token}`,
+          { method: 'POST', headers: { 'content-type': 'application/json' }, body },
+          200,
+        ],
+        [
+          `/codec/t/${token}/decode`,
+          { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"payloads":' },
+          400,
+        ],
+        [
+          `/codec/t/${token}/decode`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+            body: gzipSync(body),
+          },
+          415,
+        ],
         [`/codec/t/${token}x/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, 401],
         [`/codec/t/${token}/unknown`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, 404],
-        [`/codec/decode`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body }, 200],
+        [
+          `/codec/decode`,
+          { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body },
+          200,
+        ],
         [`/operator/accounts/${acme.subdomain}`, { headers: { authorization: `Bearer ${token}` } }, 200],
         [`/oauth/zendesk/callback?code=${token}&state=${token}`, {}, 400],
       ];
@@ -659,8 +914,14 @@ describe('hostile input: never a 5xx for client input, never a hang, no secret i
         assert.ok(!text.includes(token), `the answer to ${path.replaceAll(token, '<token>')} echoes the token`);
       }
       const lines = logs.lines();
-      assert.ok(lines.some((l) => l.includes('"path":"/codec/t/[redacted]/decode?token=[redacted]&[redacted]"')), 'the codec requests were logged, redacted');
-      assert.ok(lines.some((l) => l.includes('"path":"/oauth/zendesk/callback?code=[redacted]&state=[redacted]"')), 'the callback was logged, redacted');
+      assert.ok(
+        lines.some((l) => l.includes('"path":"/codec/t/[redacted]/decode?token=[redacted]&[redacted]"')),
+        'the codec requests were logged, redacted',
+      );
+      assert.ok(
+        lines.some((l) => l.includes('"path":"/oauth/zendesk/callback?code=[redacted]&state=[redacted]"')),
+        'the callback was logged, redacted',
+      );
       assert.deepEqual(secretsInLogs(lines), []);
     });
   });

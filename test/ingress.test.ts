@@ -20,7 +20,8 @@ describe('webhook ingress', function () {
   });
   after(async () => system?.close());
 
-  const workflowsOf = async (subdomain: string): Promise<number> => (await system.client.workflow.count(`SyncAccount = '${subdomain}'`)).count;
+  const workflowsOf = async (subdomain: string): Promise<number> =>
+    (await system.client.workflow.count(`SyncAccount = '${subdomain}'`)).count;
   const outgoingCalls = async (): Promise<number> =>
     (await system.zendesk.client.requests({})).lastSeq + (await system.storeganise.client.requests({})).length;
 
@@ -36,18 +37,42 @@ describe('webhook ingress', function () {
         addonId: acme.addonId,
         ...overrides,
       });
-    const signed = (body: string | Buffer) => ({ 'content-type': 'application/json', 'sg-signature': signStoreganise(secret(), body) });
+    const signed = (body: string | Buffer) => ({
+      'content-type': 'application/json',
+      'sg-signature': signStoreganise(secret(), body),
+    });
 
-    const cases: Array<{ name: string; status: number; request: () => { body: string | Buffer; headers: Record<string, string> }; path?: string }> = [
-      { name: 'a bad signature', status: 401, request: () => ({ body: envelope(), headers: { 'content-type': 'application/json', 'sg-signature': signStoreganise('wrong-secret', envelope()) } }) },
-      { name: 'a missing signature', status: 401, request: () => ({ body: envelope(), headers: { 'content-type': 'application/json' } }) },
+    const cases: Array<{
+      name: string;
+      status: number;
+      request: () => { body: string | Buffer; headers: Record<string, string> };
+      path?: string;
+    }> = [
+      {
+        name: 'a bad signature',
+        status: 401,
+        request: () => ({
+          body: envelope(),
+          headers: { 'content-type': 'application/json', 'sg-signature': signStoreganise('wrong-secret', envelope()) },
+        }),
+      },
+      {
+        name: 'a missing signature',
+        status: 401,
+        request: () => ({ body: envelope(), headers: { 'content-type': 'application/json' } }),
+      },
       { name: 'malformed JSON', status: 400, request: () => ({ body: '{"id": ', headers: signed('{"id": ') }) },
       {
         name: 'a body without apiUrl',
         status: 400,
         path: 'apiUrl',
         request: () => {
-          const body = JSON.stringify({ id: 'e1', type: 'user.updated', data: { userId: 'u1' }, addonId: acme.addonId });
+          const body = JSON.stringify({
+            id: 'e1',
+            type: 'user.updated',
+            data: { userId: 'u1' },
+            addonId: acme.addonId,
+          });
           return { body, headers: signed(body) };
         },
       },
@@ -68,7 +93,14 @@ describe('webhook ingress', function () {
           return { body, headers: signed(body) };
         },
       },
-      { name: 'a wrong content type', status: 415, request: () => ({ body: envelope(), headers: { 'content-type': 'text/plain', 'sg-signature': signStoreganise(secret(), envelope()) } }) },
+      {
+        name: 'a wrong content type',
+        status: 415,
+        request: () => ({
+          body: envelope(),
+          headers: { 'content-type': 'text/plain', 'sg-signature': signStoreganise(secret(), envelope()) },
+        }),
+      },
       {
         name: 'an apiUrl that does not match the template',
         status: 400,
@@ -116,7 +148,11 @@ describe('webhook ingress', function () {
     });
 
     it('starts one workflow for an event, and nothing for its redelivery', async () => {
-      const sg = await system.storeganise.client.createUser(acme.subdomain, { firstName: 'Re', lastName: 'Delivered', email: uniqueEmail() });
+      const sg = await system.storeganise.client.createUser(acme.subdomain, {
+        firstName: 'Re',
+        lastName: 'Delivered',
+        email: uniqueEmail(),
+      });
       await system.settle(acme);
       const body = envelope({ data: { userId: sg.id, changedKeys: ['lastName'] } });
       const first = await post(url(), body, signed(body));
@@ -125,8 +161,16 @@ describe('webhook ingress', function () {
       await system.settle(acme);
       assert.deepEqual([first.status, again.status], [200, 200]);
       const id = (first.json as { workflowId: string }).workflowId;
-      assert.equal((again.json as { workflowId: string }).workflowId, id, 'the redelivery maps to the same workflow id');
-      assert.equal((await system.client.workflow.count(`WorkflowId = '${id}'`)).count, 1, 'Temporal ran the event once');
+      assert.equal(
+        (again.json as { workflowId: string }).workflowId,
+        id,
+        'the redelivery maps to the same workflow id',
+      );
+      assert.equal(
+        (await system.client.workflow.count(`WorkflowId = '${id}'`)).count,
+        1,
+        'Temporal ran the event once',
+      );
     });
   });
 
@@ -153,11 +197,34 @@ describe('webhook ingress', function () {
       };
     };
 
-    const cases: Array<{ name: string; status: number; subdomain?: string; request: () => { body: string | Buffer; headers: Record<string, string> }; path?: string }> = [
-      { name: 'an unknown account', status: 404, subdomain: 'nobody', request: () => ({ body: event(), headers: signed(event()) }) },
-      { name: 'a missing signature', status: 401, request: () => ({ body: event(), headers: { 'content-type': 'application/json' } }) },
-      { name: 'a signature made with another secret', status: 401, request: () => ({ body: event(), headers: signed(event(), 'another-secret') }) },
-      { name: 'a signature timestamp older than 5 minutes', status: 401, request: () => ({ body: event(), headers: signed(event(), zendeskSecret, new Date(Date.now() - 6 * 60_000)) }) },
+    const cases: Array<{
+      name: string;
+      status: number;
+      subdomain?: string;
+      request: () => { body: string | Buffer; headers: Record<string, string> };
+      path?: string;
+    }> = [
+      {
+        name: 'an unknown account',
+        status: 404,
+        subdomain: 'nobody',
+        request: () => ({ body: event(), headers: signed(event()) }),
+      },
+      {
+        name: 'a missing signature',
+        status: 401,
+        request: () => ({ body: event(), headers: { 'content-type': 'application/json' } }),
+      },
+      {
+        name: 'a signature made with another secret',
+        status: 401,
+        request: () => ({ body: event(), headers: signed(event(), 'another-secret') }),
+      },
+      {
+        name: 'a signature timestamp older than 5 minutes',
+        status: 401,
+        request: () => ({ body: event(), headers: signed(event(), zendeskSecret, new Date(Date.now() - 6 * 60_000)) }),
+      },
       { name: 'malformed JSON', status: 400, request: () => ({ body: '[1,', headers: signed('[1,') }) },
       {
         name: 'an envelope without detail.id',
@@ -176,7 +243,14 @@ describe('webhook ingress', function () {
           return { body, headers: signed(body) };
         },
       },
-      { name: 'a wrong content type', status: 415, request: () => ({ body: event(), headers: { ...signed(event()), 'content-type': 'application/x-www-form-urlencoded' } }) },
+      {
+        name: 'a wrong content type',
+        status: 415,
+        request: () => ({
+          body: event(),
+          headers: { ...signed(event()), 'content-type': 'application/x-www-form-urlencoded' },
+        }),
+      },
     ];
     for (const c of cases) {
       it(`answers ${c.status} to ${c.name} and starts nothing`, async () => {

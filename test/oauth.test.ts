@@ -8,13 +8,25 @@ import { accountWorkflowId, storeganiseEventWorkflowId, storeGrantUpdate } from 
 import { AccountView, uniqueEmail } from './support/customers';
 import { eventually, sleep } from './support/eventually';
 import { TestSystem, type TestAccount } from './support/system';
-import { operatorCall, postStoreganiseWebhook, postZendeskEvent, storeganiseWebhookBody, zendeskEventBody } from './support/signed-requests';
+import {
+  operatorCall,
+  postStoreganiseWebhook,
+  postZendeskEvent,
+  storeganiseWebhookBody,
+  zendeskEventBody,
+} from './support/signed-requests';
 
 const SCOPES = ['users:read', 'users:write', 'webhooks:read', 'webhooks:write'];
 /** The Zendesk user events the sync acts on; its webhook must be subscribed to each. */
-const USED_EVENTS = ['created', 'name_changed', 'identity_created', 'identity_changed', 'identity_deleted', 'external_id_changed', 'merged'].map(
-  (name) => `zen:event-type:user.${name}`,
-);
+const USED_EVENTS = [
+  'created',
+  'name_changed',
+  'identity_created',
+  'identity_changed',
+  'identity_deleted',
+  'external_id_changed',
+  'merged',
+].map((name) => `zen:event-type:user.${name}`);
 const normaliseEventType = (type: string): string => type.replace('zen:event-type/', 'zen:event-type:');
 
 describe('Zendesk connection: OAuth, grants, pause and resume, webhook', function () {
@@ -28,9 +40,14 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
   after(async () => system?.close());
 
   const endpointOf = (account: TestAccount): string => `${system.config.publicUrl}/addon/zendesk/${account.subdomain}`;
-  const ourWebhooks = async (account: TestAccount) => (await system.zendesk.client.webhooks(account.zendeskSubdomain)).filter((w) => w.endpoint === endpointOf(account));
+  const ourWebhooks = async (account: TestAccount) =>
+    (await system.zendesk.client.webhooks(account.zendeskSubdomain)).filter((w) => w.endpoint === endpointOf(account));
   const paused = async (account: TestAccount): Promise<number> =>
-    (await system.client.workflow.count(`SyncAccount = '${account.subdomain}' AND SyncState = 'awaiting-authorization' AND ExecutionStatus = 'Running'`)).count;
+    (
+      await system.client.workflow.count(
+        `SyncAccount = '${account.subdomain}' AND SyncState = 'awaiting-authorization' AND ExecutionStatus = 'Running'`,
+      )
+    ).count;
   const accountView = async (account: TestAccount): Promise<Record<string, unknown>> => {
     const answer = await operatorCall(system, 'GET', `/operator/accounts/${account.subdomain}`);
     assert.equal(answer.status, 200, answer.text);
@@ -54,7 +71,10 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
       const answer = await fetch(await system.authorizeLink(account), { redirect: 'manual' });
       assert.equal(answer.status, 302);
       const consent = new URL(answer.headers.get('location') ?? '');
-      assert.equal(`${consent.origin}${consent.pathname}`, `${system.zendesk.urlTemplate.replace('{subdomain}', account.zendeskSubdomain)}/oauth/authorizations/new`);
+      assert.equal(
+        `${consent.origin}${consent.pathname}`,
+        `${system.zendesk.urlTemplate.replace('{subdomain}', account.zendeskSubdomain)}/oauth/authorizations/new`,
+      );
       const q = consent.searchParams;
       assert.equal(q.get('response_type'), 'code');
       assert.equal(q.get('client_id'), system.config.zendesk.clientId);
@@ -86,7 +106,8 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
       assert.equal(webhook.http_method, 'POST');
       assert.equal(webhook.request_format, 'json');
       const subscribed = new Set(webhook.subscriptions.map(normaliseEventType));
-      for (const event of USED_EVENTS) assert.ok(subscribed.has(event), `subscribed to ${event}: ${webhook.subscriptions.join(', ')}`);
+      for (const event of USED_EVENTS)
+        assert.ok(subscribed.has(event), `subscribed to ${event}: ${webhook.subscriptions.join(', ')}`);
 
       const view = await eventually(async () => {
         const current = await accountView(account);
@@ -99,7 +120,11 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
       const customers = new AccountView(system, account);
       const customer = await customers.createLinkedCustomer({ firstName: 'Kenta', lastName: 'Ito' });
       assert.equal((await customers.zdUser(customer.zdId)).name, 'Kenta Ito');
-      assert.equal((await system.zendesk.client.oauthLog(account.zendeskSubdomain)).grants.length, 1, 'no other grant was needed');
+      assert.equal(
+        (await system.zendesk.client.oauthLog(account.zendeskSubdomain)).grants.length,
+        1,
+        'no other grant was needed',
+      );
     });
 
     it('a webhook registration Zendesk refuses is reported in a task and retried, and the account keeps syncing', async () => {
@@ -108,7 +133,9 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
       const done = await system.authorize(account);
       assert.equal(done.status, 200, done.body);
       assert.equal((await ourWebhooks(account)).length, 1, 'the registration succeeded on a later attempt');
-      const refused = (await system.zendesk.client.requests({ account: account.zendeskSubdomain })).requests.filter((r) => r.status === 403);
+      const refused = (await system.zendesk.client.requests({ account: account.zendeskSubdomain })).requests.filter(
+        (r) => r.status === 403,
+      );
       assert.equal(refused.length, 1, 'the first attempt was refused');
       const [task, ...more] = await system.tasks(account, SYNC_ERROR_TITLE);
       assert.ok(task, 'the operator is told');
@@ -129,12 +156,28 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
       const again = await system.authorize(account);
       assert.equal(again.status, 200, again.body);
       await eventually(async () => {
-        const reads = (await system.zendesk.client.requests({ sinceSeq: mark, account: account.zendeskSubdomain, path: '/signing_secret' })).requests;
+        const reads = (
+          await system.zendesk.client.requests({
+            sinceSeq: mark,
+            account: account.zendeskSubdomain,
+            path: '/signing_secret',
+          })
+        ).requests;
         assert.equal(reads.length, 1, 'the webhook was not checked again yet');
       });
       const hooks = await ourWebhooks(account);
-      assert.deepEqual(hooks.map((w) => w.id), [first?.id]);
-      const creations = (await system.zendesk.client.requests({ sinceSeq: mark, account: account.zendeskSubdomain, method: 'POST', path: '/webhooks$' })).requests;
+      assert.deepEqual(
+        hooks.map((w) => w.id),
+        [first?.id],
+      );
+      const creations = (
+        await system.zendesk.client.requests({
+          sinceSeq: mark,
+          account: account.zendeskSubdomain,
+          method: 'POST',
+          path: '/webhooks$',
+        })
+      ).requests;
       assert.deepEqual(creations, [], 'no second webhook was created');
     });
   });
@@ -160,11 +203,27 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
         ['no state', { code }, /Invalid authorization link/],
         ['garbage', { code, state: 'not-a-state' }, /Invalid authorization link/],
         ['tampered', { code, state: tampered }, /Invalid authorization link/],
-        ['expired', { code, state: sealed({ account: account.subdomain, nonce: 'n-expired', expiresAt: Date.now() - 1000, verifier }) }, /expired/],
-        ['for an unknown account', { code, state: sealed({ account: 'nobody-here', nonce: 'n-foreign', expiresAt: Date.now() + 60_000, verifier }) }, /Unknown account/],
+        [
+          'expired',
+          {
+            code,
+            state: sealed({ account: account.subdomain, nonce: 'n-expired', expiresAt: Date.now() - 1000, verifier }),
+          },
+          /expired/,
+        ],
+        [
+          'for an unknown account',
+          {
+            code,
+            state: sealed({ account: 'nobody-here', nonce: 'n-foreign', expiresAt: Date.now() + 60_000, verifier }),
+          },
+          /Unknown account/,
+        ],
       ];
       for (const [what, params, message] of bad) {
-        const res = await fetch(`${system.config.publicUrl}/oauth/zendesk/callback?${new URLSearchParams(params).toString()}`);
+        const res = await fetch(
+          `${system.config.publicUrl}/oauth/zendesk/callback?${new URLSearchParams(params).toString()}`,
+        );
         const text = await res.text();
         assert.equal(res.status, 400, `${what}: ${text}`);
         assert.match(res.headers.get('content-type') ?? '', /text\/html/);
@@ -222,16 +281,32 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
       // The race of two callbacks of one link is too narrow to hit over HTTP: the callback's update is sent directly.
       const handle = system.client.workflow.getHandle(accountWorkflowId(account.subdomain));
       const log = await system.zendesk.client.oauthLog(account.zendeskSubdomain);
-      const tokens = await system.zendesk.client.issueToken(account.zendeskSubdomain, { clientId: system.config.zendesk.clientId });
+      const tokens = await system.zendesk.client.issueToken(account.zendeskSubdomain, {
+        clientId: system.config.zendesk.clientId,
+      });
       const grant = sealGrant(
         system.config.keyring,
-        { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, accessExpiresAt: Date.now() + tokens.expires_in * 1000, refreshExpiresAt: null, scope: tokens.scope },
+        {
+          accessToken: tokens.access_token,
+          refreshToken: tokens.refresh_token,
+          accessExpiresAt: Date.now() + tokens.expires_in * 1000,
+          refreshExpiresAt: null,
+          scope: tokens.scope,
+        },
         Date.now(),
       );
       const stored = await Promise.allSettled(
-        [1, 2, 3].map(() => handle.executeUpdate(storeGrantUpdate, { args: [{ stateNonce: `same-link-${log.grants.length}`, stateExpiresAt: Date.now() + 60_000, grant }] })),
+        [1, 2, 3].map(() =>
+          handle.executeUpdate(storeGrantUpdate, {
+            args: [{ stateNonce: `same-link-${log.grants.length}`, stateExpiresAt: Date.now() + 60_000, grant }],
+          }),
+        ),
       );
-      assert.deepEqual(stored.map((r) => r.status).sort(), ['fulfilled', 'rejected', 'rejected'], JSON.stringify(stored.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))));
+      assert.deepEqual(
+        stored.map((r) => r.status).sort(),
+        ['fulfilled', 'rejected', 'rejected'],
+        JSON.stringify(stored.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))),
+      );
       const customers = new AccountView(system, account);
       const customer = await customers.createLinkedCustomer({ firstName: 'Isamu', lastName: 'Oka' });
       assert.equal((await customers.zdUser(customer.zdId)).name, 'Isamu Oka');
@@ -255,7 +330,10 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
   describe('Zendesk events', () => {
     let customers: AccountView;
     before(async () => {
-      customers = new AccountView(system, await system.addAccount({ settings: { zendesk_webhookSecret: 'manually-created-webhook-secret' } }));
+      customers = new AccountView(
+        system,
+        await system.addAccount({ settings: { zendesk_webhookSecret: 'manually-created-webhook-secret' } }),
+      );
     });
 
     it('an event the sandbox signs with the registered secret is accepted and synced', async () => {
@@ -265,7 +343,11 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
       await system.settle(customers.account);
       const deliveries = await system.zendesk.client.deliveries(customers.account.zendeskSubdomain);
       assert.ok(deliveries.length > 0);
-      assert.deepEqual(deliveries.filter((d) => d.status !== 200), [], 'every signed delivery was accepted');
+      assert.deepEqual(
+        deliveries.filter((d) => d.status !== 200),
+        [],
+        'every signed delivery was accepted',
+      );
     });
 
     it('events signed with another secret, a stale or future timestamp, or no signature are refused with 401', async () => {
@@ -273,7 +355,12 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
       const [webhook] = await ourWebhooks(customers.account);
       assert.ok(webhook);
       const sub = customers.account.subdomain;
-      const event = () => zendeskEventBody({ type: 'zen:event-type:user.name_changed', zendeskUserId: customer.zdId, externalId: customer.sgId });
+      const event = () =>
+        zendeskEventBody({
+          type: 'zen:event-type:user.name_changed',
+          zendeskUserId: customer.zdId,
+          externalId: customer.sgId,
+        });
       const iso = (ms: number): string => new Date(ms).toISOString();
 
       const refused: Array<[string, { secret: string; timestamp?: string } | null]> = [
@@ -304,7 +391,8 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
       const customers = new AccountView(system, await system.addAccount());
       const { subdomain, zendeskSubdomain } = customers.account;
       const edited = [];
-      for (const firstName of ['Aoi', 'Ren', 'Sora']) edited.push(await customers.createLinkedCustomer({ firstName, lastName: 'Kimura' }));
+      for (const firstName of ['Aoi', 'Ren', 'Sora'])
+        edited.push(await customers.createLinkedCustomer({ firstName, lastName: 'Kimura' }));
       const editedInZendesk = await customers.createLinkedCustomer({ firstName: 'Yui', lastName: 'Hayashi' });
       assert.equal((await customers.tasks(AUTHORIZE_TASK_TITLE)).length, 1);
 
@@ -315,23 +403,38 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
       }
       // More at once than Temporal admits concurrent updates to one workflow (10): the pause reports queue up.
       const newcomers = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => system.storeganise.client.createUser(subdomain, { firstName: `Hina${'ABCDEFGHIJKL'[i]}`, lastName: 'Ogawa', email: uniqueEmail('hina') })),
+        Array.from({ length: 12 }, (_, i) =>
+          system.storeganise.client.createUser(subdomain, {
+            firstName: `Hina${'ABCDEFGHIJKL'[i]}`,
+            lastName: 'Ogawa',
+            email: uniqueEmail('hina'),
+          }),
+        ),
       );
       await system.zendesk.client.updateUser(zendeskSubdomain, editedInZendesk.zdId, { name: 'Yui Hayashida' });
 
       const pausing = edited.length + newcomers.length + 1;
-      await eventually(async () => assert.equal(await paused(customers.account), pausing, 'not every workflow has paused yet'), { timeoutMs: 45_000 });
+      await eventually(
+        async () => assert.equal(await paused(customers.account), pausing, 'not every workflow has paused yet'),
+        { timeoutMs: 45_000 },
+      );
       const view = await accountView(customers.account);
       assert.equal(view.connection, 'awaiting-authorization');
       assert.equal(view.pausedForAuthorization, pausing);
       const tasks = await customers.tasks(AUTHORIZE_TASK_TITLE);
       assert.equal(tasks.length, 2, 'exactly one new authorize task for all paused workflows');
-      assert.ok(String(tasks.at(-1)?.data.desc).includes(`${system.config.publicUrl}/oauth/zendesk/authorize?account=${subdomain}`));
+      assert.ok(
+        String(tasks.at(-1)?.data.desc).includes(
+          `${system.config.publicUrl}/oauth/zendesk/authorize?account=${subdomain}`,
+        ),
+      );
       assert.deepEqual(await customers.zendeskWrites(mark), [], 'nothing was written while paused');
 
       await system.authorize(customers.account);
       for (const [i, customer] of edited.entries()) {
-        await eventually(async () => assert.equal((await customers.zdUser(customer.zdId)).name, `Edited${'ABC'[i]} Kimura`));
+        await eventually(async () =>
+          assert.equal((await customers.zdUser(customer.zdId)).name, `Edited${'ABC'[i]} Kimura`),
+        );
       }
       const created = [];
       for (const newcomer of newcomers) {
@@ -350,10 +453,16 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
       assert.equal((await accountView(customers.account)).pausedForAuthorization, 0);
 
       const zendeskWrites = await customers.zendeskWrites(mark);
-      const count = (method: string, pattern: RegExp) => zendeskWrites.filter((w) => w.method === method && pattern.test(w.path)).length;
-      for (const customer of edited) assert.equal(count('PUT', new RegExp(`/users/${customer.zdId}(\\.json)?$`)), 1, 'each name is written once');
+      const count = (method: string, pattern: RegExp) =>
+        zendeskWrites.filter((w) => w.method === method && pattern.test(w.path)).length;
+      for (const customer of edited)
+        assert.equal(count('PUT', new RegExp(`/users/${customer.zdId}(\\.json)?$`)), 1, 'each name is written once');
       assert.equal(count('POST', /\/users(\.json)?$/), newcomers.length, 'each newcomer is created once');
-      assert.equal(zendeskWrites.length, edited.length + newcomers.length, `no other Zendesk write: ${zendeskWrites.map((w) => `${w.method} ${w.path}`).join(', ')}`);
+      assert.equal(
+        zendeskWrites.length,
+        edited.length + newcomers.length,
+        `no other Zendesk write: ${zendeskWrites.map((w) => `${w.method} ${w.path}`).join(', ')}`,
+      );
       const sgWrites = await customers.storeganiseWrites(mark);
       assert.deepEqual(
         sgWrites.map((w) => w.path.split('/').at(-1)).sort(),
@@ -361,7 +470,10 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
         'Storeganise gets each newcomer link and the Zendesk edit, once each',
       );
       for (const [i, newcomer] of newcomers.entries()) {
-        assert.equal(String((await customers.sgUser(newcomer.id)).customFields?.zendesk_userId), String(created[i]?.id));
+        assert.equal(
+          String((await customers.sgUser(newcomer.id)).customFields?.zendesk_userId),
+          String(created[i]?.id),
+        );
       }
       assert.equal((await customers.tasks(AUTHORIZE_TASK_TITLE)).length, 2, 'resuming raises no further task');
 
@@ -396,16 +508,27 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
       await system.settle(customers.account);
 
       const log = await system.zendesk.client.oauthLog(zendeskSubdomain);
-      assert.deepEqual(log.refreshAttempts.filter((a) => a.outcome !== 'rotated'), [], 'no refresh was refused (no invalid_grant)');
+      assert.deepEqual(
+        log.refreshAttempts.filter((a) => a.outcome !== 'rotated'),
+        [],
+        'no refresh was refused (no invalid_grant)',
+      );
       const refreshed = log.refreshAttempts.map((a) => a.grantId);
       assert.equal(new Set(refreshed).size, refreshed.length, 'each refresh token was presented once');
       const byId = new Map(log.grants.map((g) => [g.id, g]));
       const chain = log.grants.filter((g) => g.origin === 'refresh_token');
       assert.ok(chain.length >= 3);
       for (const grant of chain) {
-        assert.ok(grant.rotatedFromId !== null && byId.get(grant.rotatedFromId)?.refreshedAt, 'each new pair replaces a used one');
+        assert.ok(
+          grant.rotatedFromId !== null && byId.get(grant.rotatedFromId)?.refreshedAt,
+          'each new pair replaces a used one',
+        );
       }
-      assert.equal(log.grants.filter((g) => g.origin === 'authorization_code').length, 1, 'one authorization for the whole run');
+      assert.equal(
+        log.grants.filter((g) => g.origin === 'authorization_code').length,
+        1,
+        'one authorization for the whole run',
+      );
       assert.equal((await customers.tasks(AUTHORIZE_TASK_TITLE)).length, 1, 'nobody was asked to authorize again');
       assert.equal(await paused(customers.account), 0);
     });
@@ -426,7 +549,9 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
       const answer = await operatorCall(system, 'POST', `/operator/accounts/${subdomain}/disconnect`);
       assert.equal(answer.status, 200, answer.text);
       assert.deepEqual(await ourWebhooks(customers.account), [], 'the webhook is removed from Zendesk');
-      const live = (await system.zendesk.client.oauthLog(zendeskSubdomain)).grants.filter((g) => !g.revoked && g.refreshedAt === null);
+      const live = (await system.zendesk.client.oauthLog(zendeskSubdomain)).grants.filter(
+        (g) => !g.revoked && g.refreshedAt === null,
+      );
       assert.deepEqual(live, [], 'no token of the grant still works');
       const view = await accountView(customers.account);
       assert.equal(view.connection, 'disconnected');
@@ -441,16 +566,28 @@ describe('Zendesk connection: OAuth, grants, pause and resume, webhook', functio
       const eventId = randomBytes(12).toString('hex');
       const direct = await postStoreganiseWebhook(
         system,
-        storeganiseWebhookBody(system, customers.account, { id: eventId, type: 'user.updated', data: { userId: customer.sgId, changedKeys: ['firstName'] } }),
+        storeganiseWebhookBody(system, customers.account, {
+          id: eventId,
+          type: 'user.updated',
+          data: { userId: customer.sgId, changedKeys: ['firstName'] },
+        }),
       );
       assert.equal(direct.status, 200, direct.text);
       assert.equal((direct.json as { status?: string }).status, 'ignored');
-      await assert.rejects(system.client.workflow.getHandle(storeganiseEventWorkflowId(subdomain, eventId)).describe(), WorkflowNotFoundError, 'no sync was started');
+      await assert.rejects(
+        system.client.workflow.getHandle(storeganiseEventWorkflowId(subdomain, eventId)).describe(),
+        WorkflowNotFoundError,
+        'no sync was started',
+      );
 
       const fromZendesk = await postZendeskEvent(
         system,
         subdomain,
-        zendeskEventBody({ type: 'zen:event-type:user.name_changed', zendeskUserId: customer.zdId, externalId: customer.sgId }),
+        zendeskEventBody({
+          type: 'zen:event-type:user.name_changed',
+          zendeskUserId: customer.zdId,
+          externalId: customer.sgId,
+        }),
         { secret: webhook.signingSecret },
       );
       assert.equal(fromZendesk.status, 200, fromZendesk.text);

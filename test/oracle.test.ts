@@ -25,15 +25,38 @@ type Step =
   | { kind: 'edit'; side: Side; field: SyncedField; value: string; set: Fields; at: number; appliedAfter?: number }
   | { kind: 'sync'; side: Side; set: Fields; at: number };
 
-const sgEdit = (at: number, field: SyncedField, set: Fields, value: string, appliedAfter?: number): Step => ({ kind: 'edit', side: 'storeganise', field, value, set, at, ...(appliedAfter === undefined ? {} : { appliedAfter }) });
-const zdEdit = (at: number, field: SyncedField, value: string, stored = value): Step => ({ kind: 'edit', side: 'zendesk', field, value, set: { [field]: stored }, at });
+const sgEdit = (at: number, field: SyncedField, set: Fields, value: string, appliedAfter?: number): Step => ({
+  kind: 'edit',
+  side: 'storeganise',
+  field,
+  value,
+  set,
+  at,
+  ...(appliedAfter === undefined ? {} : { appliedAfter }),
+});
+const zdEdit = (at: number, field: SyncedField, value: string, stored = value): Step => ({
+  kind: 'edit',
+  side: 'zendesk',
+  field,
+  value,
+  set: { [field]: stored },
+  at,
+});
 const toStoreganise = (at: number, set: Fields): Step => ({ kind: 'sync', side: 'storeganise', set, at });
 const toZendesk = (at: number, set: Fields): Step => ({ kind: 'sync', side: 'zendesk', set, at });
 
 function baseline(format: NameFormat): { storeganise: StoreganiseUserState; zendesk: ZendeskUserState } {
   return {
     storeganise: { id: 'sg1', firstName: 'Aiko', lastName: 'Sato', email: 'u1@example.com', phone: '+819050000001' },
-    zendesk: { id: 101, name: format === 'first_last' ? 'Aiko Sato' : 'Sato Aiko', email: 'u1@example.com', phone: '+819050000001', externalId: 'sg1', active: true, role: 'end-user' },
+    zendesk: {
+      id: 101,
+      name: format === 'first_last' ? 'Aiko Sato' : 'Sato Aiko',
+      email: 'u1@example.com',
+      phone: '+819050000001',
+      externalId: 'sg1',
+      active: true,
+      role: 'end-user',
+    },
   };
 }
 
@@ -66,7 +89,8 @@ function runOf(scenario: Scenario): OracleInput {
       log.push({ seq: log.length + 1, atMs, userId: step.side === 'storeganise' ? 'sg1' : 101, field, value, via });
     }
     Object.assign(step.side === 'storeganise' ? sg : zd, step.set);
-    if (step.kind === 'edit') edits.push({ side: step.side, userKey: 'u1', field: step.field, value: step.value, atMs: T0 + step.at });
+    if (step.kind === 'edit')
+      edits.push({ side: step.side, userKey: 'u1', field: step.field, value: step.value, atMs: T0 + step.at });
   }
   return {
     edits,
@@ -112,37 +136,61 @@ describe('the convergence oracle', () => {
       { why: 'no edit at all', scenario: { steps: [] }, expected: {} },
       {
         why: 'a Zendesk name edit carried to Storeganise',
-        scenario: { steps: [zdEdit(0, 'name', 'Lena1 Tanaka1'), toStoreganise(400, { firstName: 'Lena1', lastName: 'Tanaka1' })] },
+        scenario: {
+          steps: [zdEdit(0, 'name', 'Lena1 Tanaka1'), toStoreganise(400, { firstName: 'Lena1', lastName: 'Tanaka1' })],
+        },
         expected: {},
       },
       {
         why: 'a Storeganise first-name edit carried to Zendesk as the whole name',
-        scenario: { steps: [sgEdit(0, 'name', { firstName: 'Ben2' }, 'Ben2 Sato'), toZendesk(300, { name: 'Ben2 Sato' })] },
+        scenario: {
+          steps: [sgEdit(0, 'name', { firstName: 'Ben2' }, 'Ben2 Sato'), toZendesk(300, { name: 'Ben2 Sato' })],
+        },
         expected: {},
       },
       {
         why: 'a one-part Zendesk name lands in firstName with lastName unknown',
-        scenario: { steps: [zdEdit(0, 'name', 'Cher3'), toStoreganise(300, { firstName: 'Cher3', lastName: 'unknown' })] },
+        scenario: {
+          steps: [zdEdit(0, 'name', 'Cher3'), toStoreganise(300, { firstName: 'Cher3', lastName: 'unknown' })],
+        },
         expected: {},
       },
       {
         why: 'a three-part Zendesk name lands whole in firstName',
-        scenario: { steps: [zdEdit(0, 'name', 'Mary4 Ann Smith'), toStoreganise(300, { firstName: 'Mary4 Ann Smith', lastName: 'unknown' })] },
+        scenario: {
+          steps: [
+            zdEdit(0, 'name', 'Mary4 Ann Smith'),
+            toStoreganise(300, { firstName: 'Mary4 Ann Smith', lastName: 'unknown' }),
+          ],
+        },
         expected: {},
       },
       {
         why: 'a last_first Zendesk name is split last name first',
-        scenario: { format: 'last_first', steps: [zdEdit(0, 'name', 'Yamada5 Taro5'), toStoreganise(300, { firstName: 'Taro5', lastName: 'Yamada5' })] },
+        scenario: {
+          format: 'last_first',
+          steps: [zdEdit(0, 'name', 'Yamada5 Taro5'), toStoreganise(300, { firstName: 'Taro5', lastName: 'Yamada5' })],
+        },
         expected: {},
       },
       {
         why: 'a name with extra white space compares equal to its normalised form',
-        scenario: { steps: [zdEdit(0, 'name', '  Lena6   Tanaka6 '), toStoreganise(300, { firstName: 'Lena6', lastName: 'Tanaka6' })] },
+        scenario: {
+          steps: [
+            zdEdit(0, 'name', '  Lena6   Tanaka6 '),
+            toStoreganise(300, { firstName: 'Lena6', lastName: 'Tanaka6' }),
+          ],
+        },
         expected: {},
       },
       {
         why: 'a local Storeganise phone reaches Zendesk in E.164 and stays local in Storeganise',
-        scenario: { steps: [sgEdit(0, 'phone', { phone: '090-1234-5678' }, '090-1234-5678'), toZendesk(300, { phone: '+819012345678' })] },
+        scenario: {
+          steps: [
+            sgEdit(0, 'phone', { phone: '090-1234-5678' }, '090-1234-5678'),
+            toZendesk(300, { phone: '+819012345678' }),
+          ],
+        },
         expected: {},
       },
       {
@@ -152,7 +200,12 @@ describe('the convergence oracle', () => {
       },
       {
         why: 'an email typed in capitals, stored lower-case by Zendesk, reaches Storeganise',
-        scenario: { steps: [zdEdit(0, 'email', 'New7@Example.com', 'new7@example.com'), toStoreganise(300, { email: 'new7@example.com' })] },
+        scenario: {
+          steps: [
+            zdEdit(0, 'email', 'New7@Example.com', 'new7@example.com'),
+            toStoreganise(300, { email: 'new7@example.com' }),
+          ],
+        },
         expected: {},
       },
       {
@@ -226,7 +279,11 @@ describe('the convergence oracle', () => {
       {
         why: "raced write: a sync write landing less than a second after a person's edit of the field on the same record is reported, not lost",
         scenario: {
-          steps: [zdEdit(0, 'email', 'old31@example.com'), sgEdit(5_000, 'email', { email: 'new31@example.com' }, 'new31@example.com'), toStoreganise(5_400, { email: 'old31@example.com' })],
+          steps: [
+            zdEdit(0, 'email', 'old31@example.com'),
+            sgEdit(5_000, 'email', { email: 'new31@example.com' }, 'new31@example.com'),
+            toStoreganise(5_400, { email: 'old31@example.com' }),
+          ],
         },
         expected: { racedWrites: 1 },
       },
@@ -245,7 +302,11 @@ describe('the convergence oracle', () => {
       {
         why: 'raced write: a second or more after the edit it is a stale overwrite and a lost edit',
         scenario: {
-          steps: [zdEdit(0, 'email', 'old33@example.com'), sgEdit(5_000, 'email', { email: 'new33@example.com' }, 'new33@example.com'), toStoreganise(6_100, { email: 'old33@example.com' })],
+          steps: [
+            zdEdit(0, 'email', 'old33@example.com'),
+            sgEdit(5_000, 'email', { email: 'new33@example.com' }, 'new33@example.com'),
+            toStoreganise(6_100, { email: 'old33@example.com' }),
+          ],
         },
         expected: { lostEdits: 1, staleOverwrites: 1, finalStateDifferences: 2 },
       },
@@ -277,7 +338,11 @@ describe('the convergence oracle', () => {
       {
         why: 'stale overwrite: a write restoring the value from before the run',
         scenario: {
-          steps: [zdEdit(0, 'phone', '+819011110016'), toStoreganise(300, { phone: '+819011110016' }), toZendesk(900, { phone: '+819050000001' })],
+          steps: [
+            zdEdit(0, 'phone', '+819011110016'),
+            toStoreganise(300, { phone: '+819011110016' }),
+            toZendesk(900, { phone: '+819050000001' }),
+          ],
         },
         expected: { staleOverwrites: 1, revertedEdits: 1, writesBack: 0, divergentPairs: 1, finalStateDifferences: 1 },
       },
@@ -295,7 +360,13 @@ describe('the convergence oracle', () => {
       },
       {
         why: 'write back: a Zendesk phone rewritten in E.164 on Zendesk itself',
-        scenario: { steps: [zdEdit(0, 'phone', '090-1111-2222'), toStoreganise(300, { phone: '+819011112222' }), toZendesk(600, { phone: '+819011112222' })] },
+        scenario: {
+          steps: [
+            zdEdit(0, 'phone', '090-1111-2222'),
+            toStoreganise(300, { phone: '+819011112222' }),
+            toZendesk(600, { phone: '+819011112222' }),
+          ],
+        },
         expected: { writesBack: 1 },
       },
       {
@@ -331,7 +402,10 @@ describe('the convergence oracle', () => {
       },
       {
         why: 'duplicate user: more Zendesk end users than customers',
-        scenario: { steps: [], finalZendeskUsers: (zd) => [zd, { ...zd, id: 103, externalId: null, email: 'other@example.com' }] },
+        scenario: {
+          steps: [],
+          finalZendeskUsers: (zd) => [zd, { ...zd, id: 103, externalId: null, email: 'other@example.com' }],
+        },
         expected: { duplicateUsers: 1 },
       },
       {
@@ -351,7 +425,10 @@ describe('the convergence oracle', () => {
       },
       {
         why: 'unapplied edit: an edit the log never saw is left out of the judgement',
-        scenario: { steps: [], unloggedEdits: [{ side: 'zendesk', userKey: 'u1', field: 'name', value: 'Never19 Made19', atMs: T0 }] },
+        scenario: {
+          steps: [],
+          unloggedEdits: [{ side: 'zendesk', userKey: 'u1', field: 'name', value: 'Never19 Made19', atMs: T0 }],
+        },
         expected: { unappliedEdits: 1 },
       },
       {
@@ -368,37 +445,71 @@ describe('the convergence oracle', () => {
     const cases: Case[] = [
       {
         why: 'edits 999 ms apart may go the older way: the Storeganise edit wins',
-        scenario: { steps: [sgName(0, 'Aa21'), zdEdit(999, 'name', 'Bb21 Cc21'), toZendesk(1_500, { name: 'Aa21 Sato' })] },
+        scenario: {
+          steps: [sgName(0, 'Aa21'), zdEdit(999, 'name', 'Bb21 Cc21'), toZendesk(1_500, { name: 'Aa21 Sato' })],
+        },
         expected: {},
       },
       {
         why: 'edits 999 ms apart may go the newer way: the Zendesk edit wins',
-        scenario: { steps: [sgName(0, 'Aa22'), zdEdit(999, 'name', 'Bb22 Cc22'), toStoreganise(1_500, { firstName: 'Bb22', lastName: 'Cc22' })] },
+        scenario: {
+          steps: [
+            sgName(0, 'Aa22'),
+            zdEdit(999, 'name', 'Bb22 Cc22'),
+            toStoreganise(1_500, { firstName: 'Bb22', lastName: 'Cc22' }),
+          ],
+        },
         expected: {},
       },
       {
         why: 'edits 1000 ms apart are ordered: the older one may not win',
-        scenario: { steps: [sgName(0, 'Aa23'), zdEdit(1_000, 'name', 'Bb23 Cc23'), toZendesk(2_500, { name: 'Aa23 Sato' })] },
+        scenario: {
+          steps: [sgName(0, 'Aa23'), zdEdit(1_000, 'name', 'Bb23 Cc23'), toZendesk(2_500, { name: 'Aa23 Sato' })],
+        },
         expected: { lostEdits: 1, staleOverwrites: 1, finalStateDifferences: 2 },
       },
       {
         why: 'edits 1000 ms apart are ordered: the newer one wins',
-        scenario: { steps: [sgName(0, 'Aa24'), zdEdit(1_000, 'name', 'Bb24 Cc24'), toStoreganise(1_500, { firstName: 'Bb24', lastName: 'Cc24' })] },
+        scenario: {
+          steps: [
+            sgName(0, 'Aa24'),
+            zdEdit(1_000, 'name', 'Bb24 Cc24'),
+            toStoreganise(1_500, { firstName: 'Bb24', lastName: 'Cc24' }),
+          ],
+        },
         expected: {},
       },
       {
-        why: 'an edit 1000 ms after the other side\'s is not excused by it: it is lost when the older one wins',
-        scenario: { steps: [zdEdit(0, 'name', 'Bb29 Cc29'), sgName(1_000, 'Aa29'), toStoreganise(2_500, { firstName: 'Bb29', lastName: 'Cc29' })] },
+        why: "an edit 1000 ms after the other side's is not excused by it: it is lost when the older one wins",
+        scenario: {
+          steps: [
+            zdEdit(0, 'name', 'Bb29 Cc29'),
+            sgName(1_000, 'Aa29'),
+            toStoreganise(2_500, { firstName: 'Bb29', lastName: 'Cc29' }),
+          ],
+        },
         expected: { lostEdits: 1, staleOverwrites: 1, finalStateDifferences: 2 },
       },
       {
-        why: 'an edit 999 ms after the other side\'s may lose to it',
-        scenario: { steps: [zdEdit(1, 'name', 'Bb30 Cc30'), sgName(1_000, 'Aa30'), toStoreganise(1_500, { firstName: 'Bb30', lastName: 'Cc30' })] },
+        why: "an edit 999 ms after the other side's may lose to it",
+        scenario: {
+          steps: [
+            zdEdit(1, 'name', 'Bb30 Cc30'),
+            sgName(1_000, 'Aa30'),
+            toStoreganise(1_500, { firstName: 'Bb30', lastName: 'Cc30' }),
+          ],
+        },
         expected: {},
       },
       {
-        why: 'edit times are those the sides recorded: an edit applied 800 ms after the harness made it is 700 ms from the other side\'s',
-        scenario: { steps: [sgEdit(0, 'name', { firstName: 'Aa31' }, 'Aa31 Sato', 800), zdEdit(1_500, 'name', 'Bb31 Cc31'), toZendesk(2_000, { name: 'Aa31 Sato' })] },
+        why: "edit times are those the sides recorded: an edit applied 800 ms after the harness made it is 700 ms from the other side's",
+        scenario: {
+          steps: [
+            sgEdit(0, 'name', { firstName: 'Aa31' }, 'Aa31 Sato', 800),
+            zdEdit(1_500, 'name', 'Bb31 Cc31'),
+            toZendesk(2_000, { name: 'Aa31 Sato' }),
+          ],
+        },
         expected: {},
       },
       {
@@ -408,7 +519,10 @@ describe('the convergence oracle', () => {
       },
       {
         why: 'a wider tolerance lets edits 1500 ms apart go either way',
-        scenario: { toleranceMs: 2_000, steps: [sgName(0, 'Aa26'), zdEdit(1_500, 'name', 'Bb26 Cc26'), toZendesk(2_000, { name: 'Aa26 Sato' })] },
+        scenario: {
+          toleranceMs: 2_000,
+          steps: [sgName(0, 'Aa26'), zdEdit(1_500, 'name', 'Bb26 Cc26'), toZendesk(2_000, { name: 'Aa26 Sato' })],
+        },
         expected: {},
       },
     ];
@@ -425,18 +539,40 @@ describe('the convergence oracle', () => {
   });
 
   it('names the pair, the field, the values and the times in each finding', () => {
-    const verdict = judgeRun(runOf({ steps: [zdEdit(0, 'phone', '+819012345678'), zdEdit(2_000, 'name', 'Lena27 Tanaka27')] }));
+    const verdict = judgeRun(
+      runOf({ steps: [zdEdit(0, 'phone', '+819012345678'), zdEdit(2_000, 'name', 'Lena27 Tanaka27')] }),
+    );
     const lines = verdict.findings.map((f) => f.line);
     assert.ok(
-      lines.includes('u1 (sg sg1, zd 101) phone: the Zendesk edit "+819012345678" at 10:00:00.003 never reached Storeganise, and no later edit replaced it; Storeganise ends "+819050000001" (the value from before the run)'),
+      lines.includes(
+        'u1 (sg sg1, zd 101) phone: the Zendesk edit "+819012345678" at 10:00:00.003 never reached Storeganise, and no later edit replaced it; Storeganise ends "+819050000001" (the value from before the run)',
+      ),
       lines.join('\n'),
     );
-    assert.ok(lines.includes('u1 (sg sg1, zd 101): name "Aiko Sato" in Storeganise vs "Lena27 Tanaka27" in Zendesk; phone "+819050000001" in Storeganise vs "+819012345678" in Zendesk'), lines.join('\n'));
-    assert.ok(lines.includes('u1 (sg sg1, zd 101) name: Storeganise ends "Aiko Sato" (the value from before the run), expected the Zendesk edit "Lena27 Tanaka27" at 10:00:02.003'), lines.join('\n'));
+    assert.ok(
+      lines.includes(
+        'u1 (sg sg1, zd 101): name "Aiko Sato" in Storeganise vs "Lena27 Tanaka27" in Zendesk; phone "+819050000001" in Storeganise vs "+819012345678" in Zendesk',
+      ),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.includes(
+        'u1 (sg sg1, zd 101) name: Storeganise ends "Aiko Sato" (the value from before the run), expected the Zendesk edit "Lena27 Tanaka27" at 10:00:02.003',
+      ),
+      lines.join('\n'),
+    );
   });
 
   it('a stale overwrite names both edits and how much older the written one is', () => {
-    const verdict = judgeRun(runOf({ steps: [zdEdit(0, 'email', 'old28@example.com'), sgEdit(5_000, 'email', { email: 'new28@example.com' }, 'new28@example.com'), toStoreganise(20_000, { email: 'old28@example.com' })] }));
+    const verdict = judgeRun(
+      runOf({
+        steps: [
+          zdEdit(0, 'email', 'old28@example.com'),
+          sgEdit(5_000, 'email', { email: 'new28@example.com' }, 'new28@example.com'),
+          toStoreganise(20_000, { email: 'old28@example.com' }),
+        ],
+      }),
+    );
     const stale = verdict.findings.filter((f) => f.kind === 'staleOverwrite').map((f) => f.line);
     assert.deepEqual(stale, [
       'u1 (sg sg1, zd 101) email: the sync wrote "old28@example.com" to Storeganise at 10:00:20.000 (from the Zendesk edit "old28@example.com" at 10:00:00.003, 5.00 s older) over "new28@example.com" (from the Storeganise edit "new28@example.com" at 10:00:05.003)',

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { reconcileStatusQuery, reconcileWorkflowId, RECONCILE_MEMO_KEY, type ReconcileStatus } from '../workflows/definitions';
+import {
+  reconcileStatusQuery,
+  reconcileWorkflowId,
+  RECONCILE_MEMO_KEY,
+  type ReconcileStatus,
+} from '../workflows/definitions';
 import { AccountView, uniqueEmail } from './support/customers';
 import { eventually } from './support/eventually';
 import { operatorCall } from './support/signed-requests';
@@ -24,14 +29,18 @@ describe('reconciliation: the safety net for missed webhooks', function () {
   });
   after(async () => system?.close());
 
-  const status = (): Promise<ReconcileStatus> => system.client.workflow.getHandle(reconcileWorkflowId(acme.account.subdomain)).query(reconcileStatusQuery);
+  const status = (): Promise<ReconcileStatus> =>
+    system.client.workflow.getHandle(reconcileWorkflowId(acme.account.subdomain)).query(reconcileStatusQuery);
 
   /** Waits until reconciliation has completed `runs` more runs than `since`. */
   async function runsAfter(since: ReconcileStatus, runs: number): Promise<ReconcileStatus> {
     return eventually(
       async () => {
         const now = await status();
-        assert.ok(now.totals.runs >= since.totals.runs + runs, `reconciliation ran ${now.totals.runs - since.totals.runs} of ${runs} more times (state ${now.state})`);
+        assert.ok(
+          now.totals.runs >= since.totals.runs + runs,
+          `reconciliation ran ${now.totals.runs - since.totals.runs} of ${runs} more times (state ${now.state})`,
+        );
         return now;
       },
       { timeoutMs: 90_000, intervalMs: 250 },
@@ -43,7 +52,8 @@ describe('reconciliation: the safety net for missed webhooks', function () {
     assert.equal(first.intervalMs, 5_000);
     const later = await runsAfter(first, 1);
     assert.ok(later.lastRun !== null && later.lastRun.finishedAt !== null, 'a finished run is reported');
-    const memo = (await system.client.workflow.getHandle(reconcileWorkflowId(acme.account.subdomain)).describe()).memo?.[RECONCILE_MEMO_KEY] as ReconcileStatus | undefined;
+    const memo = (await system.client.workflow.getHandle(reconcileWorkflowId(acme.account.subdomain)).describe())
+      .memo?.[RECONCILE_MEMO_KEY] as ReconcileStatus | undefined;
     assert.ok(memo && memo.totals.runs >= 1, 'the memo holds the status for readers without a worker');
   });
 
@@ -57,7 +67,10 @@ describe('reconciliation: the safety net for missed webhooks', function () {
     const [event] = (await system.storeganise.client.events(acme.account.subdomain)).slice(-1);
     assert.equal(event?.dropped, true, 'the webhook was dropped on purpose');
 
-    await eventually(async () => assert.equal((await acme.zdUser(customer.zdId)).name, 'Mei Satoh'), { timeoutMs: 60_000, intervalMs: 250 });
+    await eventually(async () => assert.equal((await acme.zdUser(customer.zdId)).name, 'Mei Satoh'), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
     const repaired = await eventually(async () => {
       const now = await status();
       assert.ok(now.totals.repaired > before.totals.repaired, 'the repair is counted');
@@ -82,10 +95,15 @@ describe('reconciliation: the safety net for missed webhooks', function () {
     await system.zendesk.client.setFaults(acme.account.zendeskSubdomain, { webhooks: { dropRate: 1 } });
     await system.zendesk.client.updateUser(acme.account.zendeskSubdomain, customer.zdId, { name: 'Kaito Uehara' });
     await system.zendesk.client.setFaults(acme.account.zendeskSubdomain, {});
-    const dropped = (await system.zendesk.client.events(acme.account.zendeskSubdomain)).filter((e) => e.droppedWebhookIds.length > 0);
+    const dropped = (await system.zendesk.client.events(acme.account.zendeskSubdomain)).filter(
+      (e) => e.droppedWebhookIds.length > 0,
+    );
     assert.ok(dropped.length > 0, 'the webhook was dropped on purpose');
 
-    await eventually(async () => assert.equal((await acme.sgUser(customer.sgId)).lastName, 'Uehara'), { timeoutMs: 60_000, intervalMs: 250 });
+    await eventually(async () => assert.equal((await acme.sgUser(customer.sgId)).lastName, 'Uehara'), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
     const repaired = await eventually(async () => {
       const now = await status();
       assert.ok(now.totals.repaired > before.totals.repaired, 'the repair is counted');
@@ -102,21 +120,39 @@ describe('reconciliation: the safety net for missed webhooks', function () {
   });
 
   it('edits made on both sides while the account was disconnected land after it is authorized again', async () => {
-    const onStoreganise = await acme.createLinkedCustomer({ firstName: 'Nao', lastName: 'Kita', phone: '090-1111-2222' });
+    const onStoreganise = await acme.createLinkedCustomer({
+      firstName: 'Nao',
+      lastName: 'Kita',
+      phone: '090-1111-2222',
+    });
     const onZendesk = await acme.createLinkedCustomer({ firstName: 'Ryo', lastName: 'Mine' });
     const disconnect = await operatorCall(system, 'POST', `/operator/accounts/${acme.account.subdomain}/disconnect`);
     assert.equal(disconnect.status, 200, disconnect.text);
     // Let a reconciliation try while disconnected: it waits for an authorization. A worker that
     // still holds the revoked token learns of it from the one call Zendesk refuses; nothing is read.
     const mark = await acme.mark();
-    await eventually(async () => assert.equal((await status()).state, 'awaiting-authorization'), { timeoutMs: 30_000, intervalMs: 250 });
+    await eventually(async () => assert.equal((await status()).state, 'awaiting-authorization'), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
     await system.storeganise.client.updateUser(acme.account.subdomain, onStoreganise.sgId, { phone: '090-3333-4444' });
     await system.zendesk.client.updateUser(acme.account.zendeskSubdomain, onZendesk.zdId, { name: 'Ryo Minami' });
     await system.settle(acme.account);
     const calls = await acme.zendeskRequests(mark);
-    assert.deepEqual(calls.filter((call) => call.status !== 401), [], 'Zendesk reads and writes nothing while disconnected');
-    assert.ok(calls.length <= 1, `at most the one refused call that tells a worker its token was revoked: ${calls.length}`);
-    assert.equal((await acme.zdUser(onStoreganise.zdId)).phone, '+819011112222', 'the edit did not reach Zendesk while disconnected');
+    assert.deepEqual(
+      calls.filter((call) => call.status !== 401),
+      [],
+      'Zendesk reads and writes nothing while disconnected',
+    );
+    assert.ok(
+      calls.length <= 1,
+      `at most the one refused call that tells a worker its token was revoked: ${calls.length}`,
+    );
+    assert.equal(
+      (await acme.zdUser(onStoreganise.zdId)).phone,
+      '+819011112222',
+      'the edit did not reach Zendesk while disconnected',
+    );
 
     const again = await system.authorize(acme.account);
     assert.equal(again.status, 200, again.body);
@@ -138,7 +174,18 @@ describe('reconciliation: the safety net for missed webhooks', function () {
     await system.zendesk.client.setFaults(acme.account.zendeskSubdomain, { webhooks: { dropRate: 1 } });
     await system.zendesk.client.updateUser(acme.account.zendeskSubdomain, other.zdId, { name: 'Sho Idegawa' });
     await system.zendesk.client.setFaults(acme.account.zendeskSubdomain, {});
-    await eventually(async () => assert.equal((await system.client.workflow.count(`SyncAccount = '${acme.account.subdomain}' AND SyncState = 'awaiting-authorization' AND ExecutionStatus = 'Running'`)).count >= 1, true), { timeoutMs: 30_000 });
+    await eventually(
+      async () =>
+        assert.equal(
+          (
+            await system.client.workflow.count(
+              `SyncAccount = '${acme.account.subdomain}' AND SyncState = 'awaiting-authorization' AND ExecutionStatus = 'Running'`,
+            )
+          ).count >= 1,
+          true,
+        ),
+      { timeoutMs: 30_000 },
+    );
 
     assert.equal((await system.authorize(acme.account)).status, 200);
     await eventually(
@@ -153,7 +200,11 @@ describe('reconciliation: the safety net for missed webhooks', function () {
   it('a customer created while its webhook was lost gets its Zendesk user from the next reconciliation', async () => {
     await system.storeganise.client.setFaults(acme.account.subdomain, { webhooks: { dropRate: 1 } });
     const email = uniqueEmail('lost');
-    const created = await system.storeganise.client.createUser(acme.account.subdomain, { firstName: 'Lost', lastName: 'Webhook', email });
+    const created = await system.storeganise.client.createUser(acme.account.subdomain, {
+      firstName: 'Lost',
+      lastName: 'Webhook',
+      email,
+    });
     await system.storeganise.client.setFaults(acme.account.subdomain, {});
     const zd = await eventually(
       async () => {
@@ -165,6 +216,8 @@ describe('reconciliation: the safety net for missed webhooks', function () {
       { timeoutMs: 60_000, intervalMs: 250 },
     );
     assert.equal(zd.email, email);
-    await eventually(async () => assert.equal((await acme.sgUser(created.id)).customFields?.zendesk_userId, String(zd.id)));
+    await eventually(async () =>
+      assert.equal((await acme.sgUser(created.id)).customFields?.zendesk_userId, String(zd.id)),
+    );
   });
 });

@@ -33,7 +33,10 @@ describe('workflow versioning', function () {
       const fixture = Fixture.parse(JSON.parse(readFileSync(path.join(fixtures, name), 'utf8')));
       const types = new Set(fixture.histories.map((h) => h.type));
       // Each fixture holds the account and the event layer of its version: the legacy one, or the entity and its runs.
-      const layers = [['customerLock', 'syncStoreganiseUserEvent', 'syncZendeskUserEvent'], ['customerWorkflow', 'syncCustomer']];
+      const layers = [
+        ['customerLock', 'syncStoreganiseUserEvent', 'syncZendeskUserEvent'],
+        ['customerWorkflow', 'syncCustomer'],
+      ];
       assert.ok(types.has('accountWorkflow'), 'the fixture holds an accountWorkflow history');
       assert.ok(
         layers.some((layer) => layer.every((type) => types.has(type))),
@@ -46,7 +49,10 @@ describe('workflow versioning', function () {
       }));
       const failures: string[] = [];
       for await (const result of Worker.runReplayHistories(
-        { workflowBundle: testHarness().workflowBundle, dataConverter: dataConverterFor(Keyring.fromSpec(fixture.encryptionKey)) },
+        {
+          workflowBundle: testHarness().workflowBundle,
+          dataConverter: dataConverterFor(Keyring.fromSpec(fixture.encryptionKey)),
+        },
         histories,
       )) {
         if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);

@@ -35,7 +35,10 @@ describe('sandbox faults common to both sandboxes', function () {
   const zendeskApi = (method: string, path: string, body?: unknown): Promise<Response> =>
     fetch(`${zendesk.url}/zendesk/${ACCOUNT}/api/v2${path}`, {
       method,
-      headers: { authorization: `Bearer ${zendeskToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${zendeskToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? null : JSON.stringify(body),
     });
 
@@ -84,20 +87,38 @@ describe('sandbox faults common to both sandboxes', function () {
 
   describe('the control API is out of their reach', function () {
     it('Zendesk: control calls answer at once and in full under latency and forced answers, which stay for the API', async function () {
-      await zendesk.client.setFaults(ACCOUNT, { latencyMs: API_LATENCY_MS, force: { status: 503, count: 1 }, loseNextResponses: 1 });
-      const user = await answeredAtOnce('create', () => zendesk.client.createUser(ACCOUNT, { name: 'Agent Made', email: 'agent@example.com' }));
+      await zendesk.client.setFaults(ACCOUNT, {
+        latencyMs: API_LATENCY_MS,
+        force: { status: 503, count: 1 },
+        loseNextResponses: 1,
+      });
+      const user = await answeredAtOnce('create', () =>
+        zendesk.client.createUser(ACCOUNT, { name: 'Agent Made', email: 'agent@example.com' }),
+      );
       assert.equal(user.email, 'agent@example.com');
-      const edited = await answeredAtOnce('update', () => zendesk.client.updateUser(ACCOUNT, user.id, { name: 'Agent Edited' }));
+      const edited = await answeredAtOnce('update', () =>
+        zendesk.client.updateUser(ACCOUNT, user.id, { name: 'Agent Edited' }),
+      );
       assert.equal(edited.name, 'Agent Edited');
       assert.equal((await answeredAtOnce('read', () => zendesk.client.getUser(ACCOUNT, user.id))).name, 'Agent Edited');
       assert.equal((await answeredAtOnce('list', () => zendesk.client.listUsers(ACCOUNT))).length, 1);
-      assert.ok((await answeredAtOnce('changes', () => zendesk.client.changes(ACCOUNT))).every((c) => c.via === 'control'));
-      assert.deepEqual((await answeredAtOnce('request log', () => zendesk.client.requests())).requests, [], 'control calls are not API requests');
+      assert.ok(
+        (await answeredAtOnce('changes', () => zendesk.client.changes(ACCOUNT))).every((c) => c.via === 'control'),
+      );
+      assert.deepEqual(
+        (await answeredAtOnce('request log', () => zendesk.client.requests())).requests,
+        [],
+        'control calls are not API requests',
+      );
 
       const forced = await statusAndDuration(zendeskApi('GET', '/users'));
       assert.equal(forced.status, 503, 'the forced answer was left for the API');
       assert.ok(forced.ms >= API_LATENCY_MS - 50, `the API waited ${forced.ms} ms`);
-      await assert.rejects(zendeskApi('PUT', `/users/${user.id}`, { user: { notes: 'lost' } }), TypeError, 'the lost answer was left for the API');
+      await assert.rejects(
+        zendeskApi('PUT', `/users/${user.id}`, { user: { notes: 'lost' } }),
+        TypeError,
+        'the lost answer was left for the API',
+      );
       assert.equal((await statusAndDuration(zendeskApi('GET', '/users'))).status, 200);
       assert.deepEqual(
         (await zendesk.client.requests()).requests.map((r) => [r.method, r.status, r.lost]),
@@ -113,30 +134,57 @@ describe('sandbox faults common to both sandboxes', function () {
       await zendesk.client.setFaults(ACCOUNT, { errorRate: 1, errorStatus: 502 });
       const user = await zendesk.client.createUser(ACCOUNT, { name: 'Agent Made' });
       assert.equal((await zendesk.client.updateUser(ACCOUNT, user.id, { notes: 'kept' })).notes, 'kept');
-      assert.equal((await statusAndDuration(zendeskApi('GET', '/users'))).status, 502, 'the API gets the injected error');
+      assert.equal(
+        (await statusAndDuration(zendeskApi('GET', '/users'))).status,
+        502,
+        'the API gets the injected error',
+      );
 
       await zendesk.client.setFaults(ACCOUNT, { lostResponseRate: 1 });
       assert.equal((await zendesk.client.updateUser(ACCOUNT, user.id, { notes: 'answered' })).notes, 'answered');
-      await assert.rejects(zendeskApi('PUT', `/users/${user.id}`, { user: { notes: 'unanswered' } }), TypeError, 'an API write loses its answer');
+      await assert.rejects(
+        zendeskApi('PUT', `/users/${user.id}`, { user: { notes: 'unanswered' } }),
+        TypeError,
+        'an API write loses its answer',
+      );
       assert.equal((await zendesk.client.deleteUser(ACCOUNT, user.id)).active, false);
     });
 
     it('Storeganise: control calls answer at once and in full under latency and forced answers, which stay for the API', async function () {
-      await storeganise.client.setFaults(ACCOUNT, { latencyMs: API_LATENCY_MS, force: { status: 429, count: 1, retryAfterSeconds: 3 }, loseNextResponses: 1 });
+      await storeganise.client.setFaults(ACCOUNT, {
+        latencyMs: API_LATENCY_MS,
+        force: { status: 429, count: 1, retryAfterSeconds: 3 },
+        loseNextResponses: 1,
+      });
       const user = await answeredAtOnce('create', () =>
         storeganise.client.createUser(ACCOUNT, { email: 'taro@example.com', firstName: 'Taro', lastName: 'Yamada' }),
       );
-      const edited = await answeredAtOnce('update', () => storeganise.client.updateUser(ACCOUNT, user.id, { firstName: 'Jiro' }));
+      const edited = await answeredAtOnce('update', () =>
+        storeganise.client.updateUser(ACCOUNT, user.id, { firstName: 'Jiro' }),
+      );
       assert.equal(edited.firstName, 'Jiro');
-      assert.equal((await answeredAtOnce('read', () => storeganise.client.getUser(ACCOUNT, user.id))).firstName, 'Jiro');
+      assert.equal(
+        (await answeredAtOnce('read', () => storeganise.client.getUser(ACCOUNT, user.id))).firstName,
+        'Jiro',
+      );
       assert.equal((await answeredAtOnce('list', () => storeganise.client.listUsers(ACCOUNT))).length, 1);
-      assert.ok((await answeredAtOnce('changes', () => storeganise.client.changes(ACCOUNT))).every((c) => c.via === 'control'));
-      assert.deepEqual(await answeredAtOnce('request log', () => storeganise.client.requests()), [], 'control calls are not API requests');
+      assert.ok(
+        (await answeredAtOnce('changes', () => storeganise.client.changes(ACCOUNT))).every((c) => c.via === 'control'),
+      );
+      assert.deepEqual(
+        await answeredAtOnce('request log', () => storeganise.client.requests()),
+        [],
+        'control calls are not API requests',
+      );
 
       const forced = await statusAndDuration(storeganiseApi('GET', '/users'));
       assert.equal(forced.status, 429, 'the forced answer was left for the API');
       assert.ok(forced.ms >= API_LATENCY_MS - 50, `the API waited ${forced.ms} ms`);
-      await assert.rejects(storeganiseApi('PUT', `/users/${user.id}`, { lastName: 'Sato' }), TypeError, 'the lost answer was left for the API');
+      await assert.rejects(
+        storeganiseApi('PUT', `/users/${user.id}`, { lastName: 'Sato' }),
+        TypeError,
+        'the lost answer was left for the API',
+      );
       assert.equal((await statusAndDuration(storeganiseApi('GET', '/users'))).status, 200);
       assert.deepEqual(
         (await storeganise.client.requests()).map((r) => [r.method, r.status, r.lost]),
@@ -150,13 +198,25 @@ describe('sandbox faults common to both sandboxes', function () {
 
     it('Storeganise: control writes are answered at an error rate of 1 and at a lost-response rate of 1', async function () {
       await storeganise.client.setFaults(ACCOUNT, { errorRate: 1, errorStatus: 502 });
-      const user = await storeganise.client.createUser(ACCOUNT, { email: 'taro@example.com', firstName: 'Taro', lastName: 'Yamada' });
+      const user = await storeganise.client.createUser(ACCOUNT, {
+        email: 'taro@example.com',
+        firstName: 'Taro',
+        lastName: 'Yamada',
+      });
       assert.equal((await storeganise.client.updateUser(ACCOUNT, user.id, { disabled: true })).disabled, true);
-      assert.equal((await statusAndDuration(storeganiseApi('GET', '/users'))).status, 502, 'the API gets the injected error');
+      assert.equal(
+        (await statusAndDuration(storeganiseApi('GET', '/users'))).status,
+        502,
+        'the API gets the injected error',
+      );
 
       await storeganise.client.setFaults(ACCOUNT, { lostResponseRate: 1 });
       assert.equal((await storeganise.client.updateUser(ACCOUNT, user.id, { lastName: 'Sato' })).lastName, 'Sato');
-      await assert.rejects(storeganiseApi('PUT', `/users/${user.id}`, { lastName: 'Suzuki' }), TypeError, 'an API write loses its answer');
+      await assert.rejects(
+        storeganiseApi('PUT', `/users/${user.id}`, { lastName: 'Suzuki' }),
+        TypeError,
+        'an API write loses its answer',
+      );
       assert.equal((await storeganise.client.getUser(ACCOUNT, user.id)).lastName, 'Suzuki');
     });
   });
@@ -180,7 +240,11 @@ describe('sandbox faults common to both sandboxes', function () {
     });
 
     it('the same seed drops the same webhooks again, and another seed drops others', async function () {
-      await zendesk.client.createWebhook(ACCOUNT, { name: 'sync', endpoint: `${receiver.url}/hooks/zendesk`, subscriptions: ['zen:event-type:user.created'] });
+      await zendesk.client.createWebhook(ACCOUNT, {
+        name: 'sync',
+        endpoint: `${receiver.url}/hooks/zendesk`,
+        subscriptions: ['zen:event-type:user.created'],
+      });
       const dropPattern = async (seed: number): Promise<boolean[]> => {
         await zendesk.client.setFaults(ACCOUNT, { seed, webhooks: { dropRate: 0.5 } });
         const before = (await zendesk.client.events(ACCOUNT)).length;

@@ -25,11 +25,24 @@ describe('Sandboxes that keep their records in a state file (npm start)', () => 
     assert.equal(first.restored, false);
     await first.client.registerOAuthClient({ clientId: 'sync', clientSecret: 'client-secret' });
     await first.client.createAccount({ subdomain: 'acme', userFields: [customerStatusField('customer_status')] });
-    const user = await first.client.createUser('acme', { name: 'Aoi Sato', email: 'aoi@example.com', phone: '+819012345678', external_id: 'sg-1', user_fields: { customer_status: 'active' } });
+    const user = await first.client.createUser('acme', {
+      name: 'Aoi Sato',
+      email: 'aoi@example.com',
+      phone: '+819012345678',
+      external_id: 'sg-1',
+      user_fields: { customer_status: 'active' },
+    });
     await first.client.addIdentity('acme', user.id, { type: 'email', value: 'aoi.other@example.com' });
-    const webhook = await first.client.createWebhook('acme', { name: 'sync', endpoint: 'http://127.0.0.1:1/hook', subscriptions: ['conditional_ticket_events'] });
+    const webhook = await first.client.createWebhook('acme', {
+      name: 'sync',
+      endpoint: 'http://127.0.0.1:1/hook',
+      subscriptions: ['conditional_ticket_events'],
+    });
     const token = await first.client.issueToken('acme', { clientId: 'sync' });
-    const before = relative({ user: await first.client.getUser('acme', user.id), webhooks: await first.client.webhooks('acme') }, first.url);
+    const before = relative(
+      { user: await first.client.getUser('acme', user.id), webhooks: await first.client.webhooks('acme') },
+      first.url,
+    );
     await first.close();
 
     const second = await startZendeskSandbox({ stateFile });
@@ -40,9 +53,13 @@ describe('Sandboxes that keep their records in a state file (npm start)', () => 
       assert.deepEqual(relative(await second.client.webhooks('acme'), second.url), before.webhooks);
       assert.equal(before.webhooks[0]?.id, webhook.id);
       // The access token issued before the restart still opens the API.
-      const me = await fetch(`${second.urlTemplate.replace('{subdomain}', 'acme')}/api/v2/users/${user.id}.json`, { headers: { authorization: `Bearer ${token.access_token}` } });
+      const me = await fetch(`${second.urlTemplate.replace('{subdomain}', 'acme')}/api/v2/users/${user.id}.json`, {
+        headers: { authorization: `Bearer ${token.access_token}` },
+      });
       assert.equal(me.status, 200, await me.text());
-      const unknown = await fetch(`${second.urlTemplate.replace('{subdomain}', 'acme')}/api/v2/users/${user.id}.json`, { headers: { authorization: 'Bearer not-a-token' } });
+      const unknown = await fetch(`${second.urlTemplate.replace('{subdomain}', 'acme')}/api/v2/users/${user.id}.json`, {
+        headers: { authorization: 'Bearer not-a-token' },
+      });
       assert.equal(unknown.status, 401, 'a token it never issued is still refused');
       const next = await second.client.createUser('acme', { name: 'Ren Kato', email: 'ren@example.com' });
       assert.ok(next.id > user.id, 'ids keep growing across the restart');
@@ -55,14 +72,35 @@ describe('Sandboxes that keep their records in a state file (npm start)', () => 
     const stateFile = path.join(dir, 'storeganise.json');
     const first = await startStoreganiseSandbox({ stateFile });
     assert.equal(first.restored, false);
-    const account = await first.client.createAccount({ subdomain: 'acme', addonApiKey: 'addon-key', webhookSecret: 'hook-secret', settings: { zendesk_instance: 'acme' } });
-    await first.client.createCustomField('acme', { model: 'user', code: 'zendesk_userId', type: 'string', title: 'Zendesk user ID', ownerAcl: 'read' });
-    const user = await first.client.createUser('acme', { firstName: 'Aoi', lastName: 'Sato', email: 'aoi@example.com', phone: '090-1234-5678', customFields: { zendesk_userId: '10000000000001' } });
+    const account = await first.client.createAccount({
+      subdomain: 'acme',
+      addonApiKey: 'addon-key',
+      webhookSecret: 'hook-secret',
+      settings: { zendesk_instance: 'acme' },
+    });
+    await first.client.createCustomField('acme', {
+      model: 'user',
+      code: 'zendesk_userId',
+      type: 'string',
+      title: 'Zendesk user ID',
+      ownerAcl: 'read',
+    });
+    const user = await first.client.createUser('acme', {
+      firstName: 'Aoi',
+      lastName: 'Sato',
+      email: 'aoi@example.com',
+      phone: '090-1234-5678',
+      customFields: { zendesk_userId: '10000000000001' },
+    });
     await first.client.moveIn('acme', { userId: user.id });
     const task = await fetch(`${account.apiUrl}/v1/admin/jobs`, {
       method: 'POST',
       headers: { authorization: `Addon ${account.addonId}|addon-key`, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'task', ownerId: null, data: { targetType: 'addon', targetId: account.addonId, title: 'zendesk: Sync error', desc: 'x' } }),
+      body: JSON.stringify({
+        type: 'task',
+        ownerId: null,
+        data: { targetType: 'addon', targetId: account.addonId, title: 'zendesk: Sync error', desc: 'x' },
+      }),
     });
     assert.equal(task.status, 201);
     const before = {
@@ -106,7 +144,13 @@ describe('Sandboxes that keep their records in a state file (npm start)', () => 
     }
     const broken = path.join(dir, 'storeganise.json');
     writeFileSync(broken, '{"version": 1, "accounts": [{"subdomain": 3}]}');
-    await assert.rejects(startStoreganiseSandbox({ stateFile: broken }), (err: unknown) => err instanceof UnreadableStateFile && err.message.includes(broken) && err.message.includes('npm start -- --reset'));
+    await assert.rejects(
+      startStoreganiseSandbox({ stateFile: broken }),
+      (err: unknown) =>
+        err instanceof UnreadableStateFile &&
+        err.message.includes(broken) &&
+        err.message.includes('npm start -- --reset'),
+    );
     writeFileSync(broken, 'not json');
     await assert.rejects(startZendeskSandbox({ stateFile: broken }), UnreadableStateFile);
   });

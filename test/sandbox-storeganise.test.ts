@@ -128,7 +128,9 @@ describe('sandbox Storeganise admin API', function () {
       ['zendesk_otherEmails', 'array'],
       ['zendesk_otherPhones', 'array'],
     ] as const) {
-      const res = await api('POST', '/custom-fields', { body: { model: 'user', code, type, title: code, ownerAcl: 'read' } });
+      const res = await api('POST', '/custom-fields', {
+        body: { model: 'user', code, type, title: code, ownerAcl: 'read' },
+      });
       assert.equal(res.status, 201);
     }
   }
@@ -172,7 +174,11 @@ describe('sandbox Storeganise admin API', function () {
       assert.equal((await api('GET', '/users', { auth: addonAuth() })).status, 200);
       assert.equal((await api('GET', '/users', { auth: `ApiKey ${ADMIN_KEY}` })).status, 200);
 
-      const other = await sandbox.client.createAccount({ subdomain: 'other', addonApiKey: 'other-key', webhookSecret: 's' });
+      const other = await sandbox.client.createAccount({
+        subdomain: 'other',
+        addonApiKey: 'other-key',
+        webhookSecret: 's',
+      });
       const refused = [
         null,
         '',
@@ -197,7 +203,11 @@ describe('sandbox Storeganise admin API', function () {
     });
 
     it('keeps businesses apart: one business cannot see or reach the users of another', async function () {
-      const other = await sandbox.client.createAccount({ subdomain: 'other', addonApiKey: 'other-key', webhookSecret: 's' });
+      const other = await sandbox.client.createAccount({
+        subdomain: 'other',
+        addonApiKey: 'other-key',
+        webhookSecret: 's',
+      });
       const user = await createUser('taro@example.com');
       const fromOther = await api('GET', `/users/${user.id}`, { subdomain: 'other', auth: addonAuth(other) });
       assert.equal(fromOther.status, 404);
@@ -282,7 +292,9 @@ describe('sandbox Storeganise admin API', function () {
       const unchanged = await sandbox.client.getUser('acme', user.id);
       assert.deepEqual(unchanged.customFields, {});
       // A rental field is not a user field.
-      await api('POST', '/custom-fields', { body: { model: 'unitRental', code: 'gate_code', type: 'string', title: 'Gate' } });
+      await api('POST', '/custom-fields', {
+        body: { model: 'unitRental', code: 'gate_code', type: 'string', title: 'Gate' },
+      });
       const wrongModel = await api('PUT', `/users/${user.id}`, { body: { customFields: { gate_code: '1234' } } });
       assert.equal(wrongModel.status, 400);
     });
@@ -305,7 +317,9 @@ describe('sandbox Storeganise admin API', function () {
     it('answers 409 when an email is already used by another user, whatever its case', async function () {
       const taro = await createUser('taro@example.com');
       const hanako = await createUser('hanako@example.com', 'Hanako');
-      const create = await api('POST', '/users', { body: { email: 'TARO@example.com', firstName: 'T', lastName: 'Y' } });
+      const create = await api('POST', '/users', {
+        body: { email: 'TARO@example.com', firstName: 'T', lastName: 'Y' },
+      });
       assert.equal(create.status, 409);
       assert.match(errorMessage(create.body), /taro@example\.com/i);
       const update = await api('PUT', `/users/${hanako.id}`, { body: { email: 'Taro@Example.com' } });
@@ -331,7 +345,12 @@ describe('sandbox Storeganise admin API', function () {
     it('searches email, names and phone case-insensitively, leaving exact email matching to the caller', async function () {
       await createUser('taro@example.com', 'Taro', 'Yamada');
       await createUser('taro.yamada@example.com', 'Taro', 'Yamada');
-      await sandbox.client.createUser('acme', { email: 'ken@other.example', firstName: 'Ken', lastName: 'Sato', phone: '+1 555 0100' });
+      await sandbox.client.createUser('acme', {
+        email: 'ken@other.example',
+        firstName: 'Ken',
+        lastName: 'Sato',
+        phone: '+1 555 0100',
+      });
 
       const search = async (term: string) =>
         z
@@ -376,8 +395,13 @@ describe('sandbox Storeganise admin API', function () {
       assert.deepEqual(changed.map((u) => u.id).sort(), [first.id, third.id].sort());
       const exact = changed.find((u) => u.id === third.id);
       assert.ok(exact);
-      const strictlyAfter = z.array(SandboxSgUserSchema).parse((await api('GET', `/users?updatedAfter=${exact.updated}`)).body);
-      assert.equal(strictlyAfter.some((u) => u.id === third.id), false);
+      const strictlyAfter = z
+        .array(SandboxSgUserSchema)
+        .parse((await api('GET', `/users?updatedAfter=${exact.updated}`)).body);
+      assert.equal(
+        strictlyAfter.some((u) => u.id === third.id),
+        false,
+      );
 
       const pageOf = async (query: string) =>
         z
@@ -508,7 +532,9 @@ describe('sandbox Storeganise admin API', function () {
         body: { model: 'unitRental', code: 'zendesk_userId', type: 'string', title: 'Rental', ownerAcl: 'read' },
       });
       assert.equal(otherModel.status, 201);
-      const badType = await api('POST', '/custom-fields', { body: { model: 'user', code: 'x', type: 'json', title: 'X' } });
+      const badType = await api('POST', '/custom-fields', {
+        body: { model: 'user', code: 'x', type: 'json', title: 'X' },
+      });
       assert.equal(badType.status, 400);
       assert.equal((await sandbox.client.listCustomFields('acme', { model: 'user' })).length, 3);
     });
@@ -520,7 +546,9 @@ describe('sandbox Storeganise admin API', function () {
       assert.equal(addon.state, 'enabled');
       assert.deepEqual(addon.customFields, { zendesk_instance: 'acme', zendesk_defaultCountryCode: '+81' });
 
-      await sandbox.client.updateAccount('acme', { settings: { zendesk_instance: 'acme2', zendesk_nameFormat: 'last_first' } });
+      await sandbox.client.updateAccount('acme', {
+        settings: { zendesk_instance: 'acme2', zendesk_nameFormat: 'last_first' },
+      });
       const updated = SandboxAddonSchema.parse((await api('GET', `/addons/${acme.addonId}`)).body);
       assert.deepEqual(updated.customFields, { zendesk_instance: 'acme2', zendesk_nameFormat: 'last_first' });
       assert.equal((await api('GET', '/addons/0123456789abcdef01234567')).status, 404);
@@ -543,7 +571,14 @@ describe('sandbox Storeganise admin API', function () {
       altered[altered.length - 2] = (altered[altered.length - 2] ?? 0) ^ 1;
       assert.equal(verifySgSignature(WEBHOOK_SECRET, altered, hook.signature), false);
 
-      assert.deepEqual(Object.keys(JSON.parse(hook.raw.toString('utf8')) as object), ['id', 'created', 'type', 'data', 'apiUrl', 'addonId']);
+      assert.deepEqual(Object.keys(JSON.parse(hook.raw.toString('utf8')) as object), [
+        'id',
+        'created',
+        'type',
+        'data',
+        'apiUrl',
+        'addonId',
+      ]);
       assert.equal(hook.body.type, 'user.created');
       assert.deepEqual(hook.body.data, { userId: user.id });
       assert.equal(hook.body.addonId, acme.addonId);
@@ -581,11 +616,15 @@ describe('sandbox Storeganise admin API', function () {
 
     it('sends webhooks for changes made through the admin API too', async function () {
       await defineUserFields();
-      await api('POST', '/custom-fields', { body: { model: 'unitRental', code: 'gate_code', type: 'string', title: 'Gate' } });
+      await api('POST', '/custom-fields', {
+        body: { model: 'unitRental', code: 'gate_code', type: 'string', title: 'Gate' },
+      });
       const created = SandboxSgUserSchema.parse(
         (await api('POST', '/users', { body: { email: 'api@example.com', firstName: 'Api', lastName: 'User' } })).body,
       );
-      await api('PUT', `/users/${created.id}`, { body: { phone: '+15550100', customFields: { zendesk_otherEmails: ['x@y.z'] } } });
+      await api('PUT', `/users/${created.id}`, {
+        body: { phone: '+15550100', customFields: { zendesk_otherEmails: ['x@y.z'] } },
+      });
       await api('PUT', `/users/${created.id}`, { body: { phone: '+15550100' } });
       const { unitRental } = await sandbox.client.moveIn('acme', { userId: created.id });
       await sandbox.idle();
@@ -685,7 +724,9 @@ describe('sandbox Storeganise admin API', function () {
     });
 
     it('sends unitRental.updated with the changed keys when a rental is edited in the admin UI, and nothing for a no-op', async function () {
-      await api('POST', '/custom-fields', { body: { model: 'unitRental', code: 'gate_code', type: 'string', title: 'Gate' } });
+      await api('POST', '/custom-fields', {
+        body: { model: 'unitRental', code: 'gate_code', type: 'string', title: 'Gate' },
+      });
       const user = await createUser('taro@example.com');
       const { unitRental } = await sandbox.client.moveIn('acme', { userId: user.id });
       await sandbox.idle();
@@ -693,7 +734,10 @@ describe('sandbox Storeganise admin API', function () {
 
       await sandbox.client.updateUnitRental('acme', unitRental.id, { customFields: { gate_code: '1111' } });
       await sandbox.client.updateUnitRental('acme', unitRental.id, { customFields: { gate_code: '1111' } });
-      const ended = await sandbox.client.updateUnitRental('acme', unitRental.id, { state: 'ended', customFields: { gate_code: null } });
+      const ended = await sandbox.client.updateUnitRental('acme', unitRental.id, {
+        state: 'ended',
+        customFields: { gate_code: null },
+      });
       await sandbox.idle();
 
       assert.equal(ended.state, 'ended');
@@ -702,7 +746,10 @@ describe('sandbox Storeganise admin API', function () {
         (await receivedInEmissionOrder()).map((body) => [body.type, body.data]),
         [
           ['unitRental.updated', { unitRentalId: unitRental.id, changedKeys: ['customFields.gate_code'] }],
-          ['unitRental.updated', { unitRentalId: unitRental.id, changedKeys: ['state', 'endDate', 'customFields.gate_code'] }],
+          [
+            'unitRental.updated',
+            { unitRentalId: unitRental.id, changedKeys: ['state', 'endDate', 'customFields.gate_code'] },
+          ],
         ],
       );
     });
@@ -777,7 +824,8 @@ describe('sandbox Storeganise admin API', function () {
       const updates = (await receivedInEmissionOrder()).filter((h) => h.type === 'user.updated').map((h) => h.created);
       assert.equal(updates.length, 25);
       const times = [user.updated, ...updates].map((iso) => Date.parse(iso));
-      for (let i = 1; i < times.length; i++) assert.ok((times[i] ?? 0) > (times[i - 1] ?? 0), `change ${i} is later than change ${i - 1}`);
+      for (let i = 1; i < times.length; i++)
+        assert.ok((times[i] ?? 0) > (times[i - 1] ?? 0), `change ${i} is later than change ${i - 1}`);
       assert.equal((await sandbox.client.getUser('acme', user.id)).updated, updates.at(-1));
     });
 
@@ -817,7 +865,10 @@ describe('sandbox Storeganise admin API', function () {
       assert.ok(first && second);
       assert.ok(first.receivedAtMs - changedAt >= 250, `first attempt after ${first.receivedAtMs - changedAt} ms`);
       // The retry waits its 20 ms and then the delay again.
-      assert.ok(second.receivedAtMs - first.receivedAtMs >= 270, `retry after ${second.receivedAtMs - first.receivedAtMs} ms`);
+      assert.ok(
+        second.receivedAtMs - first.receivedAtMs >= 270,
+        `retry after ${second.receivedAtMs - first.receivedAtMs} ms`,
+      );
       assert.deepEqual(
         (await sandbox.client.deliveries('acme')).map((d) => [d.attempts, d.status]),
         [
@@ -928,7 +979,11 @@ describe('sandbox Storeganise admin API', function () {
         customFields: { zendesk_userId: '901' },
       });
       const put = await api('PUT', `/users/${user.id}`, {
-        body: { firstName: 'Jiro', phone: null, customFields: { zendesk_otherEmails: ['jiro@example.com'], zendesk_userId: null } },
+        body: {
+          firstName: 'Jiro',
+          phone: null,
+          customFields: { zendesk_otherEmails: ['jiro@example.com'], zendesk_userId: null },
+        },
       });
       const updated = SandboxSgUserSchema.parse(put.body);
       const disabled = await sandbox.client.updateUser('acme', user.id, { disabled: true, language: 'ja' });
@@ -952,9 +1007,15 @@ describe('sandbox Storeganise admin API', function () {
       );
       assert.deepEqual(
         changes.map((c) => c.atMs),
-        [...Array<number>(6).fill(Date.parse(user.updated)), ...Array<number>(4).fill(Date.parse(updated.updated)), Date.parse(disabled.updated)],
+        [
+          ...Array<number>(6).fill(Date.parse(user.updated)),
+          ...Array<number>(4).fill(Date.parse(updated.updated)),
+          Date.parse(disabled.updated),
+        ],
       );
-      assert.ok(changes.every((c) => c.at === new Date(c.atMs).toISOString() && c.account === 'acme' && c.userId === user.id));
+      assert.ok(
+        changes.every((c) => c.at === new Date(c.atMs).toISOString() && c.account === 'acme' && c.userId === user.id),
+      );
       assert.deepEqual(
         changes.map((c) => c.seq),
         changes.map((_, i) => i + 1),
@@ -984,7 +1045,11 @@ describe('sandbox Storeganise admin API', function () {
 
   describe('faults and request log', function () {
     it('injects 5xx errors, forced answers with Retry-After and latency for one business only', async function () {
-      const other = await sandbox.client.createAccount({ subdomain: 'other', addonApiKey: 'other-key', webhookSecret: 's' });
+      const other = await sandbox.client.createAccount({
+        subdomain: 'other',
+        addonApiKey: 'other-key',
+        webhookSecret: 's',
+      });
 
       await sandbox.client.setFaults('acme', { errorRate: 1, errorStatus: 502 });
       assert.equal((await api('GET', '/users')).status, 502);
@@ -1045,8 +1110,15 @@ describe('sandbox Storeganise admin API', function () {
       const read = await api('GET', `/users/${user.id}`);
       assert.equal(read.status, 200);
       assert.equal(SandboxSgUserSchema.parse(read.body).id, user.id);
-      await assert.rejects(api('POST', '/users', { body: { email: 'lost@example.com', firstName: 'L', lastName: 'R' } }), TypeError);
-      assert.equal((await sandbox.client.listUsers('acme')).length, 2, 'the write whose answer was lost created its user');
+      await assert.rejects(
+        api('POST', '/users', { body: { email: 'lost@example.com', firstName: 'L', lastName: 'R' } }),
+        TypeError,
+      );
+      assert.equal(
+        (await sandbox.client.listUsers('acme')).length,
+        2,
+        'the write whose answer was lost created its user',
+      );
     });
 
     it('logs when each answer was sent and the JSON body of each write, up to 64 KiB', async function () {
@@ -1056,7 +1128,9 @@ describe('sandbox Storeganise admin API', function () {
       await sandbox.client.setFaults('acme', { latencyMs: 120 });
       await api('PUT', `/users/${user.id}`, { body: { firstName: 'Jiro', customFields: { zendesk_userId: '901' } } });
       await api('GET', `/users/${user.id}`);
-      const huge = await api('PUT', `/users/${user.id}`, { body: { customFields: { zendesk_userId: 'x'.repeat(70_000) } } });
+      const huge = await api('PUT', `/users/${user.id}`, {
+        body: { customFields: { zendesk_userId: 'x'.repeat(70_000) } },
+      });
       assert.equal(huge.status, 200);
       await api('POST', '/users', { rawBody: '{"email": ' });
 

@@ -47,7 +47,9 @@ const ExportAnswer = z.object({
 const DUPLICATE_EMAIL_BODY = (email: string): unknown => ({
   error: 'RecordInvalid',
   description: 'Record validation errors',
-  details: { email: [{ description: `Email: ${email} is already being used by another user`, error: 'DuplicateValue' }] },
+  details: {
+    email: [{ description: `Email: ${email} is already being used by another user`, error: 'DuplicateValue' }],
+  },
 });
 
 const INVALID_TOKEN_BODY = {
@@ -57,7 +59,11 @@ const INVALID_TOKEN_BODY = {
 
 /** Written from the documented algorithm, independently of the sandbox's signer. */
 function verifyZendeskSignature(secret: string, timestamp: string, rawBody: string, signature: string): boolean {
-  const expected = Buffer.from(createHmac('sha256', secret).update(timestamp + rawBody).digest('base64'));
+  const expected = Buffer.from(
+    createHmac('sha256', secret)
+      .update(timestamp + rawBody)
+      .digest('base64'),
+  );
   const given = Buffer.from(signature);
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
@@ -113,7 +119,11 @@ describe('sandbox Zendesk', function () {
     const headers: Record<string, string> = {};
     if (bearer !== null) headers.authorization = `Bearer ${bearer}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${accountUrl()}/api/v2${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${accountUrl()}/api/v2${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     let json: unknown = null;
     if (res.headers.get('content-type')?.includes('json')) json = JSON.parse(text);
@@ -126,9 +136,19 @@ describe('sandbox Zendesk', function () {
     return UserAnswer.parse(res.json).user;
   }
 
-  async function subscribeWebhook(target: Receiver, subscriptions = ALL_USER_EVENTS): Promise<{ id: string; secret: string }> {
+  async function subscribeWebhook(
+    target: Receiver,
+    subscriptions = ALL_USER_EVENTS,
+  ): Promise<{ id: string; secret: string }> {
     const created = await api('POST', '/webhooks', {
-      webhook: { name: 'user sync', endpoint: target.url, http_method: 'POST', request_format: 'json', status: 'active', subscriptions },
+      webhook: {
+        name: 'user sync',
+        endpoint: target.url,
+        http_method: 'POST',
+        request_format: 'json',
+        status: 'active',
+        subscriptions,
+      },
     });
     assert.equal(created.status, 201, created.text);
     const { id } = WebhookAnswer.parse(created.json).webhook;
@@ -174,7 +194,9 @@ describe('sandbox Zendesk', function () {
   describe('users and identities', function () {
     it('an email in a user update adds a secondary identity and leaves the primary unchanged', async function () {
       const user = await createApiUser({ name: 'Taro Yamada', email: 'taro@example.com', skip_verify_email: true });
-      const updated = UserAnswer.parse((await api('PUT', `/users/${user.id}`, { user: { email: 'taro.new@example.com' } })).json).user;
+      const updated = UserAnswer.parse(
+        (await api('PUT', `/users/${user.id}`, { user: { email: 'taro.new@example.com' } })).json,
+      ).user;
       assert.equal(updated.email, 'taro@example.com');
       const { identities } = IdentitiesAnswer.parse((await api('GET', `/users/${user.id}/identities`)).json);
       assert.deepEqual(
@@ -198,19 +220,29 @@ describe('sandbox Zendesk', function () {
       assert.equal(update.status, 422);
       assert.deepEqual(update.json, DUPLICATE_EMAIL_BODY('taken@example.org'));
 
-      const identity = await api('POST', `/users/${other.id}/identities`, { identity: { type: 'email', value: 'taken@example.org' } });
+      const identity = await api('POST', `/users/${other.id}/identities`, {
+        identity: { type: 'email', value: 'taken@example.org' },
+      });
       assert.equal(identity.status, 422);
       assert.deepEqual(identity.json, {
         error: 'RecordInvalid',
         description: 'Record validation errors',
-        details: { value: [{ description: 'Value: taken@example.org is already being used by another user', error: 'DuplicateValue' }] },
+        details: {
+          value: [
+            { description: 'Value: taken@example.org is already being used by another user', error: 'DuplicateValue' },
+          ],
+        },
       });
     });
 
     it('make_primary moves the primary email, user.email follows, and all identities come back', async function () {
       const user = await createApiUser({ name: 'Hana', email: 'hana@example.com', phone: '+15551234567' });
       const added = IdentityAnswer.parse(
-        (await api('POST', `/users/${user.id}/identities`, { identity: { type: 'email', value: 'hana@work.example.com' } })).json,
+        (
+          await api('POST', `/users/${user.id}/identities`, {
+            identity: { type: 'email', value: 'hana@work.example.com' },
+          })
+        ).json,
       ).identity;
       assert.equal(added.primary, false);
 
@@ -233,9 +265,12 @@ describe('sandbox Zendesk', function () {
     it('primary cannot be changed through an identity update, only its value', async function () {
       const user = await createApiUser({ name: 'Ken', email: 'ken@example.com' });
       const secondary = IdentityAnswer.parse(
-        (await api('POST', `/users/${user.id}/identities`, { identity: { type: 'email', value: 'ken2@example.com' } })).json,
+        (await api('POST', `/users/${user.id}/identities`, { identity: { type: 'email', value: 'ken2@example.com' } }))
+          .json,
       ).identity;
-      const res = await api('PUT', `/users/${user.id}/identities/${secondary.id}`, { identity: { primary: true, value: 'ken3@example.com' } });
+      const res = await api('PUT', `/users/${user.id}/identities/${secondary.id}`, {
+        identity: { primary: true, value: 'ken3@example.com' },
+      });
       assert.equal(res.status, 200);
       const after = IdentityAnswer.parse(res.json).identity;
       assert.equal(after.primary, false);
@@ -245,9 +280,11 @@ describe('sandbox Zendesk', function () {
 
     it('the primary identity of a type cannot be deleted while another of that type exists; the last one can', async function () {
       const user = await createApiUser({ name: 'Mio', email: 'mio@example.com' });
-      const primaryId = IdentitiesAnswer.parse((await api('GET', `/users/${user.id}/identities`)).json).identities[0]?.id;
+      const primaryId = IdentitiesAnswer.parse((await api('GET', `/users/${user.id}/identities`)).json).identities[0]
+        ?.id;
       const second = IdentityAnswer.parse(
-        (await api('POST', `/users/${user.id}/identities`, { identity: { type: 'email', value: 'mio2@example.com' } })).json,
+        (await api('POST', `/users/${user.id}/identities`, { identity: { type: 'email', value: 'mio2@example.com' } }))
+          .json,
       ).identity;
       const refused = await api('DELETE', `/users/${user.id}/identities/${primaryId}`);
       assert.equal(refused.status, 422);
@@ -261,11 +298,18 @@ describe('sandbox Zendesk', function () {
     it('phone on a user is its primary phone identity, and a blank phone removes it', async function () {
       const user = await createApiUser({ name: 'Sora', phone: '+44 20 7946 0000' });
       await api('PUT', `/users/${user.id}`, { user: { phone: '+44 20 7946 0001' } });
-      let phones = IdentitiesAnswer.parse((await api('GET', `/users/${user.id}/identities?type[]=phone_number`)).json).identities;
-      assert.deepEqual(phones.map((i) => [i.value, i.primary]), [['+44 20 7946 0001', true]]);
+      let phones = IdentitiesAnswer.parse(
+        (await api('GET', `/users/${user.id}/identities?type[]=phone_number`)).json,
+      ).identities;
+      assert.deepEqual(
+        phones.map((i) => [i.value, i.primary]),
+        [['+44 20 7946 0001', true]],
+      );
       const cleared = UserAnswer.parse((await api('PUT', `/users/${user.id}`, { user: { phone: '' } })).json).user;
       assert.equal(cleared.phone, null);
-      phones = IdentitiesAnswer.parse((await api('GET', `/users/${user.id}/identities?type[]=phone_number`)).json).identities;
+      phones = IdentitiesAnswer.parse(
+        (await api('GET', `/users/${user.id}/identities?type[]=phone_number`)).json,
+      ).identities;
       assert.equal(phones.length, 0);
     });
 
@@ -277,9 +321,14 @@ describe('sandbox Zendesk', function () {
       assert.match(clash.text, /DuplicateValue/);
 
       const found = UsersAnswer.parse((await api('GET', '/users/show_many?external_ids=sg-USER-1')).json).users;
-      assert.deepEqual(found.map((u) => u.id), [user.id]);
+      assert.deepEqual(
+        found.map((u) => u.id),
+        [user.id],
+      );
 
-      const upsert = await api('POST', '/users/create_or_update', { user: { external_id: 'sg-user-1', name: 'Aki Sato' } });
+      const upsert = await api('POST', '/users/create_or_update', {
+        user: { external_id: 'sg-user-1', name: 'Aki Sato' },
+      });
       assert.equal(upsert.status, 200);
       assert.equal(upsert.headers.get('location'), `/api/v2/users/${user.id}.json`);
       const upserted = UserAnswer.parse(upsert.json).user;
@@ -289,12 +338,16 @@ describe('sandbox Zendesk', function () {
     });
 
     it('create_or_update creates with 201 and refuses an email and an external_id that belong to two users', async function () {
-      const created = await api('POST', '/users/create_or_update', { user: { name: 'New', email: 'new@example.com', external_id: 'x-1' } });
+      const created = await api('POST', '/users/create_or_update', {
+        user: { name: 'New', email: 'new@example.com', external_id: 'x-1' },
+      });
       assert.equal(created.status, 201);
       const id = UserAnswer.parse(created.json).user.id;
       assert.equal(created.headers.get('location'), `/api/v2/users/${id}.json`);
       await createApiUser({ name: 'Other', email: 'other@example.com' });
-      const conflict = await api('POST', '/users/create_or_update', { user: { name: 'X', email: 'other@example.com', external_id: 'x-1' } });
+      const conflict = await api('POST', '/users/create_or_update', {
+        user: { name: 'X', email: 'other@example.com', external_id: 'x-1' },
+      });
       assert.equal(conflict.status, 422);
       assert.deepEqual(conflict.json, DUPLICATE_EMAIL_BODY('other@example.com'));
     });
@@ -312,15 +365,22 @@ describe('sandbox Zendesk', function () {
     });
 
     it('user_fields ignore an unknown key, reject a dropdown value that is not an option, and merge on update', async function () {
-      const user = await createApiUser({ name: 'Fields', user_fields: { customer_status: 'new_prospect', no_such_field: 'x' } });
+      const user = await createApiUser({
+        name: 'Fields',
+        user_fields: { customer_status: 'new_prospect', no_such_field: 'x' },
+      });
       assert.deepEqual(user.user_fields, { customer_status: 'new_prospect' });
 
       const bad = await api('PUT', `/users/${user.id}`, { user: { user_fields: { customer_status: 'Active' } } });
       assert.equal(bad.status, 422);
-      const body = z.object({ error: z.literal('RecordInvalid'), details: z.record(z.string(), z.unknown()) }).parse(bad.json);
+      const body = z
+        .object({ error: z.literal('RecordInvalid'), details: z.record(z.string(), z.unknown()) })
+        .parse(bad.json);
       assert.deepEqual(Object.keys(body.details), ['customer_status']);
 
-      const good = UserAnswer.parse((await api('PUT', `/users/${user.id}`, { user: { user_fields: { customer_status: 'active' } } })).json);
+      const good = UserAnswer.parse(
+        (await api('PUT', `/users/${user.id}`, { user: { user_fields: { customer_status: 'active' } } })).json,
+      );
       assert.equal(good.user.user_fields.customer_status, 'active');
     });
 
@@ -330,7 +390,10 @@ describe('sandbox Zendesk', function () {
       assert.equal(deleted.status, 200);
       assert.equal(UserAnswer.parse(deleted.json).user.active, false);
       assert.equal(UserAnswer.parse((await api('GET', `/users/${user.id}`)).json).user.active, false);
-      assert.equal(UsersAnswer.parse((await api('GET', '/users/search?query=email:gone@example.com')).json).users.length, 0);
+      assert.equal(
+        UsersAnswer.parse((await api('GET', '/users/search?query=email:gone@example.com')).json).users.length,
+        0,
+      );
       await createApiUser({ name: 'Reuse', email: 'gone@example.com', external_id: 'sg-9' });
       assert.equal((await api('GET', '/users/999')).status, 404);
       assert.deepEqual((await api('GET', '/users/999')).json, { error: 'RecordNotFound', description: 'Not found' });
@@ -342,8 +405,14 @@ describe('sandbox Zendesk', function () {
       await createApiUser({ name: 'Someone Else', email: 'else@example.com' });
       for (const query of ['email:YUKI.T@example.net', 'email:yuki@example.com', 'tanaka', 'vip']) {
         const res = await api('GET', `/users/search?query=${encodeURIComponent(query)}`);
-        const parsed = z.object({ users: z.array(UserJsonSchema), count: z.number(), next_page: z.string().nullable() }).parse(res.json);
-        assert.deepEqual(parsed.users.map((u) => u.id), [user.id], query);
+        const parsed = z
+          .object({ users: z.array(UserJsonSchema), count: z.number(), next_page: z.string().nullable() })
+          .parse(res.json);
+        assert.deepEqual(
+          parsed.users.map((u) => u.id),
+          [user.id],
+          query,
+        );
       }
     });
 
@@ -365,12 +434,18 @@ describe('sandbox Zendesk', function () {
       await createApiUser({ name: 'Quiet', email: 'quiet@example.com', skip_verify_email: true });
       const verified = await createApiUser({ name: 'Verified', email: 'verified@example.com', verified: true });
       await api('POST', `/users/${verified.id}/identities`, { identity: { type: 'email', value: 'v2@example.com' } });
-      await api('POST', `/users/${verified.id}/identities`, { identity: { type: 'email', value: 'v3@example.com' }, skip_verify_email: true });
+      await api('POST', `/users/${verified.id}/identities`, {
+        identity: { type: 'email', value: 'v3@example.com' },
+        skip_verify_email: true,
+      });
       const emails = await sandbox.client.verificationEmails(ACCOUNT);
-      assert.deepEqual(emails.map((e) => [e.address, e.reason]), [
-        ['mail@example.com', 'user_created'],
-        ['v2@example.com', 'identity_created'],
-      ]);
+      assert.deepEqual(
+        emails.map((e) => [e.address, e.reason]),
+        [
+          ['mail@example.com', 'user_created'],
+          ['v2@example.com', 'identity_created'],
+        ],
+      );
     });
 
     it('refuses malformed input with a Zendesk-style 400 instead of failing', async function () {
@@ -399,11 +474,16 @@ describe('sandbox Zendesk', function () {
       assert.equal(elsewhere.status, 201);
       assert.equal((await api('GET', '/users', undefined, globexToken)).status, 401);
       assert.equal((await sandbox.client.listUsers('globex')).length, 1);
-      assert.notEqual((await sandbox.client.getAccount('globex')).accountId, (await sandbox.client.getAccount(ACCOUNT)).accountId);
+      assert.notEqual(
+        (await sandbox.client.getAccount('globex')).accountId,
+        (await sandbox.client.getAccount(ACCOUNT)).accountId,
+      );
     });
 
     it('an unknown subdomain answers 404 in JSON', async function () {
-      const res = await fetch(`${sandbox.url}/zendesk/nobody/api/v2/users`, { headers: { authorization: `Bearer ${token}` } });
+      const res = await fetch(`${sandbox.url}/zendesk/nobody/api/v2/users`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(res.status, 404);
       assert.ok(res.headers.get('content-type')?.includes('application/json'));
     });
@@ -411,13 +491,24 @@ describe('sandbox Zendesk', function () {
 
   describe('field change log', function () {
     it('logs each user field change with its value, time and origin, whether the REST API or an agent made it', async function () {
-      const user = await createApiUser({ name: 'Taro Yamada', email: 'taro@example.com', external_id: 'sg-1', user_fields: { customer_status: 'new_prospect' } });
-      await api('PUT', `/users/${user.id}`, { user: { name: 'Taro Y', email: 'taro.second@example.com', notes: 'VIP' } });
+      const user = await createApiUser({
+        name: 'Taro Yamada',
+        email: 'taro@example.com',
+        external_id: 'sg-1',
+        user_fields: { customer_status: 'new_prospect' },
+      });
+      await api('PUT', `/users/${user.id}`, {
+        user: { name: 'Taro Y', email: 'taro.second@example.com', notes: 'VIP' },
+      });
       const { identities } = IdentitiesAnswer.parse((await api('GET', `/users/${user.id}/identities`)).json);
       const second = identities.find((i) => i.value === 'taro.second@example.com');
       assert.ok(second);
       assert.equal((await api('PUT', `/users/${user.id}/identities/${second.id}/make_primary`)).status, 200);
-      await sandbox.client.updateUser(ACCOUNT, user.id, { phone: '+81 3 1234 5678', suspended: true, user_fields: { customer_status: null } });
+      await sandbox.client.updateUser(ACCOUNT, user.id, {
+        phone: '+81 3 1234 5678',
+        suspended: true,
+        user_fields: { customer_status: null },
+      });
       const deleted = await sandbox.client.deleteUser(ACCOUNT, user.id);
 
       const changes = await sandbox.client.changes(ACCOUNT, { userId: user.id });
@@ -444,8 +535,13 @@ describe('sandbox Zendesk', function () {
           ['control', 'active', false],
         ],
       );
-      assert.ok(changes.every((c) => c.userId === user.id && c.account === ACCOUNT && c.at === new Date(c.atMs).toISOString()));
-      assert.ok(changes.every((c, i) => i === 0 || c.atMs >= (changes[i - 1]?.atMs ?? 0)), 'in time order');
+      assert.ok(
+        changes.every((c) => c.userId === user.id && c.account === ACCOUNT && c.at === new Date(c.atMs).toISOString()),
+      );
+      assert.ok(
+        changes.every((c, i) => i === 0 || c.atMs >= (changes[i - 1]?.atMs ?? 0)),
+        'in time order',
+      );
       assert.equal(new Set(changes.map((c) => c.atMs)).size, 5, 'each of the five writes has its own time');
       assert.equal(new Date(changes.at(-1)?.atMs ?? 0).toISOString().replace(/\.\d{3}Z$/, 'Z'), deleted.updated_at);
     });
@@ -461,7 +557,13 @@ describe('sandbox Zendesk', function () {
       assert.deepEqual(await sandbox.client.changes(ACCOUNT, { sinceSeq: lastSeq }), []);
       await api('PUT', `/users/${first.id}`, { user: { name: 'First Renamed' } });
       assert.deepEqual(
-        (await sandbox.client.changes(ACCOUNT, { sinceSeq: lastSeq })).map((c) => [c.seq, c.userId, c.field, c.value, c.via]),
+        (await sandbox.client.changes(ACCOUNT, { sinceSeq: lastSeq })).map((c) => [
+          c.seq,
+          c.userId,
+          c.field,
+          c.value,
+          c.via,
+        ]),
         [[lastSeq + 1, first.id, 'name', 'First Renamed', 'api']],
       );
     });
@@ -488,7 +590,10 @@ describe('sandbox Zendesk', function () {
       await sleep(retryAfter * 1000 + 50);
       assert.equal((await api('GET', '/users')).status, 200);
       const logged = await sandbox.client.requests({ account: ACCOUNT, path: '/api/v2/users$' });
-      assert.deepEqual(logged.requests.map((r) => r.status), [200, 200, 200, 429, 429, 200]);
+      assert.deepEqual(
+        logged.requests.map((r) => r.status),
+        [200, 200, 200, 429, 429, 200],
+      );
     });
 
     it('injects server errors, forced answers with Retry-After, and latency', async function () {
@@ -526,7 +631,8 @@ describe('sandbox Zendesk', function () {
 
       const retried = await api('POST', '/users', write);
       assert.equal(retried.status, 422, 'a blind retry meets the user its first attempt made');
-      const logged = (await sandbox.client.requests({ sinceSeq: since, method: 'POST', path: '/api/v2/users$' })).requests;
+      const logged = (await sandbox.client.requests({ sinceSeq: since, method: 'POST', path: '/api/v2/users$' }))
+        .requests;
       assert.deepEqual(
         logged.map((r) => [r.status, r.lost, r.body]),
         [
@@ -542,7 +648,11 @@ describe('sandbox Zendesk', function () {
       const read = await api('GET', `/users/${user.id}`);
       assert.equal(read.status, 200);
       assert.equal(UserAnswer.parse(read.json).user.name, 'Before');
-      await assert.rejects(api('PUT', `/users/${user.id}`, { user: { name: 'After' } }), TypeError, 'a write at the same rate loses its answer');
+      await assert.rejects(
+        api('PUT', `/users/${user.id}`, { user: { name: 'After' } }),
+        TypeError,
+        'a write at the same rate loses its answer',
+      );
       assert.equal((await sandbox.client.getUser(ACCOUNT, user.id)).name, 'After');
     });
 
@@ -571,7 +681,11 @@ describe('sandbox Zendesk', function () {
   });
 
   describe('OAuth', function () {
-    const client = { clientId: 'sg-sync', clientSecret: 'client-secret', redirectUris: ['http://127.0.0.1:9/oauth/zendesk/callback'] };
+    const client = {
+      clientId: 'sg-sync',
+      clientSecret: 'client-secret',
+      redirectUris: ['http://127.0.0.1:9/oauth/zendesk/callback'],
+    };
     const redirectUri = client.redirectUris[0] ?? '';
 
     async function tokens(body: Record<string, string>): Promise<Answer> {
@@ -585,7 +699,12 @@ describe('sandbox Zendesk', function () {
     }
 
     async function authorize(params: Record<string, string>): Promise<Response> {
-      const query = new URLSearchParams({ response_type: 'code', client_id: client.clientId, redirect_uri: redirectUri, ...params });
+      const query = new URLSearchParams({
+        response_type: 'code',
+        client_id: client.clientId,
+        redirect_uri: redirectUri,
+        ...params,
+      });
       return fetch(`${accountUrl()}/oauth/authorizations/new?${query.toString()}`, { redirect: 'manual' });
     }
 
@@ -615,7 +734,9 @@ describe('sandbox Zendesk', function () {
       assert.deepEqual(res.json, INVALID_TOKEN_BODY);
 
       const own = (await sandbox.client.issueToken(ACCOUNT)).access_token;
-      const current = z.object({ token: z.object({ token: z.string() }) }).parse((await api('GET', '/oauth/tokens/current', undefined, own)).json);
+      const current = z
+        .object({ token: z.object({ token: z.string() }) })
+        .parse((await api('GET', '/oauth/tokens/current', undefined, own)).json);
       assert.equal(current.token.token, own.slice(0, 10));
       assert.equal((await api('DELETE', '/oauth/tokens/current', undefined, own)).status, 204);
       assert.equal((await api('GET', '/users', undefined, own)).status, 401);
@@ -640,7 +761,8 @@ describe('sandbox Zendesk', function () {
       assert.equal(res.status, 403);
       assert.deepEqual(res.json, {
         error: 'Forbidden',
-        description: 'You do not have access to this page. Please contact the account owner of this help desk for further help.',
+        description:
+          'You do not have access to this page. Please contact the account owner of this help desk for further help.',
       });
       assert.equal((await api('GET', '/webhooks', undefined, readOnly)).status, 403);
     });
@@ -648,14 +770,25 @@ describe('sandbox Zendesk', function () {
     it('the authorization code flow with PKCE issues tokens; a wrong verifier and a reused code are refused', async function () {
       const verifier = randomBytes(32).toString('base64url');
       const challenge = createHash('sha256').update(verifier).digest('base64url');
-      const page = await authorize({ scope: 'users:read users:write', state: 'st-1', code_challenge: challenge, code_challenge_method: 'S256' });
+      const page = await authorize({
+        scope: 'users:read users:write',
+        state: 'st-1',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      });
       assert.equal(page.status, 200);
       const redirect = await consent(page, 'allow');
       assert.equal(`${redirect.origin}${redirect.pathname}`, redirectUri);
       assert.equal(redirect.searchParams.get('state'), 'st-1');
       const code = redirect.searchParams.get('code') ?? '';
 
-      const exchange = { grant_type: 'authorization_code', code, client_id: client.clientId, client_secret: client.clientSecret, redirect_uri: redirectUri };
+      const exchange = {
+        grant_type: 'authorization_code',
+        code,
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+        redirect_uri: redirectUri,
+      };
       const wrong = await tokens({ ...exchange, code_verifier: randomBytes(32).toString('base64url') });
       assert.equal(wrong.status, 400);
       assert.equal((wrong.json as { error: string }).error, 'invalid_grant');
@@ -678,14 +811,26 @@ describe('sandbox Zendesk', function () {
       assert.equal(auto.status, 302);
       const code = new URL(auto.headers.get('location') ?? '').searchParams.get('code') ?? '';
       const first = TokenResponseSchema.parse(
-        (await tokens({ grant_type: 'authorization_code', code, client_id: client.clientId, client_secret: client.clientSecret, redirect_uri: redirectUri })).json,
+        (
+          await tokens({
+            grant_type: 'authorization_code',
+            code,
+            client_id: client.clientId,
+            client_secret: client.clientSecret,
+            redirect_uri: redirectUri,
+          })
+        ).json,
       );
       const refresh = { grant_type: 'refresh_token', client_id: client.clientId, client_secret: client.clientSecret };
       const rotated = await tokens({ ...refresh, refresh_token: first.refresh_token });
       assert.equal(rotated.status, 200, rotated.text);
       const second = TokenResponseSchema.parse(rotated.json);
       assert.notEqual(second.refresh_token, first.refresh_token);
-      assert.equal((await api('GET', '/users', undefined, first.access_token)).status, 401, 'the old access token died with the rotation');
+      assert.equal(
+        (await api('GET', '/users', undefined, first.access_token)).status,
+        401,
+        'the old access token died with the rotation',
+      );
       assert.equal((await api('GET', '/users', undefined, second.access_token)).status, 200);
 
       const replay = await tokens({ ...refresh, refresh_token: first.refresh_token });
@@ -696,7 +841,10 @@ describe('sandbox Zendesk', function () {
       const [original, successor] = log.grants.filter((g) => g.clientId === client.clientId);
       assert.equal(successor?.rotatedFromId, original?.id);
       assert.equal(original?.used, true);
-      assert.deepEqual(log.refreshAttempts.map((a) => a.outcome), ['rotated', 'invalid_grant']);
+      assert.deepEqual(
+        log.refreshAttempts.map((a) => a.outcome),
+        ['rotated', 'invalid_grant'],
+      );
       assert.doesNotMatch(JSON.stringify(log), new RegExp(first.access_token));
     });
 
@@ -719,12 +867,31 @@ describe('sandbox Zendesk', function () {
         '{"type":"zen:event-type:user.active_changed","account_id":12514403,"id":"2b24ef10-19d4-4740-93cf-8f98ec4776c0","time":"2099-07-04T05:33:18Z","zendesk_event_version":"2022-06-20","subject":"zen:user:6596848315901","detail":{"created_at":"2099-07-04T05:27:58Z","email":"user@example.com","external_id":"","default_group_id":"0","id":"6596848315901","organization_id":"0","role":"end-user","updated_at":"2099-07-04T05:33:18Z"},"event":{"current":false,"previous":true}}';
       assert.equal(Buffer.byteLength(body), 466);
       assert.ok(
-        verifyZendeskSignature('dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==', '2099-07-04T05:33:18Z', body, '29ogmKOs6DpkYmy37KE2AFph0BD38KYD++MfFDfz8Qc='),
+        verifyZendeskSignature(
+          'dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==',
+          '2099-07-04T05:33:18Z',
+          body,
+          '29ogmKOs6DpkYmy37KE2AFph0BD38KYD++MfFDfz8Qc=',
+        ),
       );
       const secret = 'HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA=';
-      assert.ok(verifyZendeskSignature(secret, '2021-07-25T10:00:00Z', '{"say": "hello"}', 'Rry/4TtIdFyawtXXp8QdI6tlAUUQ/5kL1OTp5qo/ZIk='));
+      assert.ok(
+        verifyZendeskSignature(
+          secret,
+          '2021-07-25T10:00:00Z',
+          '{"say": "hello"}',
+          'Rry/4TtIdFyawtXXp8QdI6tlAUUQ/5kL1OTp5qo/ZIk=',
+        ),
+      );
       // The old page's vector signs body + timestamp, so it must not verify in the current order.
-      assert.ok(!verifyZendeskSignature(secret, '2021-07-25T10:00:00Z', '{"say": "hello"}', 'tRDSF7URY8BLCDlaBcQ7FHu051Zk+aAB0NKMP53teMw='));
+      assert.ok(
+        !verifyZendeskSignature(
+          secret,
+          '2021-07-25T10:00:00Z',
+          '{"say": "hello"}',
+          'tRDSF7URY8BLCDlaBcQ7FHu051Zk+aAB0NKMP53teMw=',
+        ),
+      );
     });
 
     it('deliveries carry the documented envelope and headers, and their signatures verify', async function () {
@@ -741,7 +908,8 @@ describe('sandbox Zendesk', function () {
         },
       });
       const webhookId = WebhookAnswer.parse(created.json).webhook.id;
-      const secret = SecretAnswer.parse((await api('GET', `/webhooks/${webhookId}/signing_secret`)).json).signing_secret.secret;
+      const secret = SecretAnswer.parse((await api('GET', `/webhooks/${webhookId}/signing_secret`)).json).signing_secret
+        .secret;
       const account = await sandbox.client.getAccount(ACCOUNT);
 
       const user = await sandbox.client.createUser(ACCOUNT, { name: 'Agent Made', email: 'agent.made@example.com' });
@@ -783,7 +951,10 @@ describe('sandbox Zendesk', function () {
       assert.equal(deactivated?.detail.external_id, '');
       assert.equal(deactivated?.detail.default_group_id, '0');
       assert.equal(deactivated?.detail.organization_id, '0');
-      assert.deepEqual((await sandbox.client.deliveries(ACCOUNT)).map((d) => d.status), [200, 200]);
+      assert.deepEqual(
+        (await sandbox.client.deliveries(ACCOUNT)).map((d) => d.status),
+        [200, 200],
+      );
     });
 
     it('changes made through the API emit events too, with the documented type spellings and string ids', async function () {
@@ -791,24 +962,41 @@ describe('sandbox Zendesk', function () {
       await subscribeWebhook(receiver);
       const user = await createApiUser({ name: 'Echo', email: 'echo@example.com' });
       await api('PUT', `/users/${user.id}`, {
-        user: { name: 'Echo Two', email: 'echo2@example.com', user_fields: { customer_status: 'active' }, suspended: true },
+        user: {
+          name: 'Echo Two',
+          email: 'echo2@example.com',
+          user_fields: { customer_status: 'active' },
+          suspended: true,
+        },
       });
       await sandbox.idle();
       const envelopes = envelopesOf(receiver);
-      assert.deepEqual(envelopes.map((e) => e.type), [
-        'zen:event-type:user.created',
-        'zen:event-type:user.name_changed',
-        'zen:event-type:user.suspended_changed',
-        'zen:event-type/user.identity_created',
-        'zen:event-type:user.custom_field_changed',
-      ]);
+      assert.deepEqual(
+        envelopes.map((e) => e.type),
+        [
+          'zen:event-type:user.created',
+          'zen:event-type:user.name_changed',
+          'zen:event-type:user.suspended_changed',
+          'zen:event-type/user.identity_created',
+          'zen:event-type:user.custom_field_changed',
+        ],
+      );
       assert.deepEqual(envelopes[1]?.event, { current: 'Echo Two', previous: 'Echo' });
       assert.deepEqual(envelopes[2]?.event, { current: true, previous: false });
-      const identity = z.object({ identity: z.object({ id: z.string(), primary: z.boolean(), type: z.string(), value: z.string() }) }).parse(envelopes[3]?.event);
-      assert.deepEqual({ ...identity.identity, id: 'x' }, { id: 'x', primary: false, type: 'email', value: 'echo2@example.com' });
+      const identity = z
+        .object({ identity: z.object({ id: z.string(), primary: z.boolean(), type: z.string(), value: z.string() }) })
+        .parse(envelopes[3]?.event);
+      assert.deepEqual(
+        { ...identity.identity, id: 'x' },
+        { id: 'x', primary: false, type: 'email', value: 'echo2@example.com' },
+      );
       assert.match(identity.identity.id, /^\d+$/);
       const field = z
-        .object({ current: z.string(), previous: z.null(), custom_field: z.object({ id: z.string(), title: z.string(), type: z.string() }) })
+        .object({
+          current: z.string(),
+          previous: z.null(),
+          custom_field: z.object({ id: z.string(), title: z.string(), type: z.string() }),
+        })
         .parse(envelopes[4]?.event);
       assert.equal(field.current, 'active');
       assert.equal(field.custom_field.title, 'Customer status');
@@ -817,7 +1005,11 @@ describe('sandbox Zendesk', function () {
 
     it('make_primary and merge emit identity_changed, merged and active_changed', async function () {
       receiver = await startReceiver();
-      await subscribeWebhook(receiver, ['zen:event-type/user.identity_changed', 'zen:event-type:user.merged', 'zen:event-type:user.active_changed']);
+      await subscribeWebhook(receiver, [
+        'zen:event-type/user.identity_changed',
+        'zen:event-type:user.merged',
+        'zen:event-type:user.active_changed',
+      ]);
       const user = await sandbox.client.createUser(ACCOUNT, { name: 'Primary', email: 'p1@example.com' });
       const withSecond = await sandbox.client.addIdentity(ACCOUNT, user.id, { type: 'email', value: 'p2@example.com' });
       const second = withSecond.identities.find((i) => i.value === 'p2@example.com');
@@ -825,15 +1017,22 @@ describe('sandbox Zendesk', function () {
       const target = await sandbox.client.createUser(ACCOUNT, { name: 'Target', email: 'target@example.com' });
       const merged = await sandbox.client.mergeUser(ACCOUNT, user.id, target.id);
       assert.equal(merged.user.active, false);
-      assert.deepEqual(merged.into.identities.map((i) => i.value).sort(), ['p1@example.com', 'p2@example.com', 'target@example.com']);
+      assert.deepEqual(merged.into.identities.map((i) => i.value).sort(), [
+        'p1@example.com',
+        'p2@example.com',
+        'target@example.com',
+      ]);
       await sandbox.idle();
       const envelopes = envelopesOf(receiver);
-      assert.deepEqual(envelopes.map((e) => e.type), [
-        'zen:event-type/user.identity_changed',
-        'zen:event-type/user.identity_changed',
-        'zen:event-type/user.merged',
-        'zen:event-type:user.active_changed',
-      ]);
+      assert.deepEqual(
+        envelopes.map((e) => e.type),
+        [
+          'zen:event-type/user.identity_changed',
+          'zen:event-type/user.identity_changed',
+          'zen:event-type/user.merged',
+          'zen:event-type:user.active_changed',
+        ],
+      );
       assert.deepEqual(envelopes[2]?.event, { user: { id: String(target.id) } });
       assert.equal(envelopes[2]?.detail.email, 'p2@example.com');
     });
@@ -881,7 +1080,10 @@ describe('sandbox Zendesk', function () {
           ['zen:event-type:user.name_changed', [webhookId], []],
         ],
       );
-      assert.deepEqual(envelopesOf(receiver).map((e) => e.type), ['zen:event-type:user.name_changed']);
+      assert.deepEqual(
+        envelopesOf(receiver).map((e) => e.type),
+        ['zen:event-type:user.name_changed'],
+      );
     });
 
     it('a delay fault holds every attempt, yet retries still follow the documented rule', async function () {
@@ -891,12 +1093,15 @@ describe('sandbox Zendesk', function () {
       const changedAt = Date.now();
       await sandbox.client.createUser(ACCOUNT, { name: 'Slow' });
       await sandbox.idle();
-      assert.deepEqual((await sandbox.client.deliveries(ACCOUNT)).map((d) => [d.attempts, d.status]), [
-        [1, 409],
-        [2, 409],
-        [3, 409],
-        [4, 409],
-      ]);
+      assert.deepEqual(
+        (await sandbox.client.deliveries(ACCOUNT)).map((d) => [d.attempts, d.status]),
+        [
+          [1, 409],
+          [2, 409],
+          [3, 409],
+          [4, 409],
+        ],
+      );
       const arrivals = [changedAt, ...receiver.received.map((r) => r.atMs)];
       // The delay before the first attempt, then Zendesk's 200 ms doubling backoff plus the delay before each retry.
       const least = [100, 300, 500, 900];
@@ -918,7 +1123,10 @@ describe('sandbox Zendesk', function () {
       await sandbox.client.setFaults(ACCOUNT, { webhooks: { paused: false } });
       assert.equal(await idle, 'idle');
       const emitted = (await sandbox.client.events(ACCOUNT)).map((e) => e.envelope.id);
-      assert.deepEqual(envelopesOf(receiver).map((e) => e.id), emitted);
+      assert.deepEqual(
+        envelopesOf(receiver).map((e) => e.id),
+        emitted,
+      );
     });
 
     it('retries a 409 three times and never a 500, as Zendesk documents', async function () {
@@ -926,7 +1134,10 @@ describe('sandbox Zendesk', function () {
       await subscribeWebhook(receiver);
       await sandbox.client.createUser(ACCOUNT, { name: 'Conflict' });
       await sandbox.idle();
-      assert.deepEqual((await sandbox.client.deliveries(ACCOUNT)).map((d) => d.attempts), [1, 2, 3, 4]);
+      assert.deepEqual(
+        (await sandbox.client.deliveries(ACCOUNT)).map((d) => d.attempts),
+        [1, 2, 3, 4],
+      );
 
       await receiver.close();
       receiver = await startReceiver(() => 500);
@@ -936,35 +1147,71 @@ describe('sandbox Zendesk', function () {
       await subscribeWebhook(receiver);
       await sandbox.client.createUser(ACCOUNT, { name: 'Broken' });
       await sandbox.idle();
-      assert.deepEqual((await sandbox.client.deliveries(ACCOUNT)).map((d) => [d.attempts, d.status]), [[1, 500]]);
+      assert.deepEqual(
+        (await sandbox.client.deliveries(ACCOUNT)).map((d) => [d.attempts, d.status]),
+        [[1, 500]],
+      );
     });
 
     it('the webhooks API creates, lists, updates, deletes and reveals and rotates signing secrets', async function () {
-      const invalid = await api('POST', '/webhooks', { webhook: { name: 'no endpoint', http_method: 'POST', request_format: 'json', status: 'active' } });
+      const invalid = await api('POST', '/webhooks', {
+        webhook: { name: 'no endpoint', http_method: 'POST', request_format: 'json', status: 'active' },
+      });
       assert.equal(invalid.status, 400);
-      const errors = z.object({ errors: z.array(z.object({ code: z.string(), title: z.string(), source: z.object({ pointer: z.string() }) })) }).parse(invalid.json);
-      assert.deepEqual(errors.errors.map((e) => e.source.pointer), ['/webhook/endpoint']);
+      const errors = z
+        .object({
+          errors: z.array(z.object({ code: z.string(), title: z.string(), source: z.object({ pointer: z.string() }) })),
+        })
+        .parse(invalid.json);
+      assert.deepEqual(
+        errors.errors.map((e) => e.source.pointer),
+        ['/webhook/endpoint'],
+      );
 
       receiver = await startReceiver();
       const first = await subscribeWebhook(receiver, ['zen:event-type:user.created']);
       await subscribeWebhook(receiver, ['zen:event-type/user.identity_created']);
       const other = await api('POST', '/webhooks', {
-        webhook: { name: 'billing', endpoint: receiver.url, http_method: 'POST', request_format: 'json', status: 'inactive', subscriptions: ['conditional_ticket_events'] },
+        webhook: {
+          name: 'billing',
+          endpoint: receiver.url,
+          http_method: 'POST',
+          request_format: 'json',
+          status: 'inactive',
+          subscriptions: ['conditional_ticket_events'],
+        },
       });
       assert.equal(other.status, 201);
 
       const page = z
-        .object({ webhooks: z.array(WebhookJsonSchema), meta: z.object({ has_more: z.boolean(), after_cursor: z.string().nullable() }), links: z.object({ next: z.string().nullable() }) })
+        .object({
+          webhooks: z.array(WebhookJsonSchema),
+          meta: z.object({ has_more: z.boolean(), after_cursor: z.string().nullable() }),
+          links: z.object({ next: z.string().nullable() }),
+        })
         .parse((await api('GET', '/webhooks?filter[name_contains]=SYNC&page[size]=1')).json);
       assert.equal(page.webhooks.length, 1);
       assert.equal(page.meta.has_more, true);
-      const next = z.object({ webhooks: z.array(WebhookJsonSchema), meta: z.object({ has_more: z.boolean() }) }).parse((await api('GET', `/webhooks?filter[name_contains]=sync&page[size]=1&page[after]=${page.meta.after_cursor ?? ''}`)).json);
+      const next = z
+        .object({ webhooks: z.array(WebhookJsonSchema), meta: z.object({ has_more: z.boolean() }) })
+        .parse(
+          (
+            await api(
+              'GET',
+              `/webhooks?filter[name_contains]=sync&page[size]=1&page[after]=${page.meta.after_cursor ?? ''}`,
+            )
+          ).json,
+        );
       assert.equal(next.webhooks.length, 1);
       assert.equal(next.meta.has_more, false);
 
-      const rotated = SecretAnswer.parse((await api('POST', `/webhooks/${first.id}/signing_secret`)).json).signing_secret.secret;
+      const rotated = SecretAnswer.parse((await api('POST', `/webhooks/${first.id}/signing_secret`)).json)
+        .signing_secret.secret;
       assert.notEqual(rotated, first.secret);
-      assert.equal(SecretAnswer.parse((await api('GET', `/webhooks/${first.id}/signing_secret`)).json).signing_secret.secret, rotated);
+      assert.equal(
+        SecretAnswer.parse((await api('GET', `/webhooks/${first.id}/signing_secret`)).json).signing_secret.secret,
+        rotated,
+      );
 
       assert.equal((await api('PATCH', `/webhooks/${first.id}`, { webhook: { status: 'inactive' } })).status, 204);
       assert.equal(WebhookAnswer.parse((await api('GET', `/webhooks/${first.id}`)).json).webhook.status, 'inactive');
@@ -984,28 +1231,48 @@ describe('sandbox Zendesk', function () {
       const c = await createApiUser({ name: 'C' });
       await api('DELETE', `/users/${a.id}`);
 
-      const first = ExportAnswer.parse((await api('GET', `/incremental/users/cursor.json?start_time=${startTime}&per_page=2`)).json);
-      assert.deepEqual(first.users.map((u) => u.id), [b.id, c.id]);
+      const first = ExportAnswer.parse(
+        (await api('GET', `/incremental/users/cursor.json?start_time=${startTime}&per_page=2`)).json,
+      );
+      assert.deepEqual(
+        first.users.map((u) => u.id),
+        [b.id, c.id],
+      );
       assert.equal(first.end_of_stream, false);
       const followed = await fetch(first.after_url, { headers: { authorization: `Bearer ${token}` } });
       const second = ExportAnswer.parse(await followed.json());
-      assert.deepEqual(second.users.map((u) => [u.id, u.active]), [[a.id, false]]);
+      assert.deepEqual(
+        second.users.map((u) => [u.id, u.active]),
+        [[a.id, false]],
+      );
       assert.equal(second.end_of_stream, true);
 
-      const idle = ExportAnswer.parse((await api('GET', `/incremental/users/cursor.json?cursor=${second.after_cursor}`)).json);
+      const idle = ExportAnswer.parse(
+        (await api('GET', `/incremental/users/cursor.json?cursor=${second.after_cursor}`)).json,
+      );
       assert.equal(idle.users.length, 0);
       assert.equal(idle.end_of_stream, true);
       await api('PUT', `/users/${b.id}`, { user: { notes: 'changed' } });
-      const resumed = ExportAnswer.parse((await api('GET', `/incremental/users/cursor.json?cursor=${idle.after_cursor}`)).json);
-      assert.deepEqual(resumed.users.map((u) => u.id), [b.id]);
+      const resumed = ExportAnswer.parse(
+        (await api('GET', `/incremental/users/cursor.json?cursor=${idle.after_cursor}`)).json,
+      );
+      assert.deepEqual(
+        resumed.users.map((u) => u.id),
+        [b.id],
+      );
     });
 
     it('refuses a start_time younger than the minimum age and holds back changes of the last minute', async function () {
       await sandbox.client.updateAccount(ACCOUNT, { exportMinAgeSeconds: 60 });
       await createApiUser({ name: 'Fresh' });
-      const recent = await api('GET', `/incremental/users/cursor.json?start_time=${Math.floor(Date.now() / 1000) - 10}`);
+      const recent = await api(
+        'GET',
+        `/incremental/users/cursor.json?start_time=${Math.floor(Date.now() / 1000) - 10}`,
+      );
       assert.equal(recent.status, 400);
-      const page = ExportAnswer.parse((await api('GET', `/incremental/users/cursor.json?start_time=${Math.floor(Date.now() / 1000) - 120}`)).json);
+      const page = ExportAnswer.parse(
+        (await api('GET', `/incremental/users/cursor.json?start_time=${Math.floor(Date.now() / 1000) - 120}`)).json,
+      );
       assert.equal(page.users.length, 0);
       assert.equal(page.end_of_stream, true);
     });

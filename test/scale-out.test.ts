@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { callsBeforeRetryAfter, IN_FLIGHT_GRACE_MS } from '../bench/chaos/evidence';
-import { judgeRun, type FieldChange, type LinkedPair, type PersonEdit, type SideStates, type SyncedField } from '../bench/oracle';
+import {
+  judgeRun,
+  type FieldChange,
+  type LinkedPair,
+  type PersonEdit,
+  type SideStates,
+  type SyncedField,
+} from '../bench/oracle';
 import { mulberry32 } from '../sandbox/common/random';
 import type { SandboxInstallation } from '../sandbox/installation';
 import { customerStatusQuery, customerWorkflowId } from '../workflows/definitions';
@@ -45,10 +52,16 @@ describe('scale-out: 2 APIs and 3 workers against one Temporal server', function
     account = await system.addAccount();
     customers = await Promise.all(
       Array.from({ length: CUSTOMERS }, async (_, i) => {
-        const sg = await system.storeganise.client.createUser(account.subdomain, { firstName: `Scale${i}`, lastName: LAST_NAME, email: `scale${i}.${SEED}@example.com`, phone: `090-5000-${String(1000 + i)}` });
+        const sg = await system.storeganise.client.createUser(account.subdomain, {
+          firstName: `Scale${i}`,
+          lastName: LAST_NAME,
+          email: `scale${i}.${SEED}@example.com`,
+          phone: `090-5000-${String(1000 + i)}`,
+        });
         const zdId = await eventually(
           async () => {
-            const linked = (await system.storeganise.client.getUser(account.subdomain, sg.id)).customFields?.zendesk_userId;
+            const linked = (await system.storeganise.client.getUser(account.subdomain, sg.id)).customFields
+              ?.zendesk_userId;
             assert.equal(typeof linked, 'string', 'not linked yet');
             return Number(linked);
           },
@@ -62,10 +75,27 @@ describe('scale-out: 2 APIs and 3 workers against one Temporal server', function
   after(async () => system?.close());
 
   const states = async (): Promise<SideStates> => {
-    const [sg, zd] = await Promise.all([system.storeganise.client.listUsers(account.subdomain), system.zendesk.client.listUsers(account.zendeskSubdomain)]);
+    const [sg, zd] = await Promise.all([
+      system.storeganise.client.listUsers(account.subdomain),
+      system.zendesk.client.listUsers(account.zendeskSubdomain),
+    ]);
     return {
-      storeganise: sg.map((u) => ({ id: u.id, firstName: u.firstName, lastName: u.lastName, email: u.email, phone: u.phone ?? null })),
-      zendesk: zd.map((u) => ({ id: u.id, name: u.name, email: u.email, phone: u.phone, externalId: u.external_id, active: u.active, role: u.role })),
+      storeganise: sg.map((u) => ({
+        id: u.id,
+        firstName: u.firstName,
+        lastName: u.lastName,
+        email: u.email,
+        phone: u.phone ?? null,
+      })),
+      zendesk: zd.map((u) => ({
+        id: u.id,
+        name: u.name,
+        email: u.email,
+        phone: u.phone,
+        externalId: u.external_id,
+        active: u.active,
+        role: u.role,
+      })),
     };
   };
 
@@ -77,10 +107,18 @@ describe('scale-out: 2 APIs and 3 workers against one Temporal server', function
     const phone = `090${String(30_000_000 + n * 7).padStart(8, '0')}`;
     const email = `scale.edit${n}.s${SEED}@example.com`;
     if (side === 'storeganise') {
-      const patch = { name: { firstName: first }, email: { email }, phone: { phone: `${phone.slice(0, 3)}-${phone.slice(3, 7)}-${phone.slice(7)}` } }[field];
+      const patch = {
+        name: { firstName: first },
+        email: { email },
+        phone: { phone: `${phone.slice(0, 3)}-${phone.slice(3, 7)}-${phone.slice(7)}` },
+      }[field];
       await system.storeganise.client.updateUser(account.subdomain, customer.sgId, patch);
     } else {
-      const patch = { name: { name: `${first} ${LAST_NAME}` }, email: { email }, phone: { phone: `+81${phone.slice(1)}` } }[field];
+      const patch = {
+        name: { name: `${first} ${LAST_NAME}` },
+        email: { email },
+        phone: { phone: `+81${phone.slice(1)}` },
+      }[field];
       await system.zendesk.client.updateUser(account.zendeskSubdomain, customer.zdId, patch);
     }
     return { name: `${first} ${LAST_NAME}`, email, phone: `+81${phone.slice(1)}` }[field];
@@ -93,7 +131,10 @@ describe('scale-out: 2 APIs and 3 workers against one Temporal server', function
       system.zendesk.client.changes(account.zendeskSubdomain),
       system.zendesk.client.requests({ account: account.zendeskSubdomain }),
     ]);
-    const since = { storeganise: Math.max(0, ...sgChanges.map((c) => c.seq)), zendesk: Math.max(0, ...zdChanges.map((c) => c.seq)) };
+    const since = {
+      storeganise: Math.max(0, ...sgChanges.map((c) => c.seq)),
+      zendesk: Math.max(0, ...zdChanges.map((c) => c.seq)),
+    };
     const baseline = await states();
     const loadStartedAt = Date.now();
 
@@ -137,21 +178,38 @@ describe('scale-out: 2 APIs and 3 workers against one Temporal server', function
     ]);
     const pairs: LinkedPair[] = customers.map((c) => ({ userKey: c.sgId, storeganiseId: c.sgId, zendeskId: c.zdId }));
     const changes: { storeganise: FieldChange[]; zendesk: FieldChange[] } = { storeganise: sgAfter, zendesk: zdAfter };
-    const verdict = judgeRun({ edits, pairs, baseline, final: await states(), changes, nameFormat: 'first_last', defaultCallingCode: '+81' });
+    const verdict = judgeRun({
+      edits,
+      pairs,
+      baseline,
+      final: await states(),
+      changes,
+      nameFormat: 'first_last',
+      defaultCallingCode: '+81',
+    });
     const { counts } = verdict;
     const summary = `${edits.length} edits, ${counts.syncWrites ?? '?'} sync writes; lost ${counts.lostEdits}, divergent ${counts.divergentPairs}, differences ${counts.finalStateDifferences}, stale ${counts.staleOverwrites}, raced ${counts.racedWrites}, writes back ${counts.writesBack}, duplicates ${counts.duplicateUsers}`;
-    const failures = verdict.findings.filter((f) => f.kind !== 'foreignWrite' && f.kind !== 'racedWrite').map((f) => `${f.kind}: ${f.line}`);
+    const failures = verdict.findings
+      .filter((f) => f.kind !== 'foreignWrite' && f.kind !== 'racedWrite')
+      .map((f) => `${f.kind}: ${f.line}`);
     assert.deepEqual(failures, [], summary);
     assert.equal(counts.lostEdits, 0, summary);
     assert.equal(counts.finalStateDifferences, 0, summary);
     assert.equal(edits.length, total, 'every edit was made');
 
     // No call to that Zendesk instance after a 429 and before its Retry-After, from any worker (the chaos run's definition).
-    const { requests } = await system.zendesk.client.requests({ account: account.zendeskSubdomain, sinceSeq: requestMark.lastSeq });
+    const { requests } = await system.zendesk.client.requests({
+      account: account.zendeskSubdomain,
+      sinceSeq: requestMark.lastSeq,
+    });
     const limited = requests.filter((r) => r.status === 429);
     assert.ok(limited.length >= 1, 'the burst was answered with 429s');
     const early = callsBeforeRetryAfter(requests);
-    assert.equal(early.count, 0, `calls before Retry-After elapsed (${IN_FLIGHT_GRACE_MS} ms allowed for a call already on its way):\n${early.examples.join('\n')}`);
+    assert.equal(
+      early.count,
+      0,
+      `calls before Retry-After elapsed (${IN_FLIGHT_GRACE_MS} ms allowed for a call already on its way):\n${early.examples.join('\n')}`,
+    );
 
     // One customer's runs never overlap, whichever worker ran them; and more than one worker did.
     const workersThatRan = new Set<string>();
@@ -171,7 +229,10 @@ describe('scale-out: 2 APIs and 3 workers against one Temporal server', function
       runs.sort((a, b) => a.start - b.start);
       for (let i = 1; i < runs.length; i++) {
         const [before, after] = [runs[i - 1], runs[i]];
-        assert.ok(before && after && after.start >= before.close, `runs of customer ${customer.sgId} overlap: ${before?.id} and ${after?.id}`);
+        assert.ok(
+          before && after && after.start >= before.close,
+          `runs of customer ${customer.sgId} overlap: ${before?.id} and ${after?.id}`,
+        );
       }
       for (const run of runs.slice(0, 3)) {
         const history = await system.client.workflow.getHandle(run.id).fetchHistory();
@@ -180,12 +241,16 @@ describe('scale-out: 2 APIs and 3 workers against one Temporal server', function
           if (identity) workersThatRan.add(identity.split('@')[0] ?? identity);
         }
       }
-      const status = await system.client.workflow.getHandle(customerWorkflowId(account.subdomain, `sg:${customer.sgId}`)).query(customerStatusQuery);
+      const status = await system.client.workflow
+        .getHandle(customerWorkflowId(account.subdomain, `sg:${customer.sgId}`))
+        .query(customerStatusQuery);
       assert.equal(status.running, null, `customer ${customer.sgId} has no run left`);
     }
     const workerPids = new Set(system.workers.map((w) => String(w.pid)));
     const ran = [...workersThatRan].filter((pid) => workerPids.has(pid));
     assert.ok(ran.length >= 2, `runs were spread over several workers (${ran.join(', ')})`);
-    console.log(`      ${summary}; ${limited.length} answers 429; runs by workers ${ran.join(', ')} (SIGKILLed ${killed.pid})`);
+    console.log(
+      `      ${summary}; ${limited.length} answers 429; runs by workers ${ran.join(', ')} (SIGKILLed ${killed.pid})`,
+    );
   });
 });

@@ -169,8 +169,22 @@ interface StartPorts {
 }
 
 async function freePorts(): Promise<StartPorts> {
-  const [a, b, c, d, e, f] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
-  return { PORT: a, TEMPORAL_PORT: b, TEMPORAL_UI_PORT: c, SANDBOX_ZENDESK_PORT: d, SANDBOX_STOREGANISE_PORT: e, WORKER_METRICS_PORT: f };
+  const [a, b, c, d, e, f] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  return {
+    PORT: a,
+    TEMPORAL_PORT: b,
+    TEMPORAL_UI_PORT: c,
+    SANDBOX_ZENDESK_PORT: d,
+    SANDBOX_STOREGANISE_PORT: e,
+    WORKER_METRICS_PORT: f,
+  };
 }
 
 /** The environment of a newcomer's shell: no configuration but the ports and DATA_DIR the test chose. */
@@ -189,7 +203,9 @@ async function startEnv(dataDir: string, ports: StartPorts): Promise<NodeJS.Proc
 /** `npm start` (with `-- args`), its own process group, output collected and process tree watched. */
 function npmStart(env: NodeJS.ProcessEnv, args: string[] = []): StartRun {
   const npmArgs = args.length === 0 ? ['start'] : ['start', '--', ...args];
-  return new StartRun(spawn('npm', npmArgs, { cwd: projectRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }));
+  return new StartRun(
+    spawn('npm', npmArgs, { cwd: projectRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
 }
 
 async function untilReady(run: StartRun): Promise<void> {
@@ -217,7 +233,8 @@ async function assertNothingLeft(run: StartRun, ports: StartPorts, how: string):
     { timeoutMs: 60_000, intervalMs: 250 },
   );
   run.stopWatching();
-  for (const [name, port] of Object.entries(ports) as Array<[string, number]>) assert.equal(await portIsFree(port), true, `${name} ${port} is free again after ${how}`);
+  for (const [name, port] of Object.entries(ports) as Array<[string, number]>)
+    assert.equal(await portIsFree(port), true, `${name} ${port} is free again after ${how}`);
   assert.match(run.text, /\[start\] stopped$/m, `the script stopped everything itself:\n${run.text.slice(-2000)}`);
 }
 
@@ -259,12 +276,16 @@ describe('npm start', function () {
     assert.equal((await answers(webUi)).status, 200);
     const workerMetrics = first.printed('Worker metrics');
     assert.equal(workerMetrics, `http://127.0.0.1:${ports.WORKER_METRICS_PORT}/metrics`);
-    await eventually(async () => assert.match((await answers(workerMetrics)).body, /^temporal_/m, "the worker's Temporal SDK metrics are on"));
+    await eventually(async () =>
+      assert.match((await answers(workerMetrics)).body, /^temporal_/m, "the worker's Temporal SDK metrics are on"),
+    );
     const zendesk = first.printed('Zendesk sandbox');
     const storeganise = first.printed('Storeganise sandbox');
     assert.equal(zendesk, `http://127.0.0.1:${ports.SANDBOX_ZENDESK_PORT}`);
     assert.equal(storeganise, `http://127.0.0.1:${ports.SANDBOX_STOREGANISE_PORT}`);
-    const demoAccount = JSON.parse((await answers(`${storeganise}/_sandbox/accounts/demo`)).body) as { webhookUrl?: unknown };
+    const demoAccount = JSON.parse((await answers(`${storeganise}/_sandbox/accounts/demo`)).body) as {
+      webhookUrl?: unknown;
+    };
     assert.equal(demoAccount.webhookUrl, `${api}/addon/storeganise`);
     assert.match(first.text, /curl -X POST http:\/\/127\.0\.0\.1:\d+\/_sandbox\/accounts\/demo\/users/);
 
@@ -274,7 +295,9 @@ describe('npm start', function () {
     const command = `curl -H "Authorization: Bearer $(cat ${tokenFile})" ${api}/operator/accounts/demo`;
     assert.ok(first.text.includes(command), `the summary shows a ready operator command:\n${first.text}`);
     const operatorGet = async (): Promise<string> => {
-      const res = await fetch(`${api}/operator/accounts/demo`, { headers: { authorization: `Bearer ${operatorToken}` } });
+      const res = await fetch(`${api}/operator/accounts/demo`, {
+        headers: { authorization: `Bearer ${operatorToken}` },
+      });
       assert.equal(res.status, 200);
       return ConnectionAnswer.parse(await res.json()).connection;
     };
@@ -284,14 +307,27 @@ describe('npm start', function () {
     // The Web UI decodes payloads through the API's codec: it is given the endpoint alone (it publishes its
     // settings to anyone), and no process carries the operator token on its command line.
     const codecEndpoint = `${api}/codec`;
-    assert.ok([...first.seen.values()].some((p) => p.command.includes(`--ui-codec-endpoint ${codecEndpoint}`)), 'the Web UI is given the codec endpoint');
-    assert.deepEqual([...first.seen.values()].filter((p) => p.command.includes(operatorToken)).map((p) => p.command), [], 'no command line holds the operator token');
-    const decode = (headers: Record<string, string>) => fetch(`${codecEndpoint}/decode`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ payloads: [] }) });
+    assert.ok(
+      [...first.seen.values()].some((p) => p.command.includes(`--ui-codec-endpoint ${codecEndpoint}`)),
+      'the Web UI is given the codec endpoint',
+    );
+    assert.deepEqual(
+      [...first.seen.values()].filter((p) => p.command.includes(operatorToken)).map((p) => p.command),
+      [],
+      'no command line holds the operator token',
+    );
+    const decode = (headers: Record<string, string>) =>
+      fetch(`${codecEndpoint}/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ payloads: [] }),
+      });
     assert.equal((await decode({})).status, 401, 'the codec wants a credential');
     assert.equal((await decode({ authorization: `Bearer ${operatorToken}` })).status, 200);
     const encryptionKey = readFileSync(path.join(dataDir, 'encryption-key'), 'utf8').trim();
     assert.equal(first.text.includes(encryptionKey), false, 'the encryption key is never printed');
-    for (const file of ['encryption-key', 'operator-token']) assert.equal(statSync(path.join(dataDir, file)).mode & 0o777, 0o600, `${file} is private`);
+    for (const file of ['encryption-key', 'operator-token'])
+      assert.equal(statSync(path.join(dataDir, file)).mode & 0o777, 0o600, `${file} is private`);
     assert.ok(statSync(path.join(dataDir, 'temporal.sqlite')).isFile(), 'Temporal keeps its state in DATA_DIR');
     const commands = [...first.seen.values()].map((p) => p.command);
     for (const expected of [/api\/main\.ts/, /worker\/main\.ts/, /sandbox\/main\.ts/, /temporal server start-dev/]) {
@@ -309,7 +345,12 @@ describe('npm start', function () {
     await eventually(async () => assert.equal(await operatorGet(), 'connected'));
     const sg = new StoreganiseSandboxClient(storeganise);
     const zd = new ZendeskSandboxClient(zendesk);
-    const customer = await sg.createUser('demo', { firstName: 'Aiko', lastName: 'Tanaka', email: 'aiko.tanaka@example.jp', phone: '080-4321-8765' });
+    const customer = await sg.createUser('demo', {
+      firstName: 'Aiko',
+      lastName: 'Tanaka',
+      email: 'aiko.tanaka@example.jp',
+      phone: '080-4321-8765',
+    });
     const zdId = await eventually<number>(async () => {
       const pointer = (await sg.getUser('demo', customer.id)).customFields?.zendesk_userId;
       assert.equal(typeof pointer, 'string', 'the customer is not linked yet');
@@ -331,11 +372,17 @@ describe('npm start', function () {
     assert.equal((await sg.getUser('demo', customer.id)).customFields?.zendesk_userId, String(zdId));
     assert.equal((await zd.getUser('demo', zdId)).external_id, customer.id);
     await zd.updateUser('demo', zdId, { name: 'Aiko Tanabe' });
-    await eventually(async () => assert.equal((await sg.getUser('demo', customer.id)).lastName, 'Tanabe'), { timeoutMs: 60_000 });
+    await eventually(async () => assert.equal((await sg.getUser('demo', customer.id)).lastName, 'Tanabe'), {
+      timeoutMs: 60_000,
+    });
 
     // The project's own Temporal CLI, pointed at this server by the same variables.
     const cli = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn('npm', ['run', '--silent', 'temporal', '--', 'workflow', 'count', '--query', "SyncAccount = 'demo'"], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        'npm',
+        ['run', '--silent', 'temporal', '--', 'workflow', 'count', '--query', "SyncAccount = 'demo'"],
+        { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
       child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
@@ -361,8 +408,20 @@ describe('npm start', function () {
     assert.equal(await operatorGet(), 'disconnected');
     assert.equal((await authorizeWithConsent(`${api}/oauth/zendesk/authorize?account=demo`)).status, 200);
     await eventually(async () => assert.equal(await operatorGet(), 'connected'));
-    const newcomer = await sg.createUser('demo', { firstName: 'Kaito', lastName: 'Mori', email: 'kaito.mori@example.jp' });
-    await eventually(async () => assert.equal(typeof (await sg.getUser('demo', newcomer.id)).customFields?.zendesk_userId, 'string', 'the newcomer is not linked yet'), { timeoutMs: 60_000 });
+    const newcomer = await sg.createUser('demo', {
+      firstName: 'Kaito',
+      lastName: 'Mori',
+      email: 'kaito.mori@example.jp',
+    });
+    await eventually(
+      async () =>
+        assert.equal(
+          typeof (await sg.getUser('demo', newcomer.id)).customFields?.zendesk_userId,
+          'string',
+          'the newcomer is not linked yet',
+        ),
+      { timeoutMs: 60_000 },
+    );
     process.kill(fourth.child.pid ?? assert.fail('npm has a pid'), 'SIGTERM');
     await assertNothingLeft(fourth, ports, 'SIGTERM to npm');
 
@@ -373,7 +432,11 @@ describe('npm start', function () {
     assert.match(third.text, /--reset: removed temporal\.sqlite.*sandbox\//);
     assert.equal(third.printed('Authorize link'), `${api}/oauth/zendesk/authorize?account=demo`);
     assert.equal(await operatorGet(), 'awaiting-authorization');
-    assert.equal((await sg.listUsers('demo')).some((u) => u.id === customer.id), false, 'the earlier customer is gone');
+    assert.equal(
+      (await sg.listUsers('demo')).some((u) => u.id === customer.id),
+      false,
+      'the earlier customer is gone',
+    );
     assert.equal(readFileSync(tokenFile, 'utf8').trim(), operatorToken, 'the operator token is kept');
     process.kill(-(third.child.pid ?? assert.fail('npm has a pid')), 'SIGINT');
     await assertNothingLeft(third, ports, 'a terminal Ctrl-C');
@@ -384,7 +447,14 @@ describe('npm start', function () {
     const env = await startEnv(dataDir, ports);
     // Kept data that --reset would delete if it ran.
     writeFileSync(path.join(dataDir, 'temporal.sqlite.marker'), 'kept');
-    for (const variable of ['PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'SANDBOX_ZENDESK_PORT', 'SANDBOX_STOREGANISE_PORT', 'WORKER_METRICS_PORT'] as const) {
+    for (const variable of [
+      'PORT',
+      'TEMPORAL_PORT',
+      'TEMPORAL_UI_PORT',
+      'SANDBOX_ZENDESK_PORT',
+      'SANDBOX_STOREGANISE_PORT',
+      'WORKER_METRICS_PORT',
+    ] as const) {
       // Another program on the port that would answer every readiness check.
       const requests: string[] = [];
       const other = http.createServer((req, res) => {
@@ -425,7 +495,10 @@ describe('npm start', function () {
     try {
       assert.equal(portHeldBy(port, [process.pid]), true, 'held by this process');
       assert.equal(portHeldBy(port, [process.ppid]), false, 'not by another one');
-      assert.match((await portProblem({ port, what: 'the API', variable: 'PORT' })) ?? '', new RegExp(`port ${port} \\(the API\\) is already in use.*set PORT to another port`));
+      assert.match(
+        (await portProblem({ port, what: 'the API', variable: 'PORT' })) ?? '',
+        new RegExp(`port ${port} \\(the API\\) is already in use.*set PORT to another port`),
+      );
     } finally {
       await new Promise<void>((resolve) => mine.close(() => resolve()));
     }
@@ -435,7 +508,14 @@ describe('npm start', function () {
 
 /** Waits until every process a run started has ended. */
 async function assertNoSurvivors(run: StartRun): Promise<void> {
-  await eventually(() => assert.deepEqual(run.survivors().map((p) => `${p.pid} ${p.command}`), []), { timeoutMs: 30_000, intervalMs: 250 });
+  await eventually(
+    () =>
+      assert.deepEqual(
+        run.survivors().map((p) => `${p.pid} ${p.command}`),
+        [],
+      ),
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
   run.stopWatching();
 }
 
@@ -444,9 +524,15 @@ describe('npm run sandbox', function () {
 
   it('prints an .env snippet with which `npm run api` and `npm run worker` accept their configuration', async () => {
     const [zendeskPort, storeganisePort] = await Promise.all([freePort(), freePort()]);
-    const env: NodeJS.ProcessEnv = { ...process.env, SANDBOX_ZENDESK_PORT: String(zendeskPort), SANDBOX_STOREGANISE_PORT: String(storeganisePort) };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SANDBOX_ZENDESK_PORT: String(zendeskPort),
+      SANDBOX_STOREGANISE_PORT: String(storeganisePort),
+    };
     for (const name of CONFIGURATION_VARIABLES) if (!name.startsWith('SANDBOX_')) delete env[name];
-    const run = new StartRun(spawn('npm', ['run', 'sandbox'], { cwd: projectRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const run = new StartRun(
+      spawn('npm', ['run', 'sandbox'], { cwd: projectRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
     try {
       await eventually(() => assert.match(run.text, /^OPERATOR_TOKEN=/m), { timeoutMs: 60_000, intervalMs: 250 });
       run.recordTree();

@@ -8,7 +8,10 @@ import type { TestSystem } from './support/system';
 
 /** A signed status link, minted the way the engineer does it: with the operator token, over HTTP. */
 async function statusLink(system: TestSystem, subdomain: string, kind: 'link' | 'operator-link'): Promise<string> {
-  const res = await fetch(`${system.apiUrl}/status/${subdomain}/${kind}`, { method: 'POST', headers: { authorization: `Bearer ${system.env.OPERATOR_TOKEN}` } });
+  const res = await fetch(`${system.apiUrl}/status/${subdomain}/${kind}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${system.env.OPERATOR_TOKEN}` },
+  });
   assert.equal(res.status, 200, await res.clone().text());
   const { url } = (await res.json()) as { url: string };
   assert.match(url, new RegExp(`/status/${subdomain}\\?grant=g1\\.`));
@@ -50,7 +53,9 @@ describe('the status page, in headless Chromium', function () {
     assert.equal(grant.path, `/status/${subdomain}`);
 
     await page.locator('h1', { hasText: `Sync status: ${subdomain}` }).waitFor();
-    const row = page.locator('#events tr', { has: page.locator(`a.customer:has-text("SG ${customer.sgId}")`) }).filter({ hasText: 'Zendesk → Storeganise' });
+    const row = page
+      .locator('#events tr', { has: page.locator(`a.customer:has-text("SG ${customer.sgId}")`) })
+      .filter({ hasText: 'Zendesk → Storeganise' });
     await row.first().waitFor();
     assert.equal(await row.first().locator('[data-outcome]').getAttribute('data-outcome'), 'synced');
     assert.match(await row.first().innerText(), /user\.name_changed: .*wrote .*lastName.* to Storeganise/s);
@@ -60,14 +65,22 @@ describe('the status page, in headless Chromium', function () {
 
     // The chart: inline SVG, bars for this hour's runs.
     assert.ok((await page.locator('svg#chart-24h rect[data-category]').count()) >= 1, 'the 24-hour chart has bars');
-    assert.ok((await page.locator('svg#chart-7d rect[data-category="changed"]').count()) >= 1, 'the 7-day chart has bars');
+    assert.ok(
+      (await page.locator('svg#chart-7d rect[data-category="changed"]').count()) >= 1,
+      'the 7-day chart has bars',
+    );
     assert.match((await page.locator('#success-24h').innerText()).trim(), /^\d+(\.\d)? %$/);
 
     // The customer's timeline: every event of the customer with its cause.
     await row.first().locator('a.customer').click();
     await page.locator('h1', { hasText: 'Customer timeline' }).waitFor();
-    assert.equal(new URL(page.url()).pathname, `/status/${subdomain}/customers/${encodeURIComponent(`sg:${customer.sgId}`)}`);
-    const outcomes = await Promise.all((await page.locator('#timeline [data-outcome]').all()).map((e) => e.getAttribute('data-outcome')));
+    assert.equal(
+      new URL(page.url()).pathname,
+      `/status/${subdomain}/customers/${encodeURIComponent(`sg:${customer.sgId}`)}`,
+    );
+    const outcomes = await Promise.all(
+      (await page.locator('#timeline [data-outcome]').all()).map((e) => e.getAttribute('data-outcome')),
+    );
     assert.ok(outcomes.includes('synced'), `timeline outcomes: ${outcomes.join(', ')}`);
     const reasons = await page.locator('#timeline').innerText();
     assert.match(reasons, /storeganise user\.created: .*wrote .* to Zendesk/s, 'the creation and its cause');
@@ -78,7 +91,10 @@ describe('the status page, in headless Chromium', function () {
     await page.fill('input[name=id]', String(customer.zdId));
     await page.click('#search button[type=submit]');
     await page.locator('h1', { hasText: 'Customer timeline' }).waitFor();
-    assert.equal(new URL(page.url()).pathname, `/status/${subdomain}/customers/${encodeURIComponent(`sg:${customer.sgId}`)}`);
+    assert.equal(
+      new URL(page.url()).pathname,
+      `/status/${subdomain}/customers/${encodeURIComponent(`sg:${customer.sgId}`)}`,
+    );
     await page.close();
   });
 
@@ -88,9 +104,16 @@ describe('the status page, in headless Chromium', function () {
     await page.goto(`${system.apiUrl}/status/${subdomain}`);
     const before = await page.locator('#events tr[data-event]').count();
     await system.storeganise.client.updateUser(subdomain, customer.sgId, { phone: '+81 90 1234 5678' });
-    await page.locator('#events tr', { hasText: 'user.updated' }).filter({ hasText: 'Storeganise → Zendesk' }).first().waitFor({ timeout: 60_000 });
+    await page
+      .locator('#events tr', { hasText: 'user.updated' })
+      .filter({ hasText: 'Storeganise → Zendesk' })
+      .first()
+      .waitFor({ timeout: 60_000 });
     assert.ok((await page.locator('#events tr[data-event]').count()) > before);
-    assert.ok(typeof (await page.evaluate('document.body.dataset.refreshedAt')) === 'string', 'the live refresh replaced the list');
+    assert.ok(
+      typeof (await page.evaluate('document.body.dataset.refreshedAt')) === 'string',
+      'the live refresh replaced the list',
+    );
     await page.close();
   });
 
@@ -125,12 +148,19 @@ describe('the status page, in headless Chromium', function () {
     await page.goto(await statusLink(system, subdomain, 'operator-link'));
     await page.locator('#full-sync h2').waitFor();
     await page.click('#full-sync-start');
-    await page.locator('#full-sync-progress').waitFor().catch(async (err: unknown) => {
-      throw new Error(`no progress after starting: ${await page.locator('body').innerText()}`, { cause: err });
-    });
+    await page
+      .locator('#full-sync-progress')
+      .waitFor()
+      .catch(async (err: unknown) => {
+        throw new Error(`no progress after starting: ${await page.locator('body').innerText()}`, { cause: err });
+      });
     const started = await operatorCall(system, 'GET', `/operator/accounts/${subdomain}/full-sync`);
     assert.equal(started.status, 200, started.text);
-    assert.equal((JSON.parse(started.text) as { mode: string }).mode, 'full', 'the button started a full sync (not the import)');
+    assert.equal(
+      (JSON.parse(started.text) as { mode: string }).mode,
+      'full',
+      'the button started a full sync (not the import)',
+    );
     await eventually(
       async () => {
         await page.reload();
@@ -138,7 +168,11 @@ describe('the status page, in headless Chromium', function () {
       },
       { timeoutMs: 90_000 },
     );
-    assert.equal(Number(await page.locator('#full-sync-done').innerText()), customers, 'every customer of the account was covered');
+    assert.equal(
+      Number(await page.locator('#full-sync-done').innerText()),
+      customers,
+      'every customer of the account was covered',
+    );
     assert.equal(await page.locator('#full-sync-progress').getAttribute('value'), String(customers));
     assert.equal(await page.locator('#full-sync-start').count(), 1, 'once it completed, another can be started');
     await page.close();
@@ -165,7 +199,9 @@ describe('the status page, in headless Chromium', function () {
 
     const page = await browser.context.newPage();
     await page.goto(await statusLink(system, subdomain, 'link'));
-    const row = page.locator('#events tr', { has: page.locator(`a.customer:has-text("SG ${gone.sgId}")`) }).filter({ has: page.locator('[data-outcome="deleted"]') });
+    const row = page
+      .locator('#events tr', { has: page.locator(`a.customer:has-text("SG ${gone.sgId}")`) })
+      .filter({ has: page.locator('[data-outcome="deleted"]') });
     await row.first().waitFor();
     assert.match(await row.first().innerText(), /Zendesk user was deleted/);
 
@@ -174,8 +210,14 @@ describe('the status page, in headless Chromium', function () {
     await system.settle(acme.account);
     assert.deepEqual(await acme.zendeskWrites(mark), [], 'nothing is created or written in Zendesk');
     await page.goto(`${system.apiUrl}/status/${subdomain}/customers/${encodeURIComponent(`sg:${gone.sgId}`)}`);
-    const timeline = await Promise.all((await page.locator('#timeline [data-outcome]').all()).map((e) => e.getAttribute('data-outcome')));
-    assert.deepEqual(timeline.slice(0, 2), ['deleted', 'deleted'], `the edit found the deletion again: ${timeline.join(', ')}`);
+    const timeline = await Promise.all(
+      (await page.locator('#timeline [data-outcome]').all()).map((e) => e.getAttribute('data-outcome')),
+    );
+    assert.deepEqual(
+      timeline.slice(0, 2),
+      ['deleted', 'deleted'],
+      `the edit found the deletion again: ${timeline.join(', ')}`,
+    );
     await page.close();
   });
 
@@ -183,20 +225,35 @@ describe('the status page, in headless Chromium', function () {
     const { subdomain } = acme.account;
     const page = await browser.context.newPage();
     await page.goto(await statusLink(system, subdomain, 'link'));
-    const cookie = (await browser.context.cookies()).filter((c) => c.path === `/status/${subdomain}`).map((c) => `${c.name}=${c.value}`).join('; ');
+    const cookie = (await browser.context.cookies())
+      .filter((c) => c.path === `/status/${subdomain}`)
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
     await page.close();
     const get = async (path: string) => {
       const res = await fetch(`${system.apiUrl}${path}`, { headers: { cookie } });
       assert.equal(res.status, 200, path);
       return res.text();
     };
-    const ndjson = (await get(`/status/${subdomain}/log.ndjson`)).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    assert.ok(ndjson.some((e) => e.customer === `sg:${customer.sgId}` && e.outcome === 'synced' && e.direction === 'zendesk-to-storeganise'));
+    const ndjson = (await get(`/status/${subdomain}/log.ndjson`))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.ok(
+      ndjson.some(
+        (e) =>
+          e.customer === `sg:${customer.sgId}` && e.outcome === 'synced' && e.direction === 'zendesk-to-storeganise',
+      ),
+    );
     const csv = await get(`/status/${subdomain}/log.csv?customer=sg:${customer.sgId}`);
-    assert.match(csv.split('\r\n')[0] ?? '', /^at,eventId,workflowId,customer,storeganiseId,zendeskId,source,direction,fields,outcome/);
+    assert.match(
+      csv.split('\r\n')[0] ?? '',
+      /^at,eventId,workflowId,customer,storeganiseId,zendeskId,source,direction,fields,outcome/,
+    );
     assert.ok(csv.includes('"echo"'), 'a customer export holds the echoes too');
     for (const text of [JSON.stringify(ndjson), csv]) {
-      for (const personal of ['Mirai', 'Kato', 'Ito', '@example.com', '+81']) assert.ok(!text.includes(personal), `no "${personal}" in the export`);
+      for (const personal of ['Mirai', 'Kato', 'Ito', '@example.com', '+81'])
+        assert.ok(!text.includes(personal), `no "${personal}" in the export`);
     }
   });
 });

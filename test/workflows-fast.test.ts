@@ -37,18 +37,39 @@ describe('the customer entity, on a time-skipping server', function () {
   before(async function () {
     this.timeout(600_000);
     const server = await resolveTemporalTestServer((line) => console.log(line));
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: server } } });
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: server } },
+    });
     // The entity's runs carry the product's search attributes; the test server knows only those it is told.
-    await env.connection.operatorService.addSearchAttributes({ namespace: 'default', searchAttributes: indexedTypesOf(SEARCH_ATTRIBUTE_KEYS) });
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: 'default',
+      searchAttributes: indexedTypesOf(SEARCH_ATTRIBUTE_KEYS),
+    });
     plain = new Client({ connection: env.connection });
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows/entity-harness'), logger: new DefaultLogger('ERROR') });
+    bundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./workflows/entity-harness'),
+      logger: new DefaultLogger('ERROR'),
+    });
   });
   after(async () => env?.teardown());
 
   let n = 0;
   const event = (over: Partial<CustomerEvent> = {}): CustomerEvent => {
     const eventId = `e${++n}-${randomBytes(3).toString('hex')}`;
-    return { eventId, workflowId: `sg-event:fast:${eventId}`, source: 'storeganise', type: 'ok', at: null, edits: [], fields: ['name'], contactsChanged: false, zendeskUserId: null, linkOnly: false, mayCreate: false, ...over };
+    return {
+      eventId,
+      workflowId: `sg-event:fast:${eventId}`,
+      source: 'storeganise',
+      type: 'ok',
+      at: null,
+      edits: [],
+      fields: ['name'],
+      contactsChanged: false,
+      zendeskUserId: null,
+      linkOnly: false,
+      mayCreate: false,
+      ...over,
+    };
   };
   const queue = (customer: string, e: CustomerEvent, settleMs?: number) =>
     env.client.workflow.signalWithStart(customerWorkflow, {
@@ -58,8 +79,10 @@ describe('the customer entity, on a time-skipping server', function () {
       signal: queueCustomerEventSignal,
       signalArgs: [e],
     });
-  const status = (customer: string) => env.client.workflow.getHandle(`customer:fast:${customer}`).query(customerStatusQuery);
-  const outcomeOf = async (customer: string, e: CustomerEvent) => (await status(customer)).outcomes.find((o) => o.eventId === e.eventId);
+  const status = (customer: string) =>
+    env.client.workflow.getHandle(`customer:fast:${customer}`).query(customerStatusQuery);
+  const outcomeOf = async (customer: string, e: CustomerEvent) =>
+    (await status(customer)).outcomes.find((o) => o.eventId === e.eventId);
   const runs = async (e: CustomerEvent) => {
     try {
       return await env.client.workflow.getHandle(e.workflowId).describe();
@@ -70,7 +93,12 @@ describe('the customer entity, on a time-skipping server', function () {
   };
 
   const withWorker = async <T>(work: () => Promise<T>): Promise<T> => {
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: {} });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: bundle,
+      activities: {},
+    });
     return worker.runUntil(work);
   };
 
@@ -87,10 +115,16 @@ describe('the customer entity, on a time-skipping server', function () {
       await env.sleep('10 seconds');
       assert.equal((await outcomeOf(customer, first))?.outcome, 'synced');
       assert.equal((await outcomeOf(customer, third))?.outcome, 'synced');
-      assert.deepEqual(await outcomeOf(customer, second).then((o) => o && { outcome: o.outcome, by: o.by }), { outcome: 'coalesced', by: third.workflowId });
+      assert.deepEqual(await outcomeOf(customer, second).then((o) => o && { outcome: o.outcome, by: o.by }), {
+        outcome: 'coalesced',
+        by: third.workflowId,
+      });
       assert.equal(await runs(second), null, 'the covered event has no run of its own');
       const [slow, last] = [await runs(first), await runs(third)];
-      assert.ok(slow?.closeTime && last && last.startTime >= slow.closeTime, 'the second run started after the first ended');
+      assert.ok(
+        slow?.closeTime && last && last.startTime >= slow.closeTime,
+        'the second run started after the first ended',
+      );
       const result = (await plain.workflow.getHandle(third.workflowId).result()) as { notes: string[] };
       assert.ok(result.notes.includes(`covers ${second.eventId}`), result.notes.join(' / '));
     }));
@@ -163,7 +197,10 @@ describe('the customer entity, on a time-skipping server', function () {
       const last = sent.at(-1);
       assert.ok(last);
       const result = (await plain.workflow.getHandle(last.workflowId).result()) as { notes: string[] };
-      assert.ok(result.notes.includes(`base {"name":"Name${sent.length - 2}"}`), `the facts went on: ${result.notes.join(' / ')}`);
+      assert.ok(
+        result.notes.includes(`base {"name":"Name${sent.length - 2}"}`),
+        `the facts went on: ${result.notes.join(' / ')}`,
+      );
 
       const [redelivered] = sent;
       assert.ok(redelivered);
@@ -190,11 +227,22 @@ describe('the account workflow, on a time-skipping server', function () {
   let env: TestWorkflowEnvironment;
   let bundle: WorkflowBundle;
   const taskQueue = `account-fast-${randomBytes(3).toString('hex')}`;
-  const account: AccountRef = { subdomain: 'fast-account', apiUrl: 'http://127.0.0.1:1/fast-account/api', addonId: 'addon1' };
+  const account: AccountRef = {
+    subdomain: 'fast-account',
+    apiUrl: 'http://127.0.0.1:1/fast-account/api',
+    addonId: 'addon1',
+  };
   const tasksCreated: AdminTask[] = [];
   const settings: AccountSettingsView = {
     ok: true,
-    settings: { zendeskInstance: 'fast', sealedWebhookSecret: null, webhookSecretFingerprint: null, statusFieldKey: null, nameFormat: 'first_last', defaultCountryCode: 'JP' },
+    settings: {
+      zendeskInstance: 'fast',
+      sealedWebhookSecret: null,
+      webhookSecretFingerprint: null,
+      statusFieldKey: null,
+      nameFormat: 'first_last',
+      defaultCountryCode: 'JP',
+    },
   };
   const activities: Partial<SyncActivities> = {
     ensureUserCustomFields: () => Promise.resolve([]),
@@ -209,16 +257,33 @@ describe('the account workflow, on a time-skipping server', function () {
   before(async function () {
     this.timeout(600_000);
     const server = await resolveTemporalTestServer((line) => console.log(line));
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: server } } });
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows/account'), logger: new DefaultLogger('ERROR') });
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: server } },
+    });
+    bundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../workflows/account'),
+      logger: new DefaultLogger('ERROR'),
+    });
   });
   after(async () => env?.teardown());
 
   it('a problem raises one task while its key is remembered; another problem raises its own', async () => {
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: bundle,
+      activities,
+    });
     await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(accountWorkflow, { workflowId: `account:${account.subdomain}`, taskQueue, args: [{ account }] });
-      const raise = (key: string) => handle.executeUpdate(raiseAdminTaskUpdate, { args: [{ key, task: { targetType: 'addon', targetId: account.addonId, title: `task ${key}`, desc: key } }] });
+      const handle = await env.client.workflow.start(accountWorkflow, {
+        workflowId: `account:${account.subdomain}`,
+        taskQueue,
+        args: [{ account }],
+      });
+      const raise = (key: string) =>
+        handle.executeUpdate(raiseAdminTaskUpdate, {
+          args: [{ key, task: { targetType: 'addon', targetId: account.addonId, title: `task ${key}`, desc: key } }],
+        });
       assert.equal(await raise('conflict:a'), 'raised');
       await env.sleep('1 hour');
       assert.equal(await raise('conflict:a'), 'already-raised', 'the same problem an hour later: no second task');
@@ -236,12 +301,19 @@ describe('the account workflow, on a time-skipping server', function () {
   it('a task key is remembered for 7 days, then forgotten; used OAuth nonces are forgotten once expired', () => {
     const day = 24 * 60 * 60_000;
     const raisedAt = 1_800_000_000_000;
-    const state = { usedStateNonces: { old: raisedAt - 1, live: raisedAt + 7 * day + 1_000 }, raisedTasks: { a: raisedAt, b: raisedAt + day } };
+    const state = {
+      usedStateNonces: { old: raisedAt - 1, live: raisedAt + 7 * day + 1_000 },
+      raisedTasks: { a: raisedAt, b: raisedAt + day },
+    };
     forgetExpired(state, raisedAt + 7 * day);
     assert.deepEqual(Object.keys(state.raisedTasks), ['a', 'b'], 'exactly seven days later both are still remembered');
     assert.deepEqual(Object.keys(state.usedStateNonces), ['live']);
     forgetExpired(state, raisedAt + 7 * day + 1);
-    assert.deepEqual(Object.keys(state.raisedTasks), ['b'], 'a moment past seven days the first is forgotten, the later one kept');
+    assert.deepEqual(
+      Object.keys(state.raisedTasks),
+      ['b'],
+      'a moment past seven days the first is forgotten, the later one kept',
+    );
     forgetExpired(state, raisedAt + 8 * day + 1);
     assert.deepEqual(Object.keys(state.raisedTasks), []);
     assert.deepEqual(Object.keys(state.usedStateNonces), []);

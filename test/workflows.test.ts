@@ -24,15 +24,41 @@ describe('workflows on a real Temporal server', function () {
     const apiUrl = system.storeganise.urlTemplate.replace('{subdomain}', subdomain);
     const eventId = `manual-${customer.sgId}`;
     const workflowId = storeganiseEventWorkflowId(subdomain, eventId);
-    const lead = { eventId, workflowId, source: 'operator' as const, type: 'manual', at: null, edits: [], fields: ['name' as const], contactsChanged: false, zendeskUserId: null, linkOnly: false, mayCreate: false };
+    const lead = {
+      eventId,
+      workflowId,
+      source: 'operator' as const,
+      type: 'manual',
+      at: null,
+      edits: [],
+      fields: ['name' as const],
+      contactsChanged: false,
+      zendeskUserId: null,
+      linkOnly: false,
+      mayCreate: false,
+    };
     const result: SyncRunResult = await system.client.workflow.execute(syncCustomer, {
       taskQueue: system.config.temporal.taskQueue,
       workflowId,
-      args: [{ account: { subdomain, apiUrl, addonId }, customer: storeganiseCustomer(customer.sgId), lead, covers: [], fields: ['name'], facts: emptyFacts(), mayCreate: false, linkOnly: false }],
+      args: [
+        {
+          account: { subdomain, apiUrl, addonId },
+          customer: storeganiseCustomer(customer.sgId),
+          lead,
+          covers: [],
+          fields: ['name'],
+          facts: emptyFacts(),
+          mayCreate: false,
+          linkOnly: false,
+        },
+      ],
     });
     assert.equal(result.outcome, 'unchanged', 'the name already reached Zendesk through the webhook');
     assert.deepEqual(result.written, { storeganise: [], zendesk: [] });
-    assert.ok(result.notes.some((n) => n.includes(String(customer.zdId))), result.notes.join('; '));
+    assert.ok(
+      result.notes.some((n) => n.includes(String(customer.zdId))),
+      result.notes.join('; '),
+    );
     assert.equal((await acme.zdUser(customer.zdId)).name, 'Hanako Kobayashi');
   });
 
@@ -47,7 +73,10 @@ describe('workflows on a real Temporal server', function () {
 
     const url = `${system.apiUrl}/operator/accounts/${acme.account.subdomain}/customers/${customer.sgId}/resync`;
     assert.equal((await fetch(url, { method: 'POST' })).status, 401, 'operators only');
-    const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${system.config.operatorToken ?? ''}` } });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${system.config.operatorToken ?? ''}` },
+    });
     assert.equal(res.status, 202);
     const { workflowId } = (await res.json()) as { workflowId: string };
     const result = await eventually(() => system.client.workflow.getHandle<typeof syncCustomer>(workflowId).result());

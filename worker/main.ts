@@ -11,13 +11,20 @@ function ensureMetricsPortFree(host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new StartupError(err.code === 'EADDRINUSE' ? `metrics port ${port} on ${host} is in use by another process; set WORKER_METRICS_PORT to another port (or leave it empty to turn metrics off)` : `cannot listen on ${host}:${port} for metrics (WORKER_METRICS_PORT, HOST): ${err.message}`)),
+      reject(
+        new StartupError(
+          err.code === 'EADDRINUSE'
+            ? `metrics port ${port} on ${host} is in use by another process; set WORKER_METRICS_PORT to another port (or leave it empty to turn metrics off)`
+            : `cannot listen on ${host}:${port} for metrics (WORKER_METRICS_PORT, HOST): ${err.message}`,
+        ),
+      ),
     );
     probe.listen(port, host, () => probe.close(() => resolve()));
   });
 }
 
-const bindAddress = (host: string, port: number): string => (net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`);
+const bindAddress = (host: string, port: number): string =>
+  net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 
 const SDK_LEVEL = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' } as const;
 
@@ -38,28 +45,45 @@ export function sdkLogFunction(logger: Logger): (entry: LogEntry) => void {
   return (entry) => {
     const level: LogLevel = entry.level === 'TRACE' ? 'debug' : (entry.level.toLowerCase() as LogLevel);
     const { sdkComponent, ...meta } = entry.meta ?? {};
-    logger[level](entry.message, { sdk: typeof sdkComponent === 'string' ? sdkComponent : 'worker', ...(jsonSafe(meta) as LogFields) });
+    logger[level](entry.message, {
+      sdk: typeof sdkComponent === 'string' ? sdkComponent : 'worker',
+      ...(jsonSafe(meta) as LogFields),
+    });
   };
 }
 
 function installRuntime(config: Config, logger: Logger): void {
   Runtime.install({
     logger: new DefaultLogger(SDK_LEVEL[config.logLevel], sdkLogFunction(logger)),
-    ...(config.workerMetricsPort === null ? {} : { telemetryOptions: { metrics: { prometheus: { bindAddress: bindAddress(config.host, config.workerMetricsPort) } } } }),
+    ...(config.workerMetricsPort === null
+      ? {}
+      : {
+          telemetryOptions: {
+            metrics: { prometheus: { bindAddress: bindAddress(config.host, config.workerMetricsPort) } },
+          },
+        }),
   });
 }
 
 /** Production entry point: `npm run worker`. Scales horizontally: run as many as the load needs. */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger(config.logLevel, { process: 'worker' }, undefined, [...secretsFromEnv(process.env), ...temporalSecretsFromEnv(process.env)]);
+  const logger = createLogger(config.logLevel, { process: 'worker' }, undefined, [
+    ...secretsFromEnv(process.env),
+    ...temporalSecretsFromEnv(process.env),
+  ]);
   if (config.workerMetricsPort !== null) await ensureMetricsPortFree(config.host, config.workerMetricsPort);
   installRuntime(config, logger);
-  logger.info('worker connecting to Temporal', { temporal: config.temporalConnection.summary, namespace: config.temporal.namespace });
+  logger.info('worker connecting to Temporal', {
+    temporal: config.temporalConnection.summary,
+    namespace: config.temporal.namespace,
+  });
   const { client, connection: clientConnection } = await connectClient(config, SEARCH_ATTRIBUTE_KEYS, logger);
   let connection: NativeConnection | null = null;
   try {
-    connection = await withTemporalRetry(config, logger, 'the worker connection', () => NativeConnection.connect(config.temporalConnection.options));
+    connection = await withTemporalRetry(config, logger, 'the worker connection', () =>
+      NativeConnection.connect(config.temporalConnection.options),
+    );
     const code = workflowCode();
     const worker = await createSyncWorker({ config, connection, client, logger });
     logger.info('worker started', {

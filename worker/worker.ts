@@ -17,7 +17,9 @@ export const prebuiltBundlePath = path.join(__dirname, '..', WORKFLOW_BUNDLE_FIL
  * The workflow code a worker runs: the bundle `npm run build` prebuilt, when this is the built
  * worker; otherwise (from source: `npm start`, tests) the workflows bundled at start.
  */
-export function workflowCode(bundle?: WorkflowBundle): { workflowBundle: WorkflowBundle | { codePath: string } } | { workflowsPath: string } {
+export function workflowCode(
+  bundle?: WorkflowBundle,
+): { workflowBundle: WorkflowBundle | { codePath: string } } | { workflowsPath: string } {
   if (bundle) return { workflowBundle: bundle };
   return existsSync(prebuiltBundlePath) ? { workflowBundle: { codePath: prebuiltBundlePath } } : { workflowsPath };
 }

@@ -47,7 +47,12 @@ import { Mutex } from './mutex';
 
 const acts = proxyActivities<SyncActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+  },
 });
 
 /**
@@ -56,7 +61,13 @@ const acts = proxyActivities<SyncActivities>({
  */
 const taskActs = proxyActivities<SyncActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 4, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: 4,
+    nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+  },
 });
 
 /** While events wait for valid settings, the account re-reads them this often. */
@@ -135,7 +146,12 @@ export interface BulkWorkState {
   wakesSent: number;
 }
 
-const noBulkWork = (): BulkWorkState => ({ reconcileStarted: false, importStarted: false, wakesWanted: 0, wakesSent: 0 });
+const noBulkWork = (): BulkWorkState => ({
+  reconcileStarted: false,
+  importStarted: false,
+  wakesWanted: 0,
+  wakesSent: 0,
+});
 
 export function directoryEntryOf(state: AccountState): AccountDirectoryEntry {
   return {
@@ -178,7 +194,10 @@ function failureOf(err: unknown): { type: string | null; message: string } {
   return { type: null, message: cause instanceof Error ? cause.message : String(cause) };
 }
 
-async function signalAll(workflowIds: string[], signal: typeof authorizeSignal | typeof settingsFixedSignal): Promise<void> {
+async function signalAll(
+  workflowIds: string[],
+  signal: typeof authorizeSignal | typeof settingsFixedSignal,
+): Promise<void> {
   // A waiter terminated by an operator can no longer be signalled; the others still are.
   await Promise.allSettled(workflowIds.map((id) => getExternalWorkflowHandle(id).signal(signal)));
 }
@@ -217,7 +236,8 @@ class Account {
   }
 
   private async raiseSettingsTaskOnce(problems: string[]): Promise<void> {
-    if (this.state.settingsProblems?.join('\n') !== problems.join('\n')) await acts.raiseInvalidSettingsTask(this.ref, problems);
+    if (this.state.settingsProblems?.join('\n') !== problems.join('\n'))
+      await acts.raiseInvalidSettingsTask(this.ref, problems);
     this.state.settingsProblems = problems;
   }
 
@@ -237,8 +257,12 @@ class Account {
     if (result.ok && !('webhookSecretFingerprint' in result.settings)) return result;
     const before = this.state.settings;
     // A secret sealed again has a new ciphertext: keep the old one while it is the same secret.
-    const unchangedSecret = result.ok && before?.ok && result.settings.webhookSecretFingerprint === before.settings.webhookSecretFingerprint;
-    this.state.settings = unchangedSecret && before?.ok ? { ok: true, settings: { ...result.settings, sealedWebhookSecret: before.settings.sealedWebhookSecret } } : result;
+    const unchangedSecret =
+      result.ok && before?.ok && result.settings.webhookSecretFingerprint === before.settings.webhookSecretFingerprint;
+    this.state.settings =
+      unchangedSecret && before?.ok
+        ? { ok: true, settings: { ...result.settings, sealedWebhookSecret: before.settings.sealedWebhookSecret } }
+        : result;
     this.publish();
     return result;
   }
@@ -270,7 +294,12 @@ class Account {
   private tokenResult(): AccessTokenResult {
     const { grant, tokenVersion } = this.state;
     return grant
-      ? { status: 'ok', sealedAccessToken: grant.sealedAccessToken, tokenVersion: grant.version, usableUntil: refreshAt(grant) }
+      ? {
+          status: 'ok',
+          sealedAccessToken: grant.sealedAccessToken,
+          tokenVersion: grant.version,
+          usableUntil: refreshAt(grant),
+        }
       : { status: 'unauthorized', tokenVersion };
   }
 
@@ -298,30 +327,31 @@ class Account {
       this.publishRateLimit(limit);
     });
     // A memo does not follow continue-as-new: a block still in force is published again.
-    if (state.zendeskRateLimit && state.zendeskRateLimit.until > Date.now()) this.publishRateLimit(state.zendeskRateLimit);
-    setHandler(
-      accountQuery,
-      (): AccountView => ({
-        ...state.account,
-        connection: state.connection,
-        sealedWebhookSecret: state.webhook?.sealedSecret ?? null,
-        webhookId: state.webhook?.id ?? null,
-        usedStateNonces: Object.keys(state.usedStateNonces),
-        pausedForAuthorization: state.waitingForAuthorization.length,
-        pausedForSettings: state.waitingForSettings.length,
-        settingsProblems: state.settingsProblems,
-      }),
-    );
+    if (state.zendeskRateLimit && state.zendeskRateLimit.until > Date.now())
+      this.publishRateLimit(state.zendeskRateLimit);
+    setHandler(accountQuery, (): AccountView => ({
+      ...state.account,
+      connection: state.connection,
+      sealedWebhookSecret: state.webhook?.sealedSecret ?? null,
+      webhookId: state.webhook?.id ?? null,
+      usedStateNonces: Object.keys(state.usedStateNonces),
+      pausedForAuthorization: state.waitingForAuthorization.length,
+      pausedForSettings: state.waitingForSettings.length,
+      settingsProblems: state.settingsProblems,
+    }));
     setHandler(obtainAccessTokenUpdate, () =>
       mutex.run(async () => {
         await this.ensureFreshToken();
         return this.tokenResult();
       }),
     );
-    setHandler(reportUnauthorizedUpdate, ({ tokenVersion, workflowId }) => mutex.run(() => this.reportUnauthorized(tokenVersion, workflowId)));
+    setHandler(reportUnauthorizedUpdate, ({ tokenVersion, workflowId }) =>
+      mutex.run(() => this.reportUnauthorized(tokenVersion, workflowId)),
+    );
     setHandler(storeGrantUpdate, (grant) => mutex.run(() => this.storeGrant(grant)), {
       validator: ({ stateNonce }: { stateNonce: string }) => {
-        if (state.usedStateNonces[stateNonce] !== undefined) throw new Error('this authorization link was already used');
+        if (state.usedStateNonces[stateNonce] !== undefined)
+          throw new Error('this authorization link was already used');
       },
     });
     setHandler(waitForValidSettingsUpdate, ({ workflowId }) =>
@@ -371,11 +401,20 @@ class Account {
     return 'paused';
   }
 
-  private async storeGrant({ stateNonce, stateExpiresAt, grant }: { stateNonce: string; stateExpiresAt: number; grant: SealedGrant }): Promise<void> {
+  private async storeGrant({
+    stateNonce,
+    stateExpiresAt,
+    grant,
+  }: {
+    stateNonce: string;
+    stateExpiresAt: number;
+    grant: SealedGrant;
+  }): Promise<void> {
     const { state } = this;
     // Two updates for one link can both pass the validator; only a Temporal failure rejects the second
     // without failing the workflow task (and with it every update of the account).
-    if (state.usedStateNonces[stateNonce] !== undefined) throw ApplicationFailure.nonRetryable('this authorization link was already used');
+    if (state.usedStateNonces[stateNonce] !== undefined)
+      throw ApplicationFailure.nonRetryable('this authorization link was already used');
     state.usedStateNonces[stateNonce] = stateExpiresAt;
     this.setGrant(grant);
     state.authorizations++;
@@ -402,7 +441,7 @@ class Account {
 
   /** A refusal from Storeganise (e.g. the add-on disabled meanwhile) must not end the account: it is tried again later. */
   async activate(): Promise<void> {
-    for (let failures = 0; !this.state.activated; ) {
+    for (let failures = 0; !this.state.activated;) {
       try {
         await this.mutex.run(async () => {
           await acts.ensureUserCustomFields(this.ref);
@@ -413,7 +452,11 @@ class Account {
         });
       } catch (err) {
         failures++;
-        log.warn('account activation failed; trying again later', { account: this.state.account.subdomain, failures, reason: failureOf(err).message });
+        log.warn('account activation failed; trying again later', {
+          account: this.state.account.subdomain,
+          failures,
+          reason: failureOf(err).message,
+        });
         await sleep(retryDelay(failures));
       }
     }
@@ -437,7 +480,12 @@ class Account {
   private bulkWanted(): boolean {
     const { state } = this;
     const bulk = state.bulk ?? noBulkWork();
-    return this.bulkArmed && state.connection === 'connected' && state.grant !== null && (!bulk.reconcileStarted || !bulk.importStarted || bulk.wakesWanted > bulk.wakesSent);
+    return (
+      this.bulkArmed &&
+      state.connection === 'connected' &&
+      state.grant !== null &&
+      (!bulk.reconcileStarted || !bulk.importStarted || bulk.wakesWanted > bulk.wakesSent)
+    );
   }
 
   private bulkDue(): boolean {
@@ -450,7 +498,8 @@ class Account {
     this.settingsRefreshAt = Date.now() + SETTINGS_REFRESH_MS;
     for (;;) {
       if (!this.bulkArmed) this.bulkArmed = patched(BULK_WORK_PATCH);
-      const ready = () => this.recheckRequested || this.webhookDue() || shouldRoll() || this.tasksToClose() || this.bulkDue();
+      const ready = () =>
+        this.recheckRequested || this.webhookDue() || shouldRoll() || this.tasksToClose() || this.bulkDue();
       const wakeUps = [
         ...(state.waitingForSettings.length > 0 ? [SETTINGS_RECHECK_MS] : []),
         ...(state.webhookWanted && this.webhookRetryAt > Date.now() ? [this.webhookRetryAt - Date.now()] : []),
@@ -473,7 +522,9 @@ class Account {
       if (shouldRoll()) {
         await condition(allHandlersFinished);
         // The next run starts with the directory entry, so the API never sees the account without one.
-        const next = patched(DIRECTORY_PATCH) ? makeContinueAsNewFunc<typeof accountWorkflow>({ memo: { [ACCOUNT_MEMO_KEY]: directoryEntryOf(state) } }) : continueAsNew<typeof accountWorkflow>;
+        const next = patched(DIRECTORY_PATCH)
+          ? makeContinueAsNewFunc<typeof accountWorkflow>({ memo: { [ACCOUNT_MEMO_KEY]: directoryEntryOf(state) } })
+          : continueAsNew<typeof accountWorkflow>;
         await next({ account: state.account, state });
       }
     }
@@ -497,11 +548,20 @@ class Account {
       this.webhookFailures++;
       this.webhookRetryAt = Date.now() + retryDelay(this.webhookFailures);
       const failure = failureOf(err);
-      log.warn('Zendesk webhook registration failed; trying again later', { account: state.account.subdomain, failures: this.webhookFailures, reason: failure.message });
+      log.warn('Zendesk webhook registration failed; trying again later', {
+        account: state.account.subdomain,
+        failures: this.webhookFailures,
+        reason: failure.message,
+      });
       if (this.webhookFailures === 1 && failure.type !== FailureType.zendeskUnauthorized) {
         await this.mutex
           .run(() => acts.createAdminTask(this.ref, webhookRegistrationTask(state.account.addonId, failure.message)))
-          .catch((taskErr: unknown) => log.warn('could not raise the webhook task', { account: state.account.subdomain, reason: failureOf(taskErr).message }));
+          .catch((taskErr: unknown) =>
+            log.warn('could not raise the webhook task', {
+              account: state.account.subdomain,
+              reason: failureOf(taskErr).message,
+            }),
+          );
       }
     }
   }
@@ -510,14 +570,22 @@ class Account {
     const bulk = this.state.bulk ?? noBulkWork();
     const wakes = bulk.wakesWanted;
     try {
-      await taskActs.startBulkWork(this.ref, { reconcile: !bulk.reconcileStarted, importCustomers: !bulk.importStarted, reconcileNow: bulk.reconcileStarted && wakes > bulk.wakesSent });
+      await taskActs.startBulkWork(this.ref, {
+        reconcile: !bulk.reconcileStarted,
+        importCustomers: !bulk.importStarted,
+        reconcileNow: bulk.reconcileStarted && wakes > bulk.wakesSent,
+      });
       // An authorization that came in meanwhile still wakes the reconciliation at the next turn.
       this.state.bulk = { ...(this.state.bulk ?? bulk), reconcileStarted: true, importStarted: true, wakesSent: wakes };
       this.bulkFailures = 0;
     } catch (err) {
       this.bulkFailures++;
       this.bulkRetryAt = Date.now() + retryDelay(this.bulkFailures);
-      log.warn('could not start the reconciliation or the import; trying again later', { account: this.state.account.subdomain, failures: this.bulkFailures, reason: failureOf(err).message });
+      log.warn('could not start the reconciliation or the import; trying again later', {
+        account: this.state.account.subdomain,
+        failures: this.bulkFailures,
+        reason: failureOf(err).message,
+      });
     }
   }
 
@@ -529,7 +597,11 @@ class Account {
         const outcome = await taskActs.completeAdminTask(this.ref, taskId);
         log.info('authorize task closed', { account: this.state.account.subdomain, taskId, outcome });
       } catch (err) {
-        log.warn('could not close the authorize task; it stays open', { account: this.state.account.subdomain, taskId, reason: failureOf(err).message });
+        log.warn('could not close the authorize task; it stays open', {
+          account: this.state.account.subdomain,
+          taskId,
+          reason: failureOf(err).message,
+        });
       }
     }
   }
@@ -554,8 +626,10 @@ class Account {
 
 /** Forgets used OAuth nonces past their expiry, and task keys past TASK_MEMORY_MS: a recurrence then raises a new task. */
 export function forgetExpired(state: Pick<AccountState, 'usedStateNonces' | 'raisedTasks'>, now: number): void {
-  for (const [nonce, expiresAt] of Object.entries(state.usedStateNonces)) if (expiresAt < now) delete state.usedStateNonces[nonce];
-  for (const [key, raisedAt] of Object.entries(state.raisedTasks)) if (now - raisedAt > TASK_MEMORY_MS) delete state.raisedTasks[key];
+  for (const [nonce, expiresAt] of Object.entries(state.usedStateNonces))
+    if (expiresAt < now) delete state.usedStateNonces[nonce];
+  for (const [key, raisedAt] of Object.entries(state.raisedTasks))
+    if (now - raisedAt > TASK_MEMORY_MS) delete state.raisedTasks[key];
 }
 
 /**

@@ -11,7 +11,12 @@ import { NON_RETRYABLE_TYPES } from './definitions';
 export const bulkActs = proxyActivities<SyncActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '15 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+  },
 });
 
 /** Reading the configuration: a marker in history, no task round trip. */

@@ -10,7 +10,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { alreadyAgreed, applyOutcomes, emptyFacts, recordEdits, SETTLE_MS, TWO_WAY_FIELDS, type PairFacts, type TwoWayField } from '../domain/convergence';
+import {
+  alreadyAgreed,
+  applyOutcomes,
+  emptyFacts,
+  recordEdits,
+  SETTLE_MS,
+  TWO_WAY_FIELDS,
+  type PairFacts,
+  type TwoWayField,
+} from '../domain/convergence';
 import { SYNC_FIELDS, type SyncField } from '../domain/records';
 import {
   customerStatusQuery,
@@ -84,7 +93,8 @@ class CustomerEntity {
     this.seen.push(event.eventId);
     if (this.seen.length > SEEN_KEPT) this.seen.splice(0, this.seen.length - SEEN_KEPT);
     const side = sideOf(event);
-    if (side !== null && event.at !== null && event.edits.length > 0) this.facts = recordEdits(this.facts, side, event.at, event.edits);
+    if (side !== null && event.at !== null && event.edits.length > 0)
+      this.facts = recordEdits(this.facts, side, event.at, event.edits);
     this.queue.push(event);
   }
 
@@ -101,9 +111,18 @@ class CustomerEntity {
   private isEcho(event: CustomerEvent): boolean {
     const side = sideOf(event);
     if (side === null || event.at === null) return false;
-    if (event.type.endsWith('user.created') && event.zendeskUserId !== null && event.zendeskUserId === this.createdZendeskUserId) return true;
+    if (
+      event.type.endsWith('user.created') &&
+      event.zendeskUserId !== null &&
+      event.zendeskUserId === this.createdZendeskUserId
+    )
+      return true;
     const reported = new Set<SyncField>(event.edits.map((e) => e.field));
-    return !event.contactsChanged && event.fields.every((f) => reported.has(f)) && alreadyAgreed(this.facts, side, event.at, event.edits);
+    return (
+      !event.contactsChanged &&
+      event.fields.every((f) => reported.has(f)) &&
+      alreadyAgreed(this.facts, side, event.at, event.edits)
+    );
   }
 
   recheckDue(now: number): boolean {
@@ -121,13 +140,28 @@ class CustomerEntity {
     const recheck = this.recheckDue(now);
     const lead = batch.at(-1) ?? (recheck ? this.settleEvent() : undefined);
     if (lead === undefined) return null;
-    const wanted = new Set<SyncField>([...batch.flatMap((e) => e.fields), ...(batch.length > 0 || recheck ? this.deferred : [])]);
+    const wanted = new Set<SyncField>([
+      ...batch.flatMap((e) => e.fields),
+      ...(batch.length > 0 || recheck ? this.deferred : []),
+    ]);
     return { lead, covers: batch.slice(0, -1), fields: SYNC_FIELDS.filter((f) => wanted.has(f)) };
   }
 
   private settleEvent(): CustomerEvent {
     const eventId = `settle-${uuid4()}`;
-    return { eventId, workflowId: `${workflowInfo().workflowId}:${eventId}`, source: 'reconcile', type: 'settle', at: null, edits: [], fields: [], contactsChanged: false, zendeskUserId: null, linkOnly: false, mayCreate: false };
+    return {
+      eventId,
+      workflowId: `${workflowInfo().workflowId}:${eventId}`,
+      source: 'reconcile',
+      type: 'settle',
+      at: null,
+      edits: [],
+      fields: [],
+      contactsChanged: false,
+      zendeskUserId: null,
+      linkOnly: false,
+      mayCreate: false,
+    };
   }
 
   /** Folds a completed run into the facts. */
@@ -164,12 +198,18 @@ export async function customerWorkflow(input: CustomerWorkflowInput): Promise<vo
 
   // ---- messages --------------------------------------------------------------------------------
   setHandler(queueCustomerEventSignal, (event) => entity.receive(event));
-  setHandler(customerStatusQuery, () => ({ running: entity.running, queued: entity.queue.length, deferred: entity.deferred, outcomes: entity.outcomes }));
+  setHandler(customerStatusQuery, () => ({
+    running: entity.running,
+    queued: entity.queue.length,
+    deferred: entity.deferred,
+    outcomes: entity.outcomes,
+  }));
 
   // ---- main loop -------------------------------------------------------------------------------
   for (;;) {
     const hasWork = (): boolean => entity.queue.length > 0 || entity.recheckDue(Date.now());
-    const wait = entity.recheckAt !== null ? Math.max(0, entity.recheckAt - Date.now()) : unlinked ? UNLINKED_IDLE_MS : null;
+    const wait =
+      entity.recheckAt !== null ? Math.max(0, entity.recheckAt - Date.now()) : unlinked ? UNLINKED_IDLE_MS : null;
     const woke = wait === null ? await condition(hasWork) : await condition(hasWork, wait);
     if (!woke && entity.recheckAt === null) {
       await condition(allHandlersFinished);
@@ -179,14 +219,21 @@ export async function customerWorkflow(input: CustomerWorkflowInput): Promise<vo
     const batch = entity.takeBatch(Date.now());
     if (batch !== null) await run(entity, input, batch);
 
-    if (entity.queue.length === 0 && (workflowInfo().historyLength > ROLL_AT_HISTORY || workflowInfo().continueAsNewSuggested)) {
+    if (
+      entity.queue.length === 0 &&
+      (workflowInfo().historyLength > ROLL_AT_HISTORY || workflowInfo().continueAsNewSuggested)
+    ) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof customerWorkflow>({ ...input, state: entity.state() });
     }
   }
 }
 
-async function run(entity: CustomerEntity, input: CustomerWorkflowInput, batch: NonNullable<ReturnType<CustomerEntity['takeBatch']>>): Promise<void> {
+async function run(
+  entity: CustomerEntity,
+  input: CustomerWorkflowInput,
+  batch: NonNullable<ReturnType<CustomerEntity['takeBatch']>>,
+): Promise<void> {
   const { lead, covers, fields } = batch;
   const all = [...covers, lead];
   entity.running = lead.workflowId;
@@ -228,7 +275,10 @@ async function run(entity: CustomerEntity, input: CustomerWorkflowInput, batch: 
       entity.queue.unshift(...covers);
     } else {
       // The run failed or was terminated: it is visible as such; the customer's later events still run.
-      log.warn('customer run did not complete', { workflowId: lead.workflowId, error: err instanceof Error ? err.message : String(err) });
+      log.warn('customer run did not complete', {
+        workflowId: lead.workflowId,
+        error: err instanceof Error ? err.message : String(err),
+      });
       for (const event of all) entity.record(event, 'failed', event === lead ? null : lead.workflowId);
     }
   } finally {

@@ -14,8 +14,10 @@ export interface AccountRef {
 
 export const accountWorkflowId = (subdomain: string): string => `account:${subdomain}`;
 export const customerWorkflowId = (subdomain: string, customer: string): string => `customer:${subdomain}:${customer}`;
-export const storeganiseEventWorkflowId = (subdomain: string, eventId: string): string => `sg-event:${subdomain}:${eventId}`;
-export const zendeskEventWorkflowId = (subdomain: string, eventId: string): string => `zd-event:${subdomain}:${eventId}`;
+export const storeganiseEventWorkflowId = (subdomain: string, eventId: string): string =>
+  `sg-event:${subdomain}:${eventId}`;
+export const zendeskEventWorkflowId = (subdomain: string, eventId: string): string =>
+  `zd-event:${subdomain}:${eventId}`;
 
 /** Failure types activities raise and workflows branch on. */
 export const FailureType = {
@@ -29,7 +31,11 @@ export const FailureType = {
 } as const;
 
 /** Failures a retry cannot fix: a person (or a new authorization) must act. */
-export const NON_RETRYABLE_TYPES: string[] = [FailureType.zendeskUnauthorized, FailureType.rejected, FailureType.storeganiseUnauthorized];
+export const NON_RETRYABLE_TYPES: string[] = [
+  FailureType.zendeskUnauthorized,
+  FailureType.rejected,
+  FailureType.storeganiseUnauthorized,
+];
 
 // ---- account workflow -------------------------------------------------------------------
 
@@ -47,7 +53,13 @@ export type ConnectionState = 'awaiting-authorization' | 'connected' | 'disconne
 
 /** The add-on settings as the account workflow last read them; the manual webhook secret sealed. */
 export type AccountSettingsView =
-  | { ok: true; settings: Omit<AccountSettings, 'webhookSecret'> & { sealedWebhookSecret: string | null; webhookSecretFingerprint: string | null } }
+  | {
+      ok: true;
+      settings: Omit<AccountSettings, 'webhookSecret'> & {
+        sealedWebhookSecret: string | null;
+        webhookSecretFingerprint: string | null;
+      };
+    }
   | { ok: false; problems: string[] };
 
 /**
@@ -107,11 +119,20 @@ export const recheckSettingsSignal = defineSignal('recheckSettings');
 export const accountQuery = defineQuery<AccountView>('account');
 export const obtainAccessTokenUpdate = defineUpdate<AccessTokenResult>('obtainAccessToken');
 /** A Zendesk call with token `tokenVersion` got 401: refresh if possible, otherwise park the caller until authorization. */
-export const reportUnauthorizedUpdate = defineUpdate<PauseDecision, [{ tokenVersion: number; workflowId: string }]>('reportUnauthorized');
-export const storeGrantUpdate = defineUpdate<void, [{ stateNonce: string; stateExpiresAt: number; grant: SealedGrant }]>('storeGrant');
-export const waitForValidSettingsUpdate = defineUpdate<PauseDecision, [{ workflowId: string; problems: string[] }]>('waitForValidSettings');
+export const reportUnauthorizedUpdate = defineUpdate<PauseDecision, [{ tokenVersion: number; workflowId: string }]>(
+  'reportUnauthorized',
+);
+export const storeGrantUpdate = defineUpdate<
+  void,
+  [{ stateNonce: string; stateExpiresAt: number; grant: SealedGrant }]
+>('storeGrant');
+export const waitForValidSettingsUpdate = defineUpdate<PauseDecision, [{ workflowId: string; problems: string[] }]>(
+  'waitForValidSettings',
+);
 /** Raises an admin task unless one with the same key was raised already. */
-export const raiseAdminTaskUpdate = defineUpdate<'raised' | 'already-raised', [{ key: string; task: AdminTask }]>('raiseAdminTask');
+export const raiseAdminTaskUpdate = defineUpdate<'raised' | 'already-raised', [{ key: string; task: AdminTask }]>(
+  'raiseAdminTask',
+);
 export const disconnectUpdate = defineUpdate<void>('disconnect');
 /** A worker got a Zendesk 429: the account holds the block for every worker (a signal, so the caller never waits on it). */
 export const zendeskRateLimitedSignal = defineSignal<[ZendeskRateLimit]>('zendeskRateLimited');
@@ -216,7 +237,12 @@ export interface SyncRunResult {
 
 export const queueCustomerEventSignal = defineSignal<[CustomerEvent]>('queueCustomerEvent');
 /** What a customer's entity is doing: the run in progress, how many events wait, and recent outcomes. */
-export const customerStatusQuery = defineQuery<{ running: string | null; queued: number; deferred: TwoWayField[]; outcomes: OutcomeRecord[] }>('customerStatus');
+export const customerStatusQuery = defineQuery<{
+  running: string | null;
+  queued: number;
+  deferred: TwoWayField[];
+  outcomes: OutcomeRecord[];
+}>('customerStatus');
 
 /** The customer key events are serialised on: a Storeganise user, or a Zendesk user not linked yet. */
 export const storeganiseCustomer = (userId: string): string => `sg:${userId}`;
@@ -240,7 +266,15 @@ export const reconcileWorkflowId = (subdomain: string): string => `reconcile:${s
 export const fullSyncWorkflowId = (subdomain: string): string => `full-sync:${subdomain}`;
 
 /** What a full sync (or import) is doing; `awaiting-*` while Zendesk access or valid settings are missing. */
-export type FullSyncState = 'counting' | 'reading' | 'running' | 'awaiting-authorization' | 'awaiting-settings' | 'completed' | 'cancelled' | 'failed';
+export type FullSyncState =
+  | 'counting'
+  | 'reading'
+  | 'running'
+  | 'awaiting-authorization'
+  | 'awaiting-settings'
+  | 'completed'
+  | 'cancelled'
+  | 'failed';
 
 /**
  * A full sync's progress, as the operator endpoint, the CLI and the status page show it. `done` of
@@ -290,7 +324,8 @@ export interface ReconcileRun {
   errors: number;
 }
 
-export type ReconcileState = 'waiting' | 'running' | 'awaiting-authorization' | 'awaiting-settings' | 'deferred' | 'off';
+export type ReconcileState =
+  'waiting' | 'running' | 'awaiting-authorization' | 'awaiting-settings' | 'deferred' | 'off';
 
 /** What the account's reconciliation is doing and did, for the status page and the Web UI. */
 export interface ReconcileStatus {

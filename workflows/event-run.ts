@@ -1,4 +1,12 @@
-import { ActivityFailure, ApplicationFailure, condition, proxyLocalActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { SyncActivities } from '../activities';
 import type { TaskRequest } from '../domain/tasks';
 import { authorizeSignal, FailureType, NON_RETRYABLE_TYPES, settingsFixedSignal, type AccountRef } from './definitions';
@@ -12,7 +20,12 @@ export const acts = proxyLocalActivities<SyncActivities>({
   startToCloseTimeout: '1 minute',
   // Longer waits (a long Retry-After, a long outage) become durable timers instead of holding the worker.
   localRetryThreshold: '5 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+  },
 });
 
 /** The grant version a Zendesk 401 was answered to, or null when the failure is something else. */
@@ -61,7 +74,9 @@ export class EventRun {
    * Runs a step until it completes: while the account's settings are invalid it waits (the account
    * raises one task) and runs again; a 401 waits for a new authorization and runs again.
    */
-  async step<T extends { kind: string }>(step: () => Promise<T | { kind: 'invalid-settings'; problems: string[] }>): Promise<T> {
+  async step<T extends { kind: string }>(
+    step: () => Promise<T | { kind: 'invalid-settings'; problems: string[] }>,
+  ): Promise<T> {
     for (;;) {
       let result: T | { kind: 'invalid-settings'; problems: string[] };
       try {
@@ -70,7 +85,8 @@ export class EventRun {
         const tokenVersion = unauthorizedTokenVersion(err);
         if (tokenVersion === null) throw err;
         const seen = this.authorizations;
-        if ((await acts.reportZendeskUnauthorized(this.account, tokenVersion, workflowInfo().workflowId)) === 'retry') continue;
+        if ((await acts.reportZendeskUnauthorized(this.account, tokenVersion, workflowInfo().workflowId)) === 'retry')
+          continue;
         this.note('Zendesk access missing or revoked: waiting for authorization');
         await this.pause('awaiting-authorization', () => this.authorizations > seen);
         continue;

@@ -1,7 +1,22 @@
-import { ContinueAsNew, continueAsNew, isCancellation, setHandler, upsertMemo, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import {
+  ContinueAsNew,
+  continueAsNew,
+  isCancellation,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { SyncActivities } from '../activities';
-import { FULL_SYNC_MEMO_KEY, fullSyncProgressQuery, type AccountRef, type FullSyncProgress, type FullSyncState } from './definitions';
-import { bulkActs, } from './bulk-run';
+import {
+  FULL_SYNC_MEMO_KEY,
+  fullSyncProgressQuery,
+  type AccountRef,
+  type FullSyncProgress,
+  type FullSyncState,
+} from './definitions';
+import { bulkActs } from './bulk-run';
 import { EventRun } from './event-run';
 import { syncAccountKey, syncProgressKey } from './search-attributes';
 
@@ -32,7 +47,18 @@ const initialStep = (): StepState => ({
   exhausted: false,
   items: [],
   pending: [],
-  counts: { checked: 0, fine: 0, queued: 0, finished: 0, linked: 0, created: 0, repaired: 0, conflicts: 0, errors: 0, unchanged: 0 },
+  counts: {
+    checked: 0,
+    fine: 0,
+    queued: 0,
+    finished: 0,
+    linked: 0,
+    created: 0,
+    repaired: 0,
+    conflicts: 0,
+    errors: 0,
+    unchanged: 0,
+  },
   lastExportAt: 0,
 });
 
@@ -46,8 +72,14 @@ const initialStep = (): StepState => ({
  */
 export async function fullSyncWorkflow(input: FullSyncInput): Promise<FullSyncProgress> {
   const { account, mode } = input;
-  const carry: FullSyncCarry = input.carry ?? { jobId: uuid4().slice(0, 8), startedAt: Date.now(), total: null, step: initialStep() };
-  let state: FullSyncState = carry.total === null ? 'counting' : carry.step.counts.checked === 0 ? 'reading' : 'running';
+  const carry: FullSyncCarry = input.carry ?? {
+    jobId: uuid4().slice(0, 8),
+    startedAt: Date.now(),
+    total: null,
+    step: initialStep(),
+  };
+  let state: FullSyncState =
+    carry.total === null ? 'counting' : carry.step.counts.checked === 0 ? 'reading' : 'running';
   let finishedAt: number | null = null;
   let updatedAt = Date.now();
 
@@ -74,7 +106,10 @@ export async function fullSyncWorkflow(input: FullSyncInput): Promise<FullSyncPr
   let published = '';
   const publish = (): void => {
     const now = progress();
-    const label = state === 'completed' || state === 'cancelled' || state === 'failed' ? `${state} ${now.done}/${now.total}` : `${now.done}/${now.total}`;
+    const label =
+      state === 'completed' || state === 'cancelled' || state === 'failed'
+        ? `${state} ${now.done}/${now.total}`
+        : `${now.done}/${now.total}`;
     const serialised = JSON.stringify({ ...now, updatedAt: null });
     if (serialised === published) return;
     published = serialised;
@@ -99,7 +134,9 @@ export async function fullSyncWorkflow(input: FullSyncInput): Promise<FullSyncPr
     }
     for (;;) {
       const job = { kind: mode === 'import' ? ('import' as const) : ('full-sync' as const), id: carry.jobId };
-      const result = await pauses.step(() => bulkActs.fullSyncStep({ account, job, mode, state: carry.step, stepMs: STEP_MS }));
+      const result = await pauses.step(() =>
+        bulkActs.fullSyncStep({ account, job, mode, state: carry.step, stepMs: STEP_MS }),
+      );
       if (result.kind === 'deferred') continue;
       carry.step = result.state;
       updatedAt = Date.now();

@@ -1,7 +1,24 @@
-import { allHandlersFinished, condition, continueAsNew, setHandler, upsertMemo, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { SyncActivities } from '../activities';
-import { RECONCILE_MEMO_KEY, reconcileNowSignal, reconcileStatusQuery, type AccountRef, type ReconcileRun, type ReconcileState, type ReconcileStatus } from './definitions';
-import { bulkActs, bulkLocalActs, } from './bulk-run';
+import {
+  RECONCILE_MEMO_KEY,
+  reconcileNowSignal,
+  reconcileStatusQuery,
+  type AccountRef,
+  type ReconcileRun,
+  type ReconcileState,
+  type ReconcileStatus,
+} from './definitions';
+import { bulkActs, bulkLocalActs } from './bulk-run';
 import { EventRun } from './event-run';
 import { syncAccountKey } from './search-attributes';
 
@@ -35,7 +52,14 @@ const STEP_MS = 5_000;
 const OFF_RECHECK_MS = 60 * 60_000;
 const ROLL_AT_HISTORY = 2_000;
 
-const emptyTotals = (): ReconcileStatus['totals'] => ({ runs: 0, repaired: 0, linked: 0, created: 0, conflicts: 0, errors: 0 });
+const emptyTotals = (): ReconcileStatus['totals'] => ({
+  runs: 0,
+  repaired: 0,
+  linked: 0,
+  created: 0,
+  conflicts: 0,
+  errors: 0,
+});
 
 /**
  * The account's safety net: every RECONCILE_INTERVAL it reads what changed on both sides since the
@@ -130,7 +154,18 @@ export async function reconcileWorkflow(input: ReconcileInput): Promise<void> {
       upper: null,
       items: [],
       pending: [],
-      counts: { checked: 0, fine: 0, queued: 0, finished: 0, linked: 0, created: 0, repaired: 0, conflicts: 0, errors: 0, unchanged: 0 },
+      counts: {
+        checked: 0,
+        fine: 0,
+        queued: 0,
+        finished: 0,
+        linked: 0,
+        created: 0,
+        repaired: 0,
+        conflicts: 0,
+        errors: 0,
+        unchanged: 0,
+      },
       lastExportAt: carry.lastExportAt,
       zendeskUsersRead: 0,
       storeganiseRecordsRead: 0,
@@ -176,7 +211,14 @@ export async function reconcileWorkflow(input: ReconcileInput): Promise<void> {
     carry.watermark = step.upper ?? carry.watermark;
     carry.lastRun = run;
     const t = carry.totals;
-    carry.totals = { runs: t.runs + 1, repaired: t.repaired + run.repaired, linked: t.linked + run.linked, created: t.created + run.created, conflicts: t.conflicts + run.conflicts, errors: t.errors + run.errors };
+    carry.totals = {
+      runs: t.runs + 1,
+      repaired: t.repaired + run.repaired,
+      linked: t.linked + run.linked,
+      created: t.created + run.created,
+      conflicts: t.conflicts + run.conflicts,
+      errors: t.errors + run.errors,
+    };
     current = null;
     publish();
   }

@@ -1,4 +1,10 @@
-import { ActivityFailure, ApplicationFailure, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  patched,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { CopyReason, Side } from '../domain/convergence';
 import { runFailedTask } from '../domain/tasks';
 import { FailureType, type SyncRunInput, type SyncRunResult } from './definitions';
@@ -26,23 +32,30 @@ export async function syncCustomer(input: SyncRunInput): Promise<SyncRunResult> 
   const result = await run
     .step(() =>
       acts.convergeCustomer({
-      account: input.account,
-      customer: input.customer,
-      zendeskUserId: lead.zendeskUserId ?? input.facts.zendeskUserId,
-      fields: input.fields,
-      facts: input.facts,
-      mayCreate: input.mayCreate,
-      linkOnly: input.linkOnly,
-      readContacts: input.readContacts ?? true,
-      repair: input.repair ?? false,
-      now: Date.now(),
-      ...(input.settleMs === undefined ? {} : { settleMs: input.settleMs }),
+        account: input.account,
+        customer: input.customer,
+        zendeskUserId: lead.zendeskUserId ?? input.facts.zendeskUserId,
+        fields: input.fields,
+        facts: input.facts,
+        mayCreate: input.mayCreate,
+        linkOnly: input.linkOnly,
+        readContacts: input.readContacts ?? true,
+        repair: input.repair ?? false,
+        now: Date.now(),
+        ...(input.settleMs === undefined ? {} : { settleMs: input.settleMs }),
       }),
     )
     .catch(async (err: unknown) => {
       const failure = stoppingFailure(err);
       if (failure !== null && patched(RUN_FAILED_TASK_PATCH)) {
-        await run.raiseTask(runFailedTask({ addonId: input.account.addonId, customer: input.customer, failure, workflowId: workflowInfo().workflowId }));
+        await run.raiseTask(
+          runFailedTask({
+            addonId: input.account.addonId,
+            customer: input.customer,
+            failure,
+            workflowId: workflowInfo().workflowId,
+          }),
+        );
       }
       throw err;
     });
@@ -50,7 +63,9 @@ export async function syncCustomer(input: SyncRunInput): Promise<SyncRunResult> 
   for (const request of tasks) await run.raiseTask(request);
   // The sync log reads outcomes from visibility: the run is findable by what became of it, and its
   // row (direction, fields, reason) needs no history read. One upsert, at the end, as before.
-  const paused = run.notes.some((line) => line.includes('waiting for authorization') || line.includes('waiting until they are fixed'));
+  const paused = run.notes.some(
+    (line) => line.includes('waiting for authorization') || line.includes('waiting until they are fixed'),
+  );
   const entry = logEntryOf(input, outcome, { taskTitles: tasks.map((t) => t.task.title), paused });
   const zendeskUser = outcome.zendeskUserId ?? lead.zendeskUserId ?? input.facts.zendeskUserId;
   upsertSearchAttributes([
@@ -69,13 +84,22 @@ export async function syncCustomer(input: SyncRunInput): Promise<SyncRunResult> 
 /** Marks the version that raises an admin task when a run stops for good; older histories failed silently. */
 const RUN_FAILED_TASK_PATCH = 'run-failed-task';
 
-const STOPPING_TYPES: readonly string[] = [FailureType.rejected, FailureType.unexpected, FailureType.storeganiseUnauthorized];
+const STOPPING_TYPES: readonly string[] = [
+  FailureType.rejected,
+  FailureType.unexpected,
+  FailureType.storeganiseUnauthorized,
+];
 
 /** The failure type of an activity failure no retry will fix, or null for anything else (a cancellation, say). */
 function stoppingFailure(err: unknown): string | null {
   if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) return null;
   const { type, nonRetryable } = err.cause;
-  return type !== null && type !== undefined && STOPPING_TYPES.includes(type) && (nonRetryable || type !== FailureType.unexpected) ? type : null;
+  return type !== null &&
+    type !== undefined &&
+    STOPPING_TYPES.includes(type) &&
+    (nonRetryable || type !== FailureType.unexpected)
+    ? type
+    : null;
 }
 
 const SIDE_NAME: Record<Side, string> = { storeganise: 'Storeganise', zendesk: 'Zendesk' };
@@ -83,9 +107,11 @@ const other = (side: Side): Side => (side === 'zendesk' ? 'storeganise' : 'zende
 
 const WHY_COPIED: Record<CopyReason, (winner: Side) => string> = {
   'only-change': (w) => `only ${SIDE_NAME[w]} changed it`,
-  'later-edit': (w) => `both sides changed it; ${SIDE_NAME[w]}'s edit was made later and wins over ${SIDE_NAME[other(w)]}'s`,
+  'later-edit': (w) =>
+    `both sides changed it; ${SIDE_NAME[w]}'s edit was made later and wins over ${SIDE_NAME[other(w)]}'s`,
   'same-moment': (w) => `both sides changed it at the same moment; ${SIDE_NAME[w]} wins the tie`,
-  settled: (w) => `both sides changed it and no event told which was later in time; ${SIDE_NAME[w]}'s edit, reported last, wins`,
+  settled: (w) =>
+    `both sides changed it and no event told which was later in time; ${SIDE_NAME[w]}'s edit, reported last, wins`,
 };
 
 /**
@@ -151,7 +177,8 @@ export function logEntryOf(
   if (toStoreganise) parts.push(`wrote ${result.written.storeganise.join(', ')} to Storeganise`);
   for (const title of extra.taskTitles) parts.push(`admin task "${title}"`);
   if (extra.paused) parts.push('resumed after waiting for authorization or valid settings');
-  if (input.covers.length > 0) parts.push(`also served ${input.covers.length} other event${input.covers.length === 1 ? '' : 's'}`);
+  if (input.covers.length > 0)
+    parts.push(`also served ${input.covers.length} other event${input.covers.length === 1 ? '' : 's'}`);
   const cause = `${source} ${input.lead.type.replace(/^zen:event-type:/, '')}`;
   const reason = `${cause}: ${parts.join('; ') || result.outcome}`;
 

@@ -3,7 +3,14 @@ import type { LoggedRequest } from '../../sandbox/common/request-log';
 import type { SandboxInstallation } from '../../sandbox/installation';
 import type { SandboxSgDelivery, SandboxSgUser } from '../../sandbox/storeganise';
 import type { SandboxDelivery, SandboxZendeskUser } from '../../sandbox/zendesk/client';
-import { differingPairs, type FieldChange, type LinkedPair, type SideStates, type StoreganiseUserState, type ZendeskUserState } from '../oracle';
+import {
+  differingPairs,
+  type FieldChange,
+  type LinkedPair,
+  type SideStates,
+  type StoreganiseUserState,
+  type ZendeskUserState,
+} from '../oracle';
 import { DEFAULT_CALLING_CODE, NAME_FORMAT, type ChaosSystem } from './system';
 import type { TimedDelivery } from './webhook-timer';
 
@@ -31,18 +38,40 @@ export interface Evidence {
   deliveries: { storeganise: SandboxSgDelivery[]; zendesk: SandboxDelivery[] };
 }
 
-const storeganiseState = (u: SandboxSgUser): StoreganiseUserState => ({ id: u.id, firstName: u.firstName, lastName: u.lastName, email: u.email, phone: u.phone ?? null });
+const storeganiseState = (u: SandboxSgUser): StoreganiseUserState => ({
+  id: u.id,
+  firstName: u.firstName,
+  lastName: u.lastName,
+  email: u.email,
+  phone: u.phone ?? null,
+});
 
-const zendeskState = (u: SandboxZendeskUser): ZendeskUserState => ({ id: u.id, name: u.name, email: u.email, phone: u.phone, externalId: u.external_id, active: u.active, role: u.role });
+const zendeskState = (u: SandboxZendeskUser): ZendeskUserState => ({
+  id: u.id,
+  name: u.name,
+  email: u.email,
+  phone: u.phone,
+  externalId: u.external_id,
+  active: u.active,
+  role: u.role,
+});
 
 export async function readStates(system: ChaosSystem, account: SandboxInstallation): Promise<SideStates> {
-  const [sg, zd] = await Promise.all([system.storeganise.client.listUsers(account.subdomain), system.zendesk.client.listUsers(account.zendeskSubdomain)]);
+  const [sg, zd] = await Promise.all([
+    system.storeganise.client.listUsers(account.subdomain),
+    system.zendesk.client.listUsers(account.zendeskSubdomain),
+  ]);
   return { storeganise: sg.map(storeganiseState), zendesk: zd.map(zendeskState) };
 }
 
-const lastSeq = (entries: ReadonlyArray<{ seq: number }>): number => entries.reduce((max, e) => Math.max(max, e.seq), 0);
+const lastSeq = (entries: ReadonlyArray<{ seq: number }>): number =>
+  entries.reduce((max, e) => Math.max(max, e.seq), 0);
 
-async function readChanges(system: ChaosSystem, account: SandboxInstallation, since: SideNumbers | null): Promise<NonNullable<Evidence['changes']>> {
+async function readChanges(
+  system: ChaosSystem,
+  account: SandboxInstallation,
+  since: SideNumbers | null,
+): Promise<NonNullable<Evidence['changes']>> {
   const [storeganise, zendesk] = await Promise.all([
     system.storeganise.client.changes(account.subdomain, since === null ? {} : { sinceSeq: since.storeganise }),
     system.zendesk.client.changes(account.zendeskSubdomain, since === null ? {} : { sinceSeq: since.zendesk }),
@@ -51,13 +80,19 @@ async function readChanges(system: ChaosSystem, account: SandboxInstallation, si
 }
 
 /** Log positions first, then the states: a write in between is then replayed onto a state that has it already, which is harmless. */
-export async function takeBaseline(system: ChaosSystem, account: SandboxInstallation, note: (line: string) => void): Promise<Baseline> {
+export async function takeBaseline(
+  system: ChaosSystem,
+  account: SandboxInstallation,
+  note: (line: string) => void,
+): Promise<Baseline> {
   let changeSeq: SideNumbers | null = null;
   try {
     const changes = await readChanges(system, account, null);
     changeSeq = { storeganise: lastSeq(changes.storeganise), zendesk: lastSeq(changes.zendesk) };
   } catch (err) {
-    note(`the sandboxes keep no field-level change log (${err instanceof Error ? err.message : String(err)}): lost edits, stale overwrites and writes back cannot be measured`);
+    note(
+      `the sandboxes keep no field-level change log (${err instanceof Error ? err.message : String(err)}): lost edits, stale overwrites and writes back cannot be measured`,
+    );
   }
   const [zdRequests, sgRequests, zdDeliveries, sgDeliveries] = await Promise.all([
     system.zendesk.client.requests({ account: account.zendeskSubdomain }),
@@ -74,7 +109,11 @@ export async function takeBaseline(system: ChaosSystem, account: SandboxInstalla
   };
 }
 
-export async function collectEvidence(system: ChaosSystem, account: SandboxInstallation, baseline: Baseline): Promise<Evidence> {
+export async function collectEvidence(
+  system: ChaosSystem,
+  account: SandboxInstallation,
+  baseline: Baseline,
+): Promise<Evidence> {
   const [final, changes, zdRequests, sgRequests, zdDeliveries, sgDeliveries] = await Promise.all([
     readStates(system, account),
     baseline.changeSeq === null ? Promise.resolve(null) : readChanges(system, account, baseline.changeSeq),
@@ -113,13 +152,21 @@ const GIVE_UP_QUIET_MS = 60_000;
  * Waits until both sides are quiet (no webhook on its way, no call to either API for a few
  * seconds) and equal for every pair, or until `timeoutMs`.
  */
-export async function waitUntilSettled(system: ChaosSystem, account: SandboxInstallation, pairs: readonly LinkedPair[], timeoutMs: number): Promise<Settling> {
+export async function waitUntilSettled(
+  system: ChaosSystem,
+  account: SandboxInstallation,
+  pairs: readonly LinkedPair[],
+  timeoutMs: number,
+): Promise<Settling> {
   const began = Date.now();
   const seen = { zendesk: 0, storeganise: 0 };
   let lastActivity = Date.now();
   let differing = pairs.length;
   for (;;) {
-    const outboxesIdle = await Promise.race([Promise.all([system.zendesk.idle(), system.storeganise.idle()]).then(() => true), sleep(500).then(() => false)]);
+    const outboxesIdle = await Promise.race([
+      Promise.all([system.zendesk.idle(), system.storeganise.idle()]).then(() => true),
+      sleep(500).then(() => false),
+    ]);
     const [zd, sg] = await Promise.all([
       system.zendesk.client.requests({ account: account.zendeskSubdomain, sinceSeq: seen.zendesk }),
       system.storeganise.client.requests({ account: account.subdomain, sinceSeq: seen.storeganise }),
@@ -129,14 +176,27 @@ export async function waitUntilSettled(system: ChaosSystem, account: SandboxInst
     seen.storeganise = Math.max(seen.storeganise, lastSeq(sg));
     if (Date.now() - lastActivity >= QUIET_MS) {
       const states = await readStates(system, account);
-      differing = differingPairs({ pairs, states, nameFormat: NAME_FORMAT, defaultCallingCode: DEFAULT_CALLING_CODE }).length;
+      differing = differingPairs({
+        pairs,
+        states,
+        nameFormat: NAME_FORMAT,
+        defaultCallingCode: DEFAULT_CALLING_CODE,
+      }).length;
       if (differing === 0) return { settled: true, seconds: (Date.now() - began) / 1000, reason: null };
     }
     const quietMs = Date.now() - lastActivity;
-    if (quietMs >= GIVE_UP_QUIET_MS) return { settled: false, seconds: (Date.now() - began) / 1000, reason: `quiet for ${Math.round(quietMs / 1000)} s with ${differing} pairs still different: nothing left to run` };
+    if (quietMs >= GIVE_UP_QUIET_MS)
+      return {
+        settled: false,
+        seconds: (Date.now() - began) / 1000,
+        reason: `quiet for ${Math.round(quietMs / 1000)} s with ${differing} pairs still different: nothing left to run`,
+      };
     if (Date.now() - began > timeoutMs) {
       const quietFor = Math.round((Date.now() - lastActivity) / 1000);
-      const reason = quietFor * 1000 >= QUIET_MS ? `quiet for ${quietFor} s but ${differing} pairs still differ` : 'the sync was still calling the APIs or webhooks were still on their way';
+      const reason =
+        quietFor * 1000 >= QUIET_MS
+          ? `quiet for ${quietFor} s but ${differing} pairs still differ`
+          : 'the sync was still calling the APIs or webhooks were still on their way';
       return { settled: false, seconds: (Date.now() - began) / 1000, reason };
     }
     await sleep(1_000);
@@ -157,7 +217,11 @@ export function acceptedEvents(deliveries: ReadonlyArray<{ eventId: string; stat
   const ok = (status: number | null): boolean => status !== null && status >= 200 && status < 300;
   const accepted = new Set(deliveries.filter((d) => ok(d.status)).map((d) => d.eventId));
   const all = new Set(deliveries.map((d) => d.eventId));
-  return { events: accepted.size, deliveries2xx: deliveries.filter((d) => ok(d.status)).length, neverAccepted: [...all].filter((id) => !accepted.has(id)).length };
+  return {
+    events: accepted.size,
+    deliveries2xx: deliveries.filter((d) => ok(d.status)).length,
+    neverAccepted: [...all].filter((id) => !accepted.has(id)).length,
+  };
 }
 
 export interface WebhookAnswers {
@@ -218,7 +282,10 @@ export function callsBeforeRetryAfter(requests: readonly LoggedRequest[]): Retry
     }
     if (request.atMs >= blockedUntil) continue;
     count++;
-    if (examples.length < 5) examples.push(`${request.at} ${request.method} ${request.path.replace(/^\/zendesk\/[^/]+/, '')}: ${((blockedUntil - request.atMs) / 1000).toFixed(1)} s before Retry-After elapsed`);
+    if (examples.length < 5)
+      examples.push(
+        `${request.at} ${request.method} ${request.path.replace(/^\/zendesk\/[^/]+/, '')}: ${((blockedUntil - request.atMs) / 1000).toFixed(1)} s before Retry-After elapsed`,
+      );
   }
   return { count, examples };
 }
@@ -234,7 +301,10 @@ export interface InjectedFaults {
   answered429: number;
 }
 
-export function injectedFaults(requests: readonly LoggedRequest[], faultWindow: { fromMs: number; toMs: number }): InjectedFaults {
+export function injectedFaults(
+  requests: readonly LoggedRequest[],
+  faultWindow: { fromMs: number; toMs: number },
+): InjectedFaults {
   const underFaults = requests.filter((r) => r.atMs >= faultWindow.fromMs && r.atMs < faultWindow.toMs);
   return {
     calls: requests.length,

@@ -63,10 +63,17 @@ export function planChaos(durationMs: number, seed: number): ChaosAction[] {
   }
   const processKills = Math.max(2, Math.round(durationMs / 150_000));
   for (const atMs of spread(Math.max(2, Math.round(durationMs / 90_000)), durationMs, 0.4, random)) {
-    actions.push({ kind: '429-burst', atMs, count: randomBetween(random, 3, 10), retryAfterSeconds: randomBetween(random, 2, 8) });
+    actions.push({
+      kind: '429-burst',
+      atMs,
+      count: randomBetween(random, 3, 10),
+      retryAfterSeconds: randomBetween(random, 2, 8),
+    });
   }
-  for (const atMs of spread(processKills, durationMs, 0.3, random)) actions.push({ kind: 'kill-worker', atMs, downMs: randomBetween(random, 2_000, 8_000) });
-  for (const atMs of spread(processKills, durationMs, 0.7, random)) actions.push({ kind: 'kill-api', atMs, downMs: randomBetween(random, 1_000, 4_000) });
+  for (const atMs of spread(processKills, durationMs, 0.3, random))
+    actions.push({ kind: 'kill-worker', atMs, downMs: randomBetween(random, 2_000, 8_000) });
+  for (const atMs of spread(processKills, durationMs, 0.7, random))
+    actions.push({ kind: 'kill-api', atMs, downMs: randomBetween(random, 1_000, 4_000) });
   actions.push({ kind: 'restart-temporal', atMs: Math.floor(durationMs * 0.5), downMs: 0 });
   return actions.sort((a, b) => a.atMs - b.atMs);
 }
@@ -90,7 +97,17 @@ export interface ChaosCounts {
  * action that takes long (a worker bundling its workflows again) delays the next.
  */
 export class ChaosAgent {
-  readonly counts: ChaosCounts = { workerKills: 0, apiKills: 0, temporalRestarts: 0, rateLimitBursts: 0, faultPeriods: 0, duplicatingPeriods: 0, reorderingPeriods: 0, delayingPeriods: 0, skipped: 0 };
+  readonly counts: ChaosCounts = {
+    workerKills: 0,
+    apiKills: 0,
+    temporalRestarts: 0,
+    rateLimitBursts: 0,
+    faultPeriods: 0,
+    duplicatingPeriods: 0,
+    reorderingPeriods: 0,
+    delayingPeriods: 0,
+    skipped: 0,
+  };
   /** Processes that did not come back in time after an action; the run goes on without waiting further. */
   readonly problems: string[] = [];
   private period: FaultPeriod | null = null;
@@ -115,7 +132,10 @@ export class ChaosAgent {
 
   /** Both sandboxes back to no faults, so the sync can settle. */
   async stopFaults(): Promise<void> {
-    await Promise.all([this.system.zendesk.client.setFaults(this.account.zendeskSubdomain, {}), this.system.storeganise.client.setFaults(this.account.subdomain, {})]);
+    await Promise.all([
+      this.system.zendesk.client.setFaults(this.account.zendeskSubdomain, {}),
+      this.system.storeganise.client.setFaults(this.account.subdomain, {}),
+    ]);
   }
 
   private async perform(action: ChaosAction): Promise<void> {
@@ -139,7 +159,11 @@ export class ChaosAgent {
       errorStatus: period.errorStatus,
       lostResponseRate: LOST_RESPONSE_RATE,
       seed,
-      webhooks: { duplicate: period.duplicate, reorderWindowMs: period.reorderWindowMs, delayMs: { min: 0, max: period.delayMaxMs } },
+      webhooks: {
+        duplicate: period.duplicate,
+        reorderWindowMs: period.reorderWindowMs,
+        delayMs: { min: 0, max: period.delayMaxMs },
+      },
     };
   }
 
@@ -150,8 +174,13 @@ export class ChaosAgent {
     if (period.reorderWindowMs > 0) this.counts.reorderingPeriods++;
     if (period.delayMaxMs > 0) this.counts.delayingPeriods++;
     const settings = this.settingsOf(period, period.seed);
-    await Promise.all([this.system.zendesk.client.setFaults(this.account.zendeskSubdomain, settings), this.system.storeganise.client.setFaults(this.account.subdomain, { ...settings, seed: period.seed + 500 })]);
-    this.note(`faults: ${Math.round(ERROR_RATE * 100)} % ${period.errorStatus}, ${Math.round(LOST_RESPONSE_RATE * 100)} % lost answers, webhooks duplicated ×${period.duplicate + 1}, reorder window ${period.reorderWindowMs} ms, delay up to ${period.delayMaxMs} ms`);
+    await Promise.all([
+      this.system.zendesk.client.setFaults(this.account.zendeskSubdomain, settings),
+      this.system.storeganise.client.setFaults(this.account.subdomain, { ...settings, seed: period.seed + 500 }),
+    ]);
+    this.note(
+      `faults: ${Math.round(ERROR_RATE * 100)} % ${period.errorStatus}, ${Math.round(LOST_RESPONSE_RATE * 100)} % lost answers, webhooks duplicated ×${period.duplicate + 1}, reorder window ${period.reorderWindowMs} ms, delay up to ${period.delayMaxMs} ms`,
+    );
   }
 
   /** Zendesk answers the next `count` calls with 429 and a `Retry-After`; the current period's other faults stay. */
@@ -159,7 +188,10 @@ export class ChaosAgent {
     if (this.period === null) return;
     this.counts.rateLimitBursts++;
     const settings = this.settingsOf(this.period, this.period.seed + 100 + this.counts.rateLimitBursts);
-    await this.system.zendesk.client.setFaults(this.account.zendeskSubdomain, { ...settings, force: { status: 429, count: burst.count, retryAfterSeconds: burst.retryAfterSeconds } });
+    await this.system.zendesk.client.setFaults(this.account.zendeskSubdomain, {
+      ...settings,
+      force: { status: 429, count: burst.count, retryAfterSeconds: burst.retryAfterSeconds },
+    });
     this.note(`Zendesk: the next ${burst.count} calls answer 429 with Retry-After ${burst.retryAfterSeconds} s`);
   }
 
@@ -187,7 +219,10 @@ export class ChaosAgent {
     const began = Date.now();
     await this.system.temporal.restart();
     this.note(`Temporal is back after ${((Date.now() - began) / 1000).toFixed(1)} s`);
-    await Promise.all([this.awaitReady('api', () => this.system.apiReady(60_000)), this.awaitReady('worker', () => this.system.workerReady(300_000))]);
+    await Promise.all([
+      this.awaitReady('api', () => this.system.apiReady(60_000)),
+      this.awaitReady('worker', () => this.system.workerReady(300_000)),
+    ]);
   }
 
   private async awaitReady(what: string, ready: () => Promise<void>): Promise<void> {

@@ -18,8 +18,38 @@ export interface MadeEdit extends PersonEdit {
   error: string | null;
 }
 
-const FIRST_NAMES = ['Aiko', 'Ben', 'Chloe', 'Daiki', 'Emma', 'Finn', 'Grace', 'Haruto', 'Isla', 'Jun', 'Kenta', 'Lena', 'Mio', 'Noah', 'Olivia', 'Ren'];
-const LAST_NAMES = ['Sato', 'Suzuki', 'Takahashi', 'Tanaka', 'Watanabe', 'Ito', 'Smith', 'Jones', 'Brown', 'Taylor', 'Wilson', 'Evans'];
+const FIRST_NAMES = [
+  'Aiko',
+  'Ben',
+  'Chloe',
+  'Daiki',
+  'Emma',
+  'Finn',
+  'Grace',
+  'Haruto',
+  'Isla',
+  'Jun',
+  'Kenta',
+  'Lena',
+  'Mio',
+  'Noah',
+  'Olivia',
+  'Ren',
+];
+const LAST_NAMES = [
+  'Sato',
+  'Suzuki',
+  'Takahashi',
+  'Tanaka',
+  'Watanabe',
+  'Ito',
+  'Smith',
+  'Jones',
+  'Brown',
+  'Taylor',
+  'Wilson',
+  'Evans',
+];
 const FIELDS: readonly SyncedField[] = ['name', 'email', 'phone'];
 
 const pick = <T>(items: readonly T[], random: Random): T => items[Math.floor(random() * items.length)] as T;
@@ -31,7 +61,12 @@ const mobileDigits = (n: number): string => `90${String(10_000_000 + n).slice(-8
  * Creates the customers in Storeganise and waits until the sync has created and linked their
  * Zendesk users both ways (pointer in Storeganise, `external_id` in Zendesk).
  */
-export async function seedLinkedUsers(system: ChaosSystem, account: SandboxInstallation, count: number, note: (line: string) => void): Promise<ChaosUser[]> {
+export async function seedLinkedUsers(
+  system: ChaosSystem,
+  account: SandboxInstallation,
+  count: number,
+  note: (line: string) => void,
+): Promise<ChaosUser[]> {
   const created: Array<{ index: number; id: string }> = [];
   for (let index = 0; index < count; index++) {
     const user = await system.storeganise.client.createUser(account.subdomain, {
@@ -45,12 +80,19 @@ export async function seedLinkedUsers(system: ChaosSystem, account: SandboxInsta
   return eventually(
     `${count} seeded customers to be linked`,
     async () => {
-      const [sgUsers, zdUsers] = await Promise.all([system.storeganise.client.listUsers(account.subdomain), system.zendesk.client.listUsers(account.zendeskSubdomain)]);
-      const zendeskByExternalId = new Map(zdUsers.filter((u) => u.active && u.external_id).map((u) => [String(u.external_id).toLowerCase(), u]));
+      const [sgUsers, zdUsers] = await Promise.all([
+        system.storeganise.client.listUsers(account.subdomain),
+        system.zendesk.client.listUsers(account.zendeskSubdomain),
+      ]);
+      const zendeskByExternalId = new Map(
+        zdUsers.filter((u) => u.active && u.external_id).map((u) => [String(u.external_id).toLowerCase(), u]),
+      );
       const pointers = new Map(sgUsers.map((u) => [u.id, u.customFields?.zendesk_userId]));
       const linked = created.flatMap(({ index, id }) => {
         const zd = zendeskByExternalId.get(id.toLowerCase());
-        return zd && pointers.get(id) === String(zd.id) ? [{ index, userKey: `u${index}`, storeganiseId: id, zendeskId: zd.id }] : [];
+        return zd && pointers.get(id) === String(zd.id)
+          ? [{ index, userKey: `u${index}`, storeganiseId: id, zendeskId: zd.id }]
+          : [];
       });
       if (linked.length < count) note(`  linked ${linked.length}/${count} ...`);
       return linked.length === count ? linked : null;
@@ -102,7 +144,12 @@ export class EditLoad {
       await sleep(Math.max(0, next - Date.now()));
       if (next === nextEdit) {
         fired++;
-        this.fire({ user: pick(this.users, this.random), side: this.random() < 0.5 ? 'storeganise' : 'zendesk', field: pick(FIELDS, this.random), twoSided: false });
+        this.fire({
+          user: pick(this.users, this.random),
+          side: this.random() < 0.5 ? 'storeganise' : 'zendesk',
+          field: pick(FIELDS, this.random),
+          twoSided: false,
+        });
       } else {
         conflicts++;
         this.fireConflict();
@@ -118,7 +165,9 @@ export class EditLoad {
     const first: Side = this.random() < 0.5 ? 'storeganise' : 'zendesk';
     const gapMs = Math.floor(this.random() * 2_500);
     this.fire({ user, side: first, field, twoSided: true });
-    const second = sleep(gapMs).then(() => this.fire({ user, side: first === 'storeganise' ? 'zendesk' : 'storeganise', field, twoSided: true }));
+    const second = sleep(gapMs).then(() =>
+      this.fire({ user, side: first === 'storeganise' ? 'zendesk' : 'storeganise', field, twoSided: true }),
+    );
     this.track(second);
   }
 
@@ -138,7 +187,15 @@ export class EditLoad {
   private async make(plan: PlannedEdit): Promise<void> {
     const k = ++this.counter;
     const atMs = Date.now();
-    const edit: MadeEdit = { side: plan.side, userKey: plan.user.userKey, field: plan.field, value: '', atMs, twoSided: plan.twoSided, error: null };
+    const edit: MadeEdit = {
+      side: plan.side,
+      userKey: plan.user.userKey,
+      field: plan.field,
+      value: '',
+      atMs,
+      twoSided: plan.twoSided,
+      error: null,
+    };
     this.edits.push(edit);
     try {
       edit.value = plan.side === 'storeganise' ? await this.editStoreganise(plan, k) : await this.editZendesk(plan, k);
@@ -154,7 +211,10 @@ export class EditLoad {
     switch (plan.field) {
       case 'name': {
         // One name part at a time, as a person fixing a first or a last name would.
-        const patch = this.random() < 0.5 ? { firstName: `${pick(FIRST_NAMES, this.random)}${k}` } : { lastName: `${pick(LAST_NAMES, this.random)}${k}` };
+        const patch =
+          this.random() < 0.5
+            ? { firstName: `${pick(FIRST_NAMES, this.random)}${k}` }
+            : { lastName: `${pick(LAST_NAMES, this.random)}${k}` };
         const user = await client.updateUser(this.account.subdomain, id, patch);
         return formatZendeskName(user, NAME_FORMAT);
       }
@@ -166,7 +226,8 @@ export class EditLoad {
       case 'phone': {
         // A third typed in the local format, which the sync must compare and write as E.164.
         const digits = mobileDigits(k);
-        const phone = this.random() < 0.3 ? `0${digits.slice(0, 2)}-${digits.slice(2, 6)}-${digits.slice(6)}` : `+81${digits}`;
+        const phone =
+          this.random() < 0.3 ? `0${digits.slice(0, 2)}-${digits.slice(2, 6)}-${digits.slice(6)}` : `+81${digits}`;
         await client.updateUser(this.account.subdomain, id, { phone });
         return phone;
       }
@@ -175,7 +236,12 @@ export class EditLoad {
 
   private async editZendesk(plan: PlannedEdit, k: number): Promise<string> {
     const { client } = this.system.zendesk;
-    const value = plan.field === 'name' ? this.zendeskName(k) : plan.field === 'email' ? `chaos-${plan.user.index}-${k}@example.com` : this.zendeskPhone(k);
+    const value =
+      plan.field === 'name'
+        ? this.zendeskName(k)
+        : plan.field === 'email'
+          ? `chaos-${plan.user.index}-${k}@example.com`
+          : this.zendeskPhone(k);
     await client.updateUser(this.account.zendeskSubdomain, plan.user.zendeskId, { [plan.field]: value });
     return value;
   }

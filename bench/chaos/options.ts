@@ -34,7 +34,11 @@ const FLAGS: FlagSpec[] = [
   { key: 'seed', flag: '--seed', help: 'seed of edits and faults (default 1)' },
   { key: 'users', flag: '--users', help: 'linked users to seed (default 30)' },
   { key: 'rate', flag: '--rate', help: 'edits per second (default 2)' },
-  { key: 'settleMinutes', flag: '--settle-minutes', help: 'longest wait for the sync to settle after the faults (default 3)' },
+  {
+    key: 'settleMinutes',
+    flag: '--settle-minutes',
+    help: 'longest wait for the sync to settle after the faults (default 3)',
+  },
   { key: 'json', flag: '--json', help: 'print JSON instead of the table', boolean: true },
   { key: 'logLevel', flag: '--log-level', help: 'api and worker log level (default warn)' },
 ];
@@ -72,7 +76,9 @@ export function parseChaosOptions(argv: readonly string[]): ChaosOptions {
   }
   const parsed = ChaosOptionsSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${FLAGS.find((f) => f.key === issue.path[0])?.flag ?? String(issue.path[0])}: ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${FLAGS.find((f) => f.key === issue.path[0])?.flag ?? String(issue.path[0])}: ${issue.message}`,
+    );
     throw new UsageError(problems.join('\n'));
   }
   return parsed.data;

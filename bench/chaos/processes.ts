@@ -158,7 +158,12 @@ export class RestartableTemporal {
   }
 
   async start(): Promise<void> {
-    this.server = await startDevServer({ cli: this.cli, port: this.port, dbFilename: this.dbFilename, readyTimeoutSeconds: 120 });
+    this.server = await startDevServer({
+      cli: this.cli,
+      port: this.port,
+      dbFilename: this.dbFilename,
+      readyTimeoutSeconds: 120,
+    });
   }
 
   /** Stops the server (SIGTERM, as an orderly restart would) and starts it again on the same port and database. */

@@ -1,5 +1,13 @@
 import type { Finding, FindingKind, Verdict } from '../oracle';
-import { IN_FLIGHT_GRACE_MS, type AcceptedEvents, type InjectedFaults, type RetryAfterViolations, type Settling, type SideNumbers, type WebhookAnswers } from './evidence';
+import {
+  IN_FLIGHT_GRACE_MS,
+  type AcceptedEvents,
+  type InjectedFaults,
+  type RetryAfterViolations,
+  type Settling,
+  type SideNumbers,
+  type WebhookAnswers,
+} from './evidence';
 import type { ChaosCounts } from './faults';
 import type { MadeEdit } from './load';
 import type { ChaosOptions } from './options';
@@ -26,7 +34,10 @@ export interface ChaosReport {
   acceptedEvents: { storeganise: AcceptedEvents; zendesk: AcceptedEvents };
   webhookAnswers: WebhookAnswers;
   callsBeforeRetryAfter: RetryAfterViolations;
-  faults: ChaosCounts & { crashes: { worker: number; api: number }; injected: { zendesk: InjectedFaults; storeganise: InjectedFaults } };
+  faults: ChaosCounts & {
+    crashes: { worker: number; api: number };
+    injected: { zendesk: InjectedFaults; storeganise: InjectedFaults };
+  };
   verdict: Verdict;
   /** Things the run could not do or measure, and problems on the way. */
   notes: string[];
@@ -56,7 +67,8 @@ export function failuresOf(report: Omit<ChaosReport, 'failures'>): string[] {
   const failures: string[] = [];
   if (counts.lostEdits !== null && counts.lostEdits > 0) failures.push(`${counts.lostEdits} edits lost`);
   if (counts.divergentPairs > 0) failures.push(`${counts.divergentPairs} pairs differ between the two sides`);
-  if (counts.staleOverwrites !== null && counts.staleOverwrites > 0) failures.push(`${counts.staleOverwrites} writes overwrote a newer edit with an older value`);
+  if (counts.staleOverwrites !== null && counts.staleOverwrites > 0)
+    failures.push(`${counts.staleOverwrites} writes overwrote a newer edit with an older value`);
   if (counts.duplicateUsers > 0) failures.push(`${counts.duplicateUsers} duplicate Zendesk users`);
   if (report.webhookAnswers.status500 > 0) failures.push(`${report.webhookAnswers.status500} webhooks answered 500`);
   return failures;
@@ -70,13 +82,25 @@ function rows(report: ChaosReport): Array<[string, string]> {
   const { counts } = report.verdict;
   const { acceptedEvents: accepted, webhookAnswers: answers, faults, edits } = report;
   const injected = faults.injected;
-  const sides = (pick: (n: InjectedFaults) => number): SideNumbers => ({ storeganise: pick(injected.storeganise), zendesk: pick(injected.zendesk) });
+  const sides = (pick: (n: InjectedFaults) => number): SideNumbers => ({
+    storeganise: pick(injected.storeganise),
+    zendesk: pick(injected.zendesk),
+  });
   const lost = sides((n) => n.lostResponses);
   const errors = sides((n) => n.errors5xx);
   return [
-    ['accepted events (Storeganise / Zendesk)', `${pair(accepted.storeganise.events, accepted.zendesk.events)} (deliveries answered 2xx: ${pair(accepted.storeganise.deliveries2xx, accepted.zendesk.deliveries2xx)})`],
-    ['events the sender gave up on (Storeganise / Zendesk)', pair(accepted.storeganise.neverAccepted, accepted.zendesk.neverAccepted)],
-    ['edits made (Storeganise / Zendesk)', `${edits.made} (${pair(edits.storeganise, edits.zendesk)}; name ${edits.name}, email ${edits.email}, phone ${edits.phone}; ${edits.twoSided} in two-sided conflicts${edits.failed > 0 ? `; ${edits.failed} edit requests failed` : ''})`],
+    [
+      'accepted events (Storeganise / Zendesk)',
+      `${pair(accepted.storeganise.events, accepted.zendesk.events)} (deliveries answered 2xx: ${pair(accepted.storeganise.deliveries2xx, accepted.zendesk.deliveries2xx)})`,
+    ],
+    [
+      'events the sender gave up on (Storeganise / Zendesk)',
+      pair(accepted.storeganise.neverAccepted, accepted.zendesk.neverAccepted),
+    ],
+    [
+      'edits made (Storeganise / Zendesk)',
+      `${edits.made} (${pair(edits.storeganise, edits.zendesk)}; name ${edits.name}, email ${edits.email}, phone ${edits.phone}; ${edits.twoSided} in two-sided conflicts${edits.failed > 0 ? `; ${edits.failed} edit requests failed` : ''})`,
+    ],
     ['**lost edits**', measured(counts.lostEdits)],
     ['**divergent pairs**', String(counts.divergentPairs)],
     ['final-state differences', String(counts.finalStateDifferences)],
@@ -89,17 +113,34 @@ function rows(report: ChaosReport): Array<[string, string]> {
     ['webhook answers over 10 s', String(answers.over10s)],
     ['webhook answers 5xx (of which **500**)', `${answers.status5xx} (${answers.status500})`],
     ['webhook attempts refused or dropped (api down)', String(answers.networkFailures)],
-    [`Zendesk calls before Retry-After elapsed (arriving ${IN_FLIGHT_GRACE_MS} ms or more after the 429)`, String(report.callsBeforeRetryAfter.count)],
+    [
+      `Zendesk calls before Retry-After elapsed (arriving ${IN_FLIGHT_GRACE_MS} ms or more after the 429)`,
+      String(report.callsBeforeRetryAfter.count),
+    ],
     ['SIGKILLs: worker / api', pair(faults.workerKills, faults.apiKills)],
     ['Temporal restarts (same database)', String(faults.temporalRestarts)],
     ['exits on their own (restarted): worker / api', pair(faults.crashes.worker, faults.crashes.api)],
-    ['API calls by the sync: all / under faults / writes under faults (Storeganise; Zendesk)', `${traffic(injected.storeganise)}; ${traffic(injected.zendesk)}`],
+    [
+      'API calls by the sync: all / under faults / writes under faults (Storeganise; Zendesk)',
+      `${traffic(injected.storeganise)}; ${traffic(injected.zendesk)}`,
+    ],
     ['injected 5xx (Storeganise / Zendesk)', pair(errors.storeganise, errors.zendesk)],
     ['Zendesk 429 answers (forced bursts)', `${injected.zendesk.answered429} (${faults.rateLimitBursts} bursts)`],
     ['lost responses (Storeganise / Zendesk)', pair(lost.storeganise, lost.zendesk)],
-    ['fault periods (duplicating / reordering / delaying webhooks)', `${faults.faultPeriods} (${faults.duplicatingPeriods} / ${faults.reorderingPeriods} / ${faults.delayingPeriods})`],
-    ['settled', report.settling.settled ? `yes, after ${report.settling.seconds.toFixed(0)} s` : `no (${report.settling.reason ?? ''}), gave up after ${report.settling.seconds.toFixed(0)} s`],
-    ['time: setup / chaos / settle / total (s)', `${report.seconds.setup.toFixed(0)} / ${report.seconds.chaos.toFixed(0)} / ${report.seconds.settle.toFixed(0)} / ${report.seconds.total.toFixed(0)}`],
+    [
+      'fault periods (duplicating / reordering / delaying webhooks)',
+      `${faults.faultPeriods} (${faults.duplicatingPeriods} / ${faults.reorderingPeriods} / ${faults.delayingPeriods})`,
+    ],
+    [
+      'settled',
+      report.settling.settled
+        ? `yes, after ${report.settling.seconds.toFixed(0)} s`
+        : `no (${report.settling.reason ?? ''}), gave up after ${report.settling.seconds.toFixed(0)} s`,
+    ],
+    [
+      'time: setup / chaos / settle / total (s)',
+      `${report.seconds.setup.toFixed(0)} / ${report.seconds.chaos.toFixed(0)} / ${report.seconds.settle.toFixed(0)} / ${report.seconds.total.toFixed(0)}`,
+    ],
   ];
 }
 
@@ -127,19 +168,47 @@ function findingSections(findings: readonly Finding[]): string[] {
     if (ofKind.length === 0) continue;
     lines.push('', `### ${title} (${ofKind.length})`, '');
     for (const finding of ofKind.slice(0, FINDINGS_SHOWN)) lines.push(`- ${finding.line}`);
-    if (ofKind.length > FINDINGS_SHOWN) lines.push(`- … and ${ofKind.length - FINDINGS_SHOWN} more (\`--json\` lists them all)`);
+    if (ofKind.length > FINDINGS_SHOWN)
+      lines.push(`- … and ${ofKind.length - FINDINGS_SHOWN} more (\`--json\` lists them all)`);
   }
   return lines;
 }
 
 export function formatReport(report: ChaosReport): string {
-  const lines = ['## Chaos run', '', '| measure | value |', '|---|---|', ...rows(report).map(([measure, value]) => `| ${measure} | ${value} |`)];
-  lines.push('', `Reproduce: \`${report.command}\``, `Tolerance for concurrent edits: ${report.verdict.toleranceMs} ms.`);
-  if (report.callsBeforeRetryAfter.examples.length > 0) lines.push('', 'Calls before Retry-After, first ones:', ...report.callsBeforeRetryAfter.examples.map((e) => `- ${e}`));
-  if (report.webhookAnswers.slowest.length > 0) lines.push('', 'Slowest webhook answers:', ...report.webhookAnswers.slowest.map((d) => `- ${d.source} event ${d.eventId}: ${d.elapsedMs} ms, ${d.status === null ? 'no answer' : `status ${d.status}`}`));
+  const lines = [
+    '## Chaos run',
+    '',
+    '| measure | value |',
+    '|---|---|',
+    ...rows(report).map(([measure, value]) => `| ${measure} | ${value} |`),
+  ];
+  lines.push(
+    '',
+    `Reproduce: \`${report.command}\``,
+    `Tolerance for concurrent edits: ${report.verdict.toleranceMs} ms.`,
+  );
+  if (report.callsBeforeRetryAfter.examples.length > 0)
+    lines.push(
+      '',
+      'Calls before Retry-After, first ones:',
+      ...report.callsBeforeRetryAfter.examples.map((e) => `- ${e}`),
+    );
+  if (report.webhookAnswers.slowest.length > 0)
+    lines.push(
+      '',
+      'Slowest webhook answers:',
+      ...report.webhookAnswers.slowest.map(
+        (d) =>
+          `- ${d.source} event ${d.eventId}: ${d.elapsedMs} ms, ${d.status === null ? 'no answer' : `status ${d.status}`}`,
+      ),
+    );
   lines.push(...findingSections(report.verdict.findings));
   if (report.notes.length > 0) lines.push('', '### Notes', '', ...report.notes.map((n) => `- ${n}`));
-  if (report.keptFiles !== null) lines.push('', `Logs and the Temporal database are kept in ${report.keptFiles} (\`temporal server start-dev --db-filename ${report.keptFiles}/temporal.sqlite\` to read the histories).`);
+  if (report.keptFiles !== null)
+    lines.push(
+      '',
+      `Logs and the Temporal database are kept in ${report.keptFiles} (\`temporal server start-dev --db-filename ${report.keptFiles}/temporal.sqlite\` to read the histories).`,
+    );
   lines.push('', ...(report.failures.length === 0 ? ['PASS'] : report.failures.map((f) => `FAIL: ${f}`)));
   return lines.join('\n');
 }

@@ -9,7 +9,12 @@ import { Keyring } from '../../lib/crypto';
 import { ensureSearchAttributes } from '../../lib/temporal';
 import { freePort } from '../../scripts/dev-server';
 import { resolveTemporalCli } from '../../scripts/temporal-cli';
-import { authorizeLink, authorizeThroughSandbox, installAddon, type SandboxInstallation } from '../../sandbox/installation';
+import {
+  authorizeLink,
+  authorizeThroughSandbox,
+  installAddon,
+  type SandboxInstallation,
+} from '../../sandbox/installation';
 import { startStoreganiseSandbox, type StoreganiseSandbox } from '../../sandbox/storeganise';
 import { startZendeskSandbox, type ZendeskSandbox } from '../../sandbox/zendesk';
 import { openLog, RestartableTemporal, SupervisedService, type ServiceName } from './processes';
@@ -72,7 +77,11 @@ export class ChaosSystem {
     return this.env.TEMPORAL_TASK_QUEUE ?? '';
   }
 
-  static async start(options: { logLevel: string; note: (line: string) => void; onStarted: (system: ChaosSystem) => void }): Promise<ChaosSystem> {
+  static async start(options: {
+    logLevel: string;
+    note: (line: string) => void;
+    onStarted: (system: ChaosSystem) => void;
+  }): Promise<ChaosSystem> {
     const { note } = options;
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sg-zendesk-chaos-'));
     const cli = await resolveTemporalCli(note);
@@ -151,7 +160,11 @@ export class ChaosSystem {
 
   /** The api answers `/readyz` (it reaches Temporal). */
   async apiReady(timeoutMs: number): Promise<void> {
-    await eventually('the api to be ready', async () => ((await fetch(`${this.publicUrl}/readyz`, { signal: AbortSignal.timeout(3_000) })).ok ? true : null), timeoutMs);
+    await eventually(
+      'the api to be ready',
+      async () => ((await fetch(`${this.publicUrl}/readyz`, { signal: AbortSignal.timeout(3_000) })).ok ? true : null),
+      timeoutMs,
+    );
   }
 
   /** Both sandbox accounts, the add-on installed, and the operator's authorize click through the sandbox consent. */
@@ -169,11 +182,22 @@ export class ChaosSystem {
         zendesk: { rateLimitPerMinute: ZENDESK_RATE_LIMIT_PER_MINUTE },
       },
     );
-    const link = await eventually('the authorize admin task', () => authorizeLink(this.storeganise.client, subdomain), 120_000);
+    const link = await eventually(
+      'the authorize admin task',
+      () => authorizeLink(this.storeganise.client, subdomain),
+      120_000,
+    );
     const done = await authorizeThroughSandbox(link);
     if (done.status !== 200) throw new Error(`the OAuth callback answered ${done.status}`);
     const endpoint = `${this.publicUrl}/addon/zendesk/${subdomain}`;
-    await eventually('the service to register its Zendesk webhook', async () => ((await this.zendesk.client.webhooks(account.zendeskSubdomain)).some((w) => w.endpoint === endpoint) ? true : null), 120_000);
+    await eventually(
+      'the service to register its Zendesk webhook',
+      async () =>
+        (await this.zendesk.client.webhooks(account.zendeskSubdomain)).some((w) => w.endpoint === endpoint)
+          ? true
+          : null,
+      120_000,
+    );
     return account;
   }
 

@@ -41,12 +41,26 @@ export class WebhookTimer {
     if (this.original !== null) return;
     const original = globalThis.fetch;
     this.original = original;
-    const prefixes: Record<Side, string> = { storeganise: `${this.apiUrl}/addon/storeganise`, zendesk: `${this.apiUrl}/addon/zendesk/` };
+    const prefixes: Record<Side, string> = {
+      storeganise: `${this.apiUrl}/addon/storeganise`,
+      zendesk: `${this.apiUrl}/addon/zendesk/`,
+    };
     globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      const source = url.startsWith(prefixes.storeganise) ? 'storeganise' : url.startsWith(prefixes.zendesk) ? 'zendesk' : null;
+      const source = url.startsWith(prefixes.storeganise)
+        ? 'storeganise'
+        : url.startsWith(prefixes.zendesk)
+          ? 'zendesk'
+          : null;
       if (source === null) return original(input, init);
-      const delivery: TimedDelivery = { source, eventId: eventIdOf(init?.body), sentAtMs: Date.now(), elapsedMs: 0, status: null, failure: null };
+      const delivery: TimedDelivery = {
+        source,
+        eventId: eventIdOf(init?.body),
+        sentAtMs: Date.now(),
+        elapsedMs: 0,
+        status: null,
+        failure: null,
+      };
       this.deliveries.push(delivery);
       const started = performance.now();
       try {

@@ -1,6 +1,14 @@
 import { mulberry32, type Random } from '../../sandbox/common/random';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateCase, hostileName, isSlowCase, type Expectation, type FuzzCase, type FuzzClass, type FuzzTarget } from './cases';
+import {
+  generateCase,
+  hostileName,
+  isSlowCase,
+  type Expectation,
+  type FuzzCase,
+  type FuzzClass,
+  type FuzzTarget,
+} from './cases';
 import type { FuzzSystem } from './system';
 import { exchange, type WireAnswer } from './wire';
 
@@ -39,7 +47,9 @@ const PERSON_EDIT_EVERY = 150;
 export const is2xx = (status: number | null): boolean => status !== null && status >= 200 && status < 300;
 
 /** Whether a request may make the product start or signal a workflow: a webhook or operator action that may be accepted. */
-const mayStartWork = (fuzzCase: FuzzCase): boolean => fuzzCase.expect !== 'refuse' && /\/(addon|operator)\//i.test(fuzzCase.request.target || fuzzCase.request.raw?.toString('latin1') || '');
+const mayStartWork = (fuzzCase: FuzzCase): boolean =>
+  fuzzCase.expect !== 'refuse' &&
+  /\/(addon|operator)\//i.test(fuzzCase.request.target || fuzzCase.request.raw?.toString('latin1') || '');
 
 /** Spaces calls `1000 / perSecond` ms apart, in the order they ask. */
 function pacer(perSecond: number): () => Promise<void> {
@@ -58,7 +68,14 @@ function pacer(perSecond: number): () => Promise<void> {
  */
 export async function runCampaign(
   system: Pick<FuzzSystem, 'chaos' | 'target' | 'port'>,
-  options: { seed: number; requests: number; minutes: number; concurrency: number; validEvery: number; acceptRate: number },
+  options: {
+    seed: number;
+    requests: number;
+    minutes: number;
+    concurrency: number;
+    validEvery: number;
+    acceptRate: number;
+  },
   log: (line: string) => void,
 ): Promise<Campaign> {
   const random = mulberry32(options.seed);
@@ -94,19 +111,33 @@ export async function runCampaign(
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, lane));
-  return { sent: sent.filter((s) => s !== undefined), personEdits, startedAtMs, seconds: (Date.now() - startedAtMs) / 1000, cappedByTime: next < options.requests };
+  return {
+    sent: sent.filter((s) => s !== undefined),
+    personEdits,
+    startedAtMs,
+    seconds: (Date.now() - startedAtMs) / 1000,
+    cappedByTime: next < options.requests,
+  };
 }
 
 /** A person renames a linked customer on one side, sometimes with hostile text: the sandbox sends the genuine webhook. */
-async function personEdit(system: Pick<FuzzSystem, 'chaos'>, target: FuzzTarget, r: Random, n: number, counts: PersonEdits): Promise<void> {
+async function personEdit(
+  system: Pick<FuzzSystem, 'chaos'>,
+  target: FuzzTarget,
+  r: Random,
+  n: number,
+  counts: PersonEdits,
+): Promise<void> {
   const account = target.accounts[Math.floor(r() * target.accounts.length)];
   const customer = account?.customers[Math.floor(r() * account.customers.length)];
   if (account === undefined || customer === undefined) return;
   const hostile = r() < 0.25;
   const name = hostile ? hostileName(r) : `Fz${n}`;
   try {
-    if (r() < 0.5) await system.chaos.storeganise.client.updateUser(account.subdomain, customer.sgId, { firstName: name });
-    else await system.chaos.zendesk.client.updateUser(account.zendeskSubdomain, customer.zdId, { name: `${name} Edited` });
+    if (r() < 0.5)
+      await system.chaos.storeganise.client.updateUser(account.subdomain, customer.sgId, { firstName: name });
+    else
+      await system.chaos.zendesk.client.updateUser(account.zendeskSubdomain, customer.zdId, { name: `${name} Edited` });
     counts.made++;
     if (hostile) counts.hostile++;
   } catch {

@@ -8,7 +8,17 @@ import type { WireAnswer, WireRequest } from './wire';
 // only a 5xx, a hang or a side effect counts). Every id a request carries is tagged with its
 // index, so a workflow it made Temporal start can be traced back to it.
 
-export const FUZZ_CLASSES = ['signatures', 'bodies', 'encodings', 'routing', 'api-url', 'oauth', 'operator-codec', 'unicode', 'valid'] as const;
+export const FUZZ_CLASSES = [
+  'signatures',
+  'bodies',
+  'encodings',
+  'routing',
+  'api-url',
+  'oauth',
+  'operator-codec',
+  'unicode',
+  'valid',
+] as const;
 export type FuzzClass = (typeof FUZZ_CLASSES)[number];
 
 export type Expectation = 'refuse' | 'accept' | 'either';
@@ -82,7 +92,8 @@ export function tagsIn(text: string): number[] {
 
 const pick = <T>(r: Random, items: readonly T[]): T => items[Math.floor(r() * items.length)] as T;
 const chance = (r: Random, p: number): boolean => r() < p;
-const hex = (r: Random, length: number): string => Array.from({ length }, () => '0123456789abcdef'[Math.floor(r() * 16)]).join('');
+const hex = (r: Random, length: number): string =>
+  Array.from({ length }, () => '0123456789abcdef'[Math.floor(r() * 16)]).join('');
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
 /** `text` with the first `marker` replaced by raw bytes. */
@@ -92,8 +103,10 @@ function withBytes(text: string, marker: string, bytes: Buffer): Buffer {
   return Buffer.concat([Buffer.from(text.slice(0, at)), bytes, Buffer.from(text.slice(at + marker.length))]);
 }
 
-const signStoreganise = (secret: string, body: Buffer): string => createHmac('sha256', secret).update(body).digest('base64');
-const signZendesk = (secret: string, timestamp: string, body: Buffer): string => createHmac('sha256', secret).update(timestamp).update(body).digest('base64');
+const signStoreganise = (secret: string, body: Buffer): string =>
+  createHmac('sha256', secret).update(body).digest('base64');
+const signZendesk = (secret: string, timestamp: string, body: Buffer): string =>
+  createHmac('sha256', secret).update(timestamp).update(body).digest('base64');
 const zendeskTimestamp = (at = Date.now()): string => new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 const EVENT_ID = /^[\x21-\x7E]{1,128}$/;
@@ -159,7 +172,11 @@ const customerOf = (g: Gen, account: FuzzAccount): FuzzCustomer => pick(g.r, acc
 const otherAccount = (g: Gen, account: FuzzAccount): FuzzAccount => g.t.accounts.find((a) => a !== account) ?? account;
 
 /** A Storeganise `user.updated` about a real customer, as Storeganise would send it. */
-function storeganiseUserEvent(g: Gen, account = accountOf(g), customer = customerOf(g, account)): Record<string, unknown> {
+function storeganiseUserEvent(
+  g: Gen,
+  account = accountOf(g),
+  customer = customerOf(g, account),
+): Record<string, unknown> {
   const keys = ['firstName', 'lastName', 'email', 'phone'].filter(() => chance(g.r, 0.5));
   return {
     id: `${eventTag(g.n)}${hex(g.r, 8)}`,
@@ -181,7 +198,14 @@ function zendeskNameEvent(g: Gen, account = accountOf(g), customer = customerOf(
     time: now,
     zendesk_event_version: '2022-11-06',
     subject: `zen:user:${customer.zdId}`,
-    detail: { created_at: now, email: customer.email, external_id: customer.sgId, id: String(customer.zdId), role: 'end-user', updated_at: now },
+    detail: {
+      created_at: now,
+      email: customer.email,
+      external_id: customer.sgId,
+      id: String(customer.zdId),
+      role: 'end-user',
+      updated_at: now,
+    },
     event: { current: customer.name, previous: `${customer.name} (before)` },
   };
 }
@@ -203,17 +227,32 @@ function zendeskUnknownUserEvent(g: Gen): Record<string, unknown> {
     time: now,
     zendesk_event_version: '2022-11-06',
     subject: `zen:user:${id}`,
-    detail: { created_at: now, email: `${userTag(g.n)}@example.com`, external_id: '', id, role: 'end-user', updated_at: now },
+    detail: {
+      created_at: now,
+      email: `${userTag(g.n)}@example.com`,
+      external_id: '',
+      id,
+      role: 'end-user',
+      updated_at: now,
+    },
     event: { current: 'Someone New', previous: 'Someone' },
   };
 }
 
-function storeganiseRequest(g: Gen, body: Buffer, options: { signature?: string | null; headers?: Array<[string, string]>; target?: string } = {}): WireRequest {
+function storeganiseRequest(
+  g: Gen,
+  body: Buffer,
+  options: { signature?: string | null; headers?: Array<[string, string]>; target?: string } = {},
+): WireRequest {
   const signature = options.signature === undefined ? signStoreganise(g.t.storeganiseSecret, body) : options.signature;
   return {
     method: 'POST',
     target: options.target ?? '/addon/storeganise',
-    headers: [['Content-Type', 'application/json'], ...(signature === null ? [] : ([['sg-signature', signature]] as Array<[string, string]>)), ...(options.headers ?? [])],
+    headers: [
+      ['Content-Type', 'application/json'],
+      ...(signature === null ? [] : ([['sg-signature', signature]] as Array<[string, string]>)),
+      ...(options.headers ?? []),
+    ],
     body,
   };
 }
@@ -222,16 +261,27 @@ function zendeskRequest(
   g: Gen,
   account: FuzzAccount,
   body: Buffer,
-  options: { secret?: string; timestamp?: string | null; signature?: string | null; headers?: Array<[string, string]>; target?: string } = {},
+  options: {
+    secret?: string;
+    timestamp?: string | null;
+    signature?: string | null;
+    headers?: Array<[string, string]>;
+    target?: string;
+  } = {},
 ): WireRequest {
   const timestamp = options.timestamp === undefined ? zendeskTimestamp() : options.timestamp;
-  const signature = options.signature === undefined ? signZendesk(options.secret ?? account.zendeskSecret, timestamp ?? '', body) : options.signature;
+  const signature =
+    options.signature === undefined
+      ? signZendesk(options.secret ?? account.zendeskSecret, timestamp ?? '', body)
+      : options.signature;
   return {
     method: 'POST',
     target: options.target ?? `/addon/zendesk/${account.subdomain}`,
     headers: [
       ['Content-Type', 'application/json'],
-      ...(timestamp === null ? [] : ([['x-zendesk-webhook-signature-timestamp', timestamp]] as Array<[string, string]>)),
+      ...(timestamp === null
+        ? []
+        : ([['x-zendesk-webhook-signature-timestamp', timestamp]] as Array<[string, string]>)),
       ...(signature === null ? [] : ([['x-zendesk-webhook-signature', signature]] as Array<[string, string]>)),
       ...(options.headers ?? []),
     ],
@@ -254,21 +304,27 @@ const signatures: Array<[string, Mutation]> = [
       return refuse(storeganiseRequest(g, body, { signature: signStoreganise(`not-${g.t.storeganiseSecret}`, body) }));
     },
   ],
-  ...(['base64url', 'hex', 'unpadded', 'padded twice', 'with a space', 'with a tab', 'lower case', 'truncated'] as const).map(
-    (spelling): [string, Mutation] => [
-      `sg: ${spelling}`,
-      (g) => {
-        const body = json(storeganiseUserEvent(g));
-        return refuse(storeganiseRequest(g, body, { signature: respell(signStoreganise(g.t.storeganiseSecret, body), spelling) }));
-      },
-    ],
-  ),
+  ...(
+    ['base64url', 'hex', 'unpadded', 'padded twice', 'with a space', 'with a tab', 'lower case', 'truncated'] as const
+  ).map((spelling): [string, Mutation] => [
+    `sg: ${spelling}`,
+    (g) => {
+      const body = json(storeganiseUserEvent(g));
+      return refuse(
+        storeganiseRequest(g, body, { signature: respell(signStoreganise(g.t.storeganiseSecret, body), spelling) }),
+      );
+    },
+  ]),
   [
     'sg: body changed after signing',
     (g) => {
       const body = json(storeganiseUserEvent(g));
       const signature = signStoreganise(g.t.storeganiseSecret, body);
-      return refuse(storeganiseRequest(g, Buffer.concat([body, Buffer.from(pick(g.r, [' ', '\n', '{}', '\u0000']))]), { signature }));
+      return refuse(
+        storeganiseRequest(g, Buffer.concat([body, Buffer.from(pick(g.r, [' ', '\n', '{}', '\u0000']))]), {
+          signature,
+        }),
+      );
     },
   ],
   [
@@ -278,9 +334,23 @@ const signatures: Array<[string, Mutation]> = [
       return refuse(storeganiseRequest(g, body, { headers: [['sg-signature', signStoreganise('other', body)]] }));
     },
   ],
-  ['sg: random base64', (g) => refuse(storeganiseRequest(g, json(storeganiseUserEvent(g)), { signature: Buffer.from(hex(g.r, 64), 'hex').toString('base64') }))],
-  ['sg: latin1 bytes', (g) => refuse(storeganiseRequest(g, json(storeganiseUserEvent(g)), { signature: '\u00e9\u00ff'.repeat(22) }))],
-  ['sg: 8 KB header', (g) => refuse(storeganiseRequest(g, json(storeganiseUserEvent(g)), { signature: 'A'.repeat(8_000) }))],
+  [
+    'sg: random base64',
+    (g) =>
+      refuse(
+        storeganiseRequest(g, json(storeganiseUserEvent(g)), {
+          signature: Buffer.from(hex(g.r, 64), 'hex').toString('base64'),
+        }),
+      ),
+  ],
+  [
+    'sg: latin1 bytes',
+    (g) => refuse(storeganiseRequest(g, json(storeganiseUserEvent(g)), { signature: '\u00e9\u00ff'.repeat(22) })),
+  ],
+  [
+    'sg: 8 KB header',
+    (g) => refuse(storeganiseRequest(g, json(storeganiseUserEvent(g)), { signature: 'A'.repeat(8_000) })),
+  ],
   ['zd: missing both', (g) => zendeskSigned(g, { timestamp: null, signature: null })],
   ['zd: missing timestamp', (g) => zendeskSigned(g, { timestamp: null })],
   ['zd: missing signature', (g) => zendeskSigned(g, { signature: null })],
@@ -294,7 +364,13 @@ const signatures: Array<[string, Mutation]> = [
   ['zd: epoch seconds timestamp', (g) => zendeskSigned(g, { timestamp: String(Math.floor(Date.now() / 1000)) })],
   ['zd: epoch ms timestamp', (g) => zendeskSigned(g, { timestamp: String(Date.now()) })],
   ['zd: +00:00 timestamp', (g) => zendeskSigned(g, { timestamp: zendeskTimestamp().replace('Z', '+00:00') })],
-  ['zd: +09:00 timestamp', (g) => zendeskSigned(g, { timestamp: new Date(Date.now() + 9 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, '+09:00') })],
+  [
+    'zd: +09:00 timestamp',
+    (g) =>
+      zendeskSigned(g, {
+        timestamp: new Date(Date.now() + 9 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, '+09:00'),
+      }),
+  ],
   ['zd: lower-case z', (g) => zendeskSigned(g, { timestamp: zendeskTimestamp().replace('Z', 'z') })],
   ['zd: stale by 6 minutes', (g) => zendeskSigned(g, { timestamp: zendeskTimestamp(Date.now() - 6 * 60_000) })],
   ['zd: ahead by 6 minutes', (g) => zendeskSigned(g, { timestamp: zendeskTimestamp(Date.now() + 6 * 60_000) })],
@@ -303,11 +379,18 @@ const signatures: Array<[string, Mutation]> = [
   ['zd: body only signed', (g) => zendeskSigned(g, { order: 'body-only' })],
   ['zd: body then timestamp signed', (g) => zendeskSigned(g, { order: 'reversed' })],
   ['zd: 8 KB timestamp', (g) => zendeskSigned(g, { timestamp: `${zendeskTimestamp()}${' '.repeat(8_000)}` })],
-  ['zd: sg-signature instead', (g) => zendeskSigned(g, { timestamp: null, signature: null, headers: [['sg-signature', 'x']] })],
+  [
+    'zd: sg-signature instead',
+    (g) => zendeskSigned(g, { timestamp: null, signature: null, headers: [['sg-signature', 'x']] }),
+  ],
   ['zd: body changed after signing', (g) => zendeskSigned(g, { tamper: true })],
 ];
 
-function respell(signature: string, spelling: 'base64url' | 'hex' | 'unpadded' | 'padded twice' | 'with a space' | 'with a tab' | 'lower case' | 'truncated'): string {
+function respell(
+  signature: string,
+  spelling:
+    'base64url' | 'hex' | 'unpadded' | 'padded twice' | 'with a space' | 'with a tab' | 'lower case' | 'truncated',
+): string {
   const bytes = Buffer.from(signature, 'base64');
   switch (spelling) {
     case 'base64url':
@@ -345,15 +428,27 @@ function zendeskSigned(
   const account = accountOf(g);
   const body = json(chance(g.r, 0.5) ? zendeskNameEvent(g, account) : zendeskUnknownUserEvent(g));
   const timestamp = options.timestamp === undefined ? zendeskTimestamp() : options.timestamp;
-  const secret = options.otherSecret ? otherAccount(g, account).zendeskSecret : (options.secret ?? account.zendeskSecret);
+  const secret = options.otherSecret
+    ? otherAccount(g, account).zendeskSecret
+    : (options.secret ?? account.zendeskSecret);
   let signature: string | null | undefined;
   if (options.signature === null) signature = null;
   else if (options.order === 'body-only') signature = createHmac('sha256', secret).update(body).digest('base64');
-  else if (options.order === 'reversed') signature = createHmac('sha256', secret).update(body).update(timestamp ?? '').digest('base64');
+  else if (options.order === 'reversed')
+    signature = createHmac('sha256', secret)
+      .update(body)
+      .update(timestamp ?? '')
+      .digest('base64');
   else signature = signZendesk(secret, timestamp ?? '', body);
   if (signature !== null && options.spelling !== undefined) signature = respell(signature, options.spelling);
   const sent = options.tamper ? Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(' }')]) : body;
-  return refuse(zendeskRequest(g, account, sent, { timestamp, signature, ...(options.headers ? { headers: options.headers } : {}) }));
+  return refuse(
+    zendeskRequest(g, account, sent, {
+      timestamp,
+      signature,
+      ...(options.headers ? { headers: options.headers } : {}),
+    }),
+  );
 }
 
 // ---- bodies ------------------------------------------------------------------------------------
@@ -367,12 +462,23 @@ const zendeskShaped =
   (expect: Expectation, mutate: (event: Record<string, unknown>, g: Gen) => unknown): Mutation =>
   (g) => {
     const account = accountOf(g);
-    return { expect, request: zendeskRequest(g, account, json(mutate(chance(g.r, 0.5) ? zendeskNameEvent(g, account) : zendeskUnknownUserEvent(g), g))) };
+    return {
+      expect,
+      request: zendeskRequest(
+        g,
+        account,
+        json(mutate(chance(g.r, 0.5) ? zendeskNameEvent(g, account) : zendeskUnknownUserEvent(g), g)),
+      ),
+    };
   };
 
 const withData = (event: Record<string, unknown>, data: unknown): Record<string, unknown> => ({ ...event, data });
-const withDetail = (event: Record<string, unknown>, detail: Record<string, unknown>): Record<string, unknown> => ({ ...event, detail: { ...(event.detail as Record<string, unknown>), ...detail } });
-const without = (event: Record<string, unknown>, key: string): Record<string, unknown> => Object.fromEntries(Object.entries(event).filter(([k]) => k !== key));
+const withDetail = (event: Record<string, unknown>, detail: Record<string, unknown>): Record<string, unknown> => ({
+  ...event,
+  detail: { ...(event.detail as Record<string, unknown>), ...detail },
+});
+const without = (event: Record<string, unknown>, key: string): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(event).filter(([k]) => k !== key));
 /** Built once: the run's own event loop serves the sandboxes too, and must not spend it rebuilding large constants. */
 function once<T>(make: () => T): () => T {
   let made: { value: T } | null = null;
@@ -380,8 +486,10 @@ function once<T>(make: () => T): () => T {
 }
 
 /** JSON text nested `depth` deep: built as text, since JSON.stringify overflows the stack long before JSON.parse does. */
-const nestedJson = (depth: number, asArray: boolean): string => (depth > 1_000 ? (asArray ? deepArray() : deepObject()) : nestedText(depth, asArray));
-const nestedText = (depth: number, asArray: boolean): string => (asArray ? `${'['.repeat(depth)}1${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`);
+const nestedJson = (depth: number, asArray: boolean): string =>
+  depth > 1_000 ? (asArray ? deepArray() : deepObject()) : nestedText(depth, asArray);
+const nestedText = (depth: number, asArray: boolean): string =>
+  asArray ? `${'['.repeat(depth)}1${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 const deepArray = once(() => nestedText(50_000, true));
 const deepObject = once(() => nestedText(50_000, false));
 const manyKeys = once(() => Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, i])));
@@ -405,81 +513,303 @@ const WRONG_VALUES: readonly unknown[] = [null, true, 0, -1, 1.5, 1e308, [], {},
 
 const bodies: Array<[string, Mutation]> = [
   ['empty body', rawSigned('refuse', () => Buffer.alloc(0))],
-  ...['null', 'true', '0', '"text"', '[]', '[{}]', '{}'].map((text): [string, Mutation] => [`root ${text}`, rawSigned('refuse', () => Buffer.from(text))]),
+  ...['null', 'true', '0', '"text"', '[]', '[{}]', '{}'].map((text): [string, Mutation] => [
+    `root ${text}`,
+    rawSigned('refuse', () => Buffer.from(text)),
+  ]),
   [
     'truncated JSON',
     (g) => {
       const event = json(chance(g.r, 0.5) ? storeganiseUserEvent(g) : zendeskNameEvent(g));
       const cut = event.subarray(0, 1 + Math.floor(g.r() * (event.length - 2)));
-      return { expect: 'refuse', request: chance(g.r, 0.5) ? storeganiseRequest(g, cut) : zendeskRequest(g, accountOf(g), cut) };
+      return {
+        expect: 'refuse',
+        request: chance(g.r, 0.5) ? storeganiseRequest(g, cut) : zendeskRequest(g, accountOf(g), cut),
+      };
     },
   ],
-  ['trailing comma', rawSigned('refuse', (g) => Buffer.from(JSON.stringify(storeganiseUserEvent(g)).replace(/}$/, ',}')))],
-  ['single quotes', rawSigned('refuse', (g) => Buffer.from(JSON.stringify(storeganiseUserEvent(g)).replaceAll('"', "'")))],
-  ['two documents', rawSigned('refuse', (g) => Buffer.from(`${JSON.stringify(storeganiseUserEvent(g))}${JSON.stringify(storeganiseUserEvent(g))}`))],
+  [
+    'trailing comma',
+    rawSigned('refuse', (g) => Buffer.from(JSON.stringify(storeganiseUserEvent(g)).replace(/}$/, ',}'))),
+  ],
+  [
+    'single quotes',
+    rawSigned('refuse', (g) => Buffer.from(JSON.stringify(storeganiseUserEvent(g)).replaceAll('"', "'"))),
+  ],
+  [
+    'two documents',
+    rawSigned('refuse', (g) =>
+      Buffer.from(`${JSON.stringify(storeganiseUserEvent(g))}${JSON.stringify(storeganiseUserEvent(g))}`),
+    ),
+  ],
   ['NaN and comments', rawSigned('refuse', () => Buffer.from('{"id": NaN, /* x */ "type": "user.updated"}'))],
   [
     'a random byte changed',
     (g) => {
       const body = json(chance(g.r, 0.5) ? storeganiseUserEvent(g) : zendeskNameEvent(g));
       body[Math.floor(g.r() * body.length)] = Math.floor(g.r() * 256);
-      return { expect: 'either', request: chance(g.r, 0.5) ? storeganiseRequest(g, body) : zendeskRequest(g, accountOf(g), body) };
+      return {
+        expect: 'either',
+        request: chance(g.r, 0.5) ? storeganiseRequest(g, body) : zendeskRequest(g, accountOf(g), body),
+      };
     },
   ],
-  ...(['id', 'type', 'apiUrl', 'addonId'] as const).map((key): [string, Mutation] => [`sg: no ${key}`, storeganiseShaped('refuse', (e) => without(e, key))]),
+  ...(['id', 'type', 'apiUrl', 'addonId'] as const).map((key): [string, Mutation] => [
+    `sg: no ${key}`,
+    storeganiseShaped('refuse', (e) => without(e, key)),
+  ]),
   ['sg: no data', storeganiseShaped('refuse', (e) => without(e, 'data'))],
-  ...(['id', 'type', 'apiUrl', 'addonId'] as const).map((key): [string, Mutation] => [`sg: ${key} of a wrong type`, storeganiseShaped('refuse', (e, g) => ({ ...e, [key]: pick(g.r, WRONG_VALUES) }))]),
-  ['sg: data of a wrong type', storeganiseShaped('refuse', (e, g) => withData(e, pick(g.r, [null, 'u1', 5, ['userId'], true])))],
-  ['sg: userId of a wrong type', storeganiseShaped('refuse', (e, g) => withData(e, { userId: pick(g.r, WRONG_VALUES), changedKeys: ['firstName'] }))],
-  ['sg: changedKeys a string', storeganiseShaped('refuse', (e) => withData(e, { ...(e.data as object), changedKeys: 'firstName' }))],
-  ['sg: changedKeys an object', storeganiseShaped('refuse', (e) => withData(e, { ...(e.data as object), changedKeys: { 0: 'firstName', length: 1 } }))],
-  ['sg: changedKeys of numbers', storeganiseShaped('refuse', (e) => withData(e, { ...(e.data as object), changedKeys: [1, 2] }))],
-  ['sg: changedKeys nested', storeganiseShaped('refuse', (e) => withData(e, { ...(e.data as object), changedKeys: [['firstName']] }))],
-  ['sg: 201 changedKeys', storeganiseShaped('refuse', (e) => withData(e, { ...(e.data as object), changedKeys: Array.from({ length: 201 }, () => 'firstName') }))],
-  ['sg: a 201-character changed key', storeganiseShaped('refuse', (e) => withData(e, { ...(e.data as object), changedKeys: ['f'.repeat(201)] }))],
-  ['sg: created of a wrong type', storeganiseShaped('refuse', (e, g) => ({ ...e, created: pick(g.r, [5, {}, [], true]) }))],
-  ['sg: created not a date', storeganiseShaped('either', (e, g) => ({ ...e, created: pick(g.r, ['yesterday', '2024-13-45T99:99:99Z', '', '0']) }))],
-  ['sg: rental event without ids', storeganiseShaped('refuse', (e) => ({ ...e, type: 'job.unit_moveIn.completed', data: {} }))],
-  ['sg: rental ids of a wrong type', storeganiseShaped('refuse', (e, g) => ({ ...e, type: 'unitRental.updated', data: { unitRentalId: pick(g.r, [5, {}, [], true]) } }))],
-  ['sg: unused type, garbage data', storeganiseShaped('either', (e, g) => ({ ...e, type: 'invoice.state.updated', data: { x: pick(g.r, WRONG_VALUES) } }))],
+  ...(['id', 'type', 'apiUrl', 'addonId'] as const).map((key): [string, Mutation] => [
+    `sg: ${key} of a wrong type`,
+    storeganiseShaped('refuse', (e, g) => ({ ...e, [key]: pick(g.r, WRONG_VALUES) })),
+  ]),
+  [
+    'sg: data of a wrong type',
+    storeganiseShaped('refuse', (e, g) => withData(e, pick(g.r, [null, 'u1', 5, ['userId'], true]))),
+  ],
+  [
+    'sg: userId of a wrong type',
+    storeganiseShaped('refuse', (e, g) => withData(e, { userId: pick(g.r, WRONG_VALUES), changedKeys: ['firstName'] })),
+  ],
+  [
+    'sg: changedKeys a string',
+    storeganiseShaped('refuse', (e) => withData(e, { ...(e.data as object), changedKeys: 'firstName' })),
+  ],
+  [
+    'sg: changedKeys an object',
+    storeganiseShaped('refuse', (e) =>
+      withData(e, { ...(e.data as object), changedKeys: { 0: 'firstName', length: 1 } }),
+    ),
+  ],
+  [
+    'sg: changedKeys of numbers',
+    storeganiseShaped('refuse', (e) => withData(e, { ...(e.data as object), changedKeys: [1, 2] })),
+  ],
+  [
+    'sg: changedKeys nested',
+    storeganiseShaped('refuse', (e) => withData(e, { ...(e.data as object), changedKeys: [['firstName']] })),
+  ],
+  [
+    'sg: 201 changedKeys',
+    storeganiseShaped('refuse', (e) =>
+      withData(e, { ...(e.data as object), changedKeys: Array.from({ length: 201 }, () => 'firstName') }),
+    ),
+  ],
+  [
+    'sg: a 201-character changed key',
+    storeganiseShaped('refuse', (e) => withData(e, { ...(e.data as object), changedKeys: ['f'.repeat(201)] })),
+  ],
+  [
+    'sg: created of a wrong type',
+    storeganiseShaped('refuse', (e, g) => ({ ...e, created: pick(g.r, [5, {}, [], true]) })),
+  ],
+  [
+    'sg: created not a date',
+    storeganiseShaped('either', (e, g) => ({
+      ...e,
+      created: pick(g.r, ['yesterday', '2024-13-45T99:99:99Z', '', '0']),
+    })),
+  ],
+  [
+    'sg: rental event without ids',
+    storeganiseShaped('refuse', (e) => ({ ...e, type: 'job.unit_moveIn.completed', data: {} })),
+  ],
+  [
+    'sg: rental ids of a wrong type',
+    storeganiseShaped('refuse', (e, g) => ({
+      ...e,
+      type: 'unitRental.updated',
+      data: { unitRentalId: pick(g.r, [5, {}, [], true]) },
+    })),
+  ],
+  [
+    'sg: unused type, garbage data',
+    storeganiseShaped('either', (e, g) => ({
+      ...e,
+      type: 'invoice.state.updated',
+      data: { x: pick(g.r, WRONG_VALUES) },
+    })),
+  ],
   ['sg: 1.1 MB id', storeganiseShaped('refuse', (e) => ({ ...e, id: 'i'.repeat(1_100_000) }))],
-  ['sg: 900 kB extra value', storeganiseShaped('either', (e) => withData(e, { ...(e.data as object), extra: 'x'.repeat(900_000) }))],
+  [
+    'sg: 900 kB extra value',
+    storeganiseShaped('either', (e) => withData(e, { ...(e.data as object), extra: 'x'.repeat(900_000) })),
+  ],
   ['sg: 20,000 extra keys', storeganiseShaped('either', (e) => withData(e, { ...(e.data as object), ...manyKeys() }))],
-  ['sg: deep nesting in data', (g) => either(storeganiseRequest(g, withRawMember(storeganiseUserEvent(g), 'data', 'deep', nestedJson(pick(g.r, [1_000, 50_000]), chance(g.r, 0.5)))))],
-  ['deep nesting as the root', rawSigned('refuse', (g) => Buffer.from(`${'['.repeat(100_000)}${']'.repeat(pick(g.r, [100_000, 99_999]))}`))],
-  ['sg: prototype keys', (g) => ({ expect: 'either', request: storeganiseRequest(g, Buffer.from(JSON.stringify(storeganiseUserEvent(g)).replace(/^\{/, '{"__proto__":{"apiUrl":"http://127.0.0.1:1/x","admin":true},"constructor":{"prototype":{"x":1}},'))) })],
-  ['sg: duplicate apiUrl key, last foreign', (g) => ({ expect: 'refuse', request: storeganiseRequest(g, Buffer.from(JSON.stringify(storeganiseUserEvent(g)).replace(/\}$/, `,"apiUrl":"${g.t.trapOrigin}/x/api"}`))) })],
-  ['sg: duplicate userId key, last invalid', (g) => ({ expect: 'refuse', request: storeganiseRequest(g, Buffer.from(JSON.stringify(storeganiseUserEvent(g)).replace(/\}\}?,"apiUrl"/, ',"userId":"../.."},"apiUrl"'))) })],
-  ...(['type', 'id', 'time', 'subject', 'detail'] as const).map((key): [string, Mutation] => [`zd: no ${key}`, zendeskShaped('refuse', (e) => without(e, key))]),
-  ['zd: no detail.id', zendeskShaped('refuse', (e) => ({ ...e, detail: without(e.detail as Record<string, unknown>, 'id') }))],
-  ['zd: detail of a wrong type', zendeskShaped('refuse', (e, g) => ({ ...e, detail: pick(g.r, [null, 'user', 5, [1], true]) }))],
-  ['zd: event of a wrong type', zendeskShaped('refuse', (e, g) => ({ ...e, event: pick(g.r, [null, 'x', 5, ['current'], true]) }))],
-  ['zd: detail.id of a wrong type', zendeskShaped('refuse', (e, g) => withDetail(e, { id: pick(g.r, [null, true, -1, 1.5, 1e300, [], {}, '', '1e5', '0x10']) }))],
-  ['zd: external_id of a wrong type', zendeskShaped('refuse', (e, g) => withDetail(e, { external_id: pick(g.r, [true, [], {}, [1]]) }))],
-  ['zd: email of a wrong type', zendeskShaped('refuse', (e, g) => withDetail(e, { email: pick(g.r, [true, 5, [], {}]) }))],
+  [
+    'sg: deep nesting in data',
+    (g) =>
+      either(
+        storeganiseRequest(
+          g,
+          withRawMember(
+            storeganiseUserEvent(g),
+            'data',
+            'deep',
+            nestedJson(pick(g.r, [1_000, 50_000]), chance(g.r, 0.5)),
+          ),
+        ),
+      ),
+  ],
+  [
+    'deep nesting as the root',
+    rawSigned('refuse', (g) => Buffer.from(`${'['.repeat(100_000)}${']'.repeat(pick(g.r, [100_000, 99_999]))}`)),
+  ],
+  [
+    'sg: prototype keys',
+    (g) => ({
+      expect: 'either',
+      request: storeganiseRequest(
+        g,
+        Buffer.from(
+          JSON.stringify(storeganiseUserEvent(g)).replace(
+            /^\{/,
+            '{"__proto__":{"apiUrl":"http://127.0.0.1:1/x","admin":true},"constructor":{"prototype":{"x":1}},',
+          ),
+        ),
+      ),
+    }),
+  ],
+  [
+    'sg: duplicate apiUrl key, last foreign',
+    (g) => ({
+      expect: 'refuse',
+      request: storeganiseRequest(
+        g,
+        Buffer.from(JSON.stringify(storeganiseUserEvent(g)).replace(/\}$/, `,"apiUrl":"${g.t.trapOrigin}/x/api"}`)),
+      ),
+    }),
+  ],
+  [
+    'sg: duplicate userId key, last invalid',
+    (g) => ({
+      expect: 'refuse',
+      request: storeganiseRequest(
+        g,
+        Buffer.from(JSON.stringify(storeganiseUserEvent(g)).replace(/\}\}?,"apiUrl"/, ',"userId":"../.."},"apiUrl"')),
+      ),
+    }),
+  ],
+  ...(['type', 'id', 'time', 'subject', 'detail'] as const).map((key): [string, Mutation] => [
+    `zd: no ${key}`,
+    zendeskShaped('refuse', (e) => without(e, key)),
+  ]),
+  [
+    'zd: no detail.id',
+    zendeskShaped('refuse', (e) => ({ ...e, detail: without(e.detail as Record<string, unknown>, 'id') })),
+  ],
+  [
+    'zd: detail of a wrong type',
+    zendeskShaped('refuse', (e, g) => ({ ...e, detail: pick(g.r, [null, 'user', 5, [1], true]) })),
+  ],
+  [
+    'zd: event of a wrong type',
+    zendeskShaped('refuse', (e, g) => ({ ...e, event: pick(g.r, [null, 'x', 5, ['current'], true]) })),
+  ],
+  [
+    'zd: detail.id of a wrong type',
+    zendeskShaped('refuse', (e, g) =>
+      withDetail(e, { id: pick(g.r, [null, true, -1, 1.5, 1e300, [], {}, '', '1e5', '0x10']) }),
+    ),
+  ],
+  [
+    'zd: external_id of a wrong type',
+    zendeskShaped('refuse', (e, g) => withDetail(e, { external_id: pick(g.r, [true, [], {}, [1]]) })),
+  ],
+  [
+    'zd: email of a wrong type',
+    zendeskShaped('refuse', (e, g) => withDetail(e, { email: pick(g.r, [true, 5, [], {}]) })),
+  ],
   ['zd: type of a wrong type', zendeskShaped('refuse', (e, g) => ({ ...e, type: pick(g.r, WRONG_VALUES) }))],
   ['zd: time of a wrong type', zendeskShaped('refuse', (e, g) => ({ ...e, time: pick(g.r, [5, null, {}, []]) }))],
-  ['zd: time not a date', zendeskShaped('either', (e, g) => ({ ...e, time: pick(g.r, ['later', '2024-02-30T00:00:00Z', '', '+275760-09-13T00:00:00.001Z']) }))],
-  ['zd: account_id of a wrong type', zendeskShaped('refuse', (e, g) => ({ ...e, account_id: pick(g.r, [null, {}, [], true]) }))],
+  [
+    'zd: time not a date',
+    zendeskShaped('either', (e, g) => ({
+      ...e,
+      time: pick(g.r, ['later', '2024-02-30T00:00:00Z', '', '+275760-09-13T00:00:00.001Z']),
+    })),
+  ],
+  [
+    'zd: account_id of a wrong type',
+    zendeskShaped('refuse', (e, g) => ({ ...e, account_id: pick(g.r, [null, {}, [], true]) })),
+  ],
   ['zd: a 257-character subject', zendeskShaped('refuse', (e) => ({ ...e, subject: 's'.repeat(257) }))],
-  ['zd: name as an object', zendeskShaped('either', (e) => ({ ...e, event: { current: { first: 'A', last: 'B' }, previous: [] } }))],
-  ['zd: identity not an object', zendeskShaped('either', (e, g) => ({ ...e, type: 'zen:event-type/user.identity_changed', event: { current: pick(g.r, ['x', 5, null, []]), previous: {} } }))],
-  ['zd: identity value of a wrong type', zendeskShaped('either', (e, g) => ({ ...e, type: 'zen:event-type/user.identity_created', event: { identity: { type: 'email', value: pick(g.r, [5, null, {}, []]), primary: true } } }))],
+  [
+    'zd: name as an object',
+    zendeskShaped('either', (e) => ({ ...e, event: { current: { first: 'A', last: 'B' }, previous: [] } })),
+  ],
+  [
+    'zd: identity not an object',
+    zendeskShaped('either', (e, g) => ({
+      ...e,
+      type: 'zen:event-type/user.identity_changed',
+      event: { current: pick(g.r, ['x', 5, null, []]), previous: {} },
+    })),
+  ],
+  [
+    'zd: identity value of a wrong type',
+    zendeskShaped('either', (e, g) => ({
+      ...e,
+      type: 'zen:event-type/user.identity_created',
+      event: { identity: { type: 'email', value: pick(g.r, [5, null, {}, []]), primary: true } },
+    })),
+  ],
   [
     'zd: deep nesting in event',
     (g) => {
       const account = accountOf(g);
-      return either(zendeskRequest(g, account, withRawMember(zendeskUnknownUserEvent(g), 'event', 'extra', nestedJson(pick(g.r, [1_000, 50_000]), chance(g.r, 0.5)))));
+      return either(
+        zendeskRequest(
+          g,
+          account,
+          withRawMember(
+            zendeskUnknownUserEvent(g),
+            'event',
+            'extra',
+            nestedJson(pick(g.r, [1_000, 50_000]), chance(g.r, 0.5)),
+          ),
+        ),
+      );
     },
   ],
-  ['zd: deep nesting in detail', (g) => either(zendeskRequest(g, accountOf(g), withRawMember(zendeskUnknownUserEvent(g), 'detail', 'extra', nestedJson(pick(g.r, [1_000, 50_000]), chance(g.r, 0.5)))))],
-  ['zd: unused type, garbage event', zendeskShaped('either', (e, g) => ({ ...e, type: 'zen:event-type:user.last_login_changed', event: pick(g.r, [{}, { x: [] }]) }))],
+  [
+    'zd: deep nesting in detail',
+    (g) =>
+      either(
+        zendeskRequest(
+          g,
+          accountOf(g),
+          withRawMember(
+            zendeskUnknownUserEvent(g),
+            'detail',
+            'extra',
+            nestedJson(pick(g.r, [1_000, 50_000]), chance(g.r, 0.5)),
+          ),
+        ),
+      ),
+  ],
+  [
+    'zd: unused type, garbage event',
+    zendeskShaped('either', (e, g) => ({
+      ...e,
+      type: 'zen:event-type:user.last_login_changed',
+      event: pick(g.r, [{}, { x: [] }]),
+    })),
+  ],
 ];
 
 // ---- encodings ---------------------------------------------------------------------------------
 
 /** A valid event to either endpoint, signed over the bytes sent (or the plain JSON), with the content type replaced when given. */
-function encoded(g: Gen, options: { bytes?: (plain: Buffer) => Buffer; signOver?: 'sent' | 'plain'; contentType?: string | null; headers?: Array<[string, string]> }): WireRequest {
+function encoded(
+  g: Gen,
+  options: {
+    bytes?: (plain: Buffer) => Buffer;
+    signOver?: 'sent' | 'plain';
+    contentType?: string | null;
+    headers?: Array<[string, string]>;
+  },
+): WireRequest {
   const account = accountOf(g);
   const toZendesk = chance(g.r, 0.5);
   const plain = json(toZendesk ? zendeskNameEvent(g, account) : storeganiseUserEvent(g, account));
@@ -489,18 +819,33 @@ function encoded(g: Gen, options: { bytes?: (plain: Buffer) => Buffer; signOver?
   const request = toZendesk
     ? zendeskRequest(g, account, sent, { timestamp, signature: signZendesk(account.zendeskSecret, timestamp, signed) })
     : storeganiseRequest(g, sent, { signature: signStoreganise(g.t.storeganiseSecret, signed) });
-  const headers = options.contentType === undefined ? request.headers : request.headers.filter(([name]) => name.toLowerCase() !== 'content-type');
-  if (options.contentType !== undefined && options.contentType !== null) headers.push(['Content-Type', options.contentType]);
+  const headers =
+    options.contentType === undefined
+      ? request.headers
+      : request.headers.filter(([name]) => name.toLowerCase() !== 'content-type');
+  if (options.contentType !== undefined && options.contentType !== null)
+    headers.push(['Content-Type', options.contentType]);
   return { ...request, headers: [...headers, ...(options.headers ?? [])] };
 }
 
 /** A valid signed event with extra header lines and its body replaced. */
-function reframed(g: Gen, headers: Array<[string, string]>, body: Buffer | null, contentLength?: WireRequest['contentLength']): WireRequest {
+function reframed(
+  g: Gen,
+  headers: Array<[string, string]>,
+  body: Buffer | null,
+  contentLength?: WireRequest['contentLength'],
+): WireRequest {
   const request = encoded(g, {});
-  return { ...request, headers: [...request.headers, ...headers], body: body ?? request.body, ...(contentLength === undefined ? {} : { contentLength }) };
+  return {
+    ...request,
+    headers: [...request.headers, ...headers],
+    body: body ?? request.body,
+    ...(contentLength === undefined ? {} : { contentLength }),
+  };
 }
 
-const utf16 = (plain: Buffer): Buffer => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(plain.toString('utf8'), 'utf16le')]);
+const utf16 = (plain: Buffer): Buffer =>
+  Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(plain.toString('utf8'), 'utf16le')]);
 
 const encodings: Array<[string, Mutation]> = [
   ...(
@@ -518,62 +863,189 @@ const encodings: Array<[string, Mutation]> = [
     ] as Array<[string, (b: Buffer) => Buffer]>
   ).map(([coding, compress]): [string, Mutation] => [
     `content-encoding ${JSON.stringify(coding)}`,
-    (g) => refuse(encoded(g, { bytes: compress, signOver: chance(g.r, 0.5) ? 'sent' : 'plain', headers: [['Content-Encoding', coding]] })),
+    (g) =>
+      refuse(
+        encoded(g, {
+          bytes: compress,
+          signOver: chance(g.r, 0.5) ? 'sent' : 'plain',
+          headers: [['Content-Encoding', coding]],
+        }),
+      ),
   ]),
   ['content-encoding identity', (g) => either(encoded(g, { headers: [['Content-Encoding', 'identity']] }))],
   ['gzip bomb', (g) => refuse(encoded(g, { bytes: gzipBomb, headers: [['Content-Encoding', 'gzip']] }))],
-  ...[null, 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', 'application/xml', 'text/json', '*/*', 'application'].map(
-    (type): [string, Mutation] => [`content-type ${String(type)}`, (g) => refuse(encoded(g, { contentType: type }))],
-  ),
-  ...['application/json; charset=utf-8', 'application/json; charset=latin1', 'APPLICATION/JSON', 'application/json;;;', 'application/json; charset="klingon"', 'application/vnd.api+json'].map(
-    (type): [string, Mutation] => [`content-type ${type}`, (g) => either(encoded(g, { contentType: type }))],
-  ),
+  ...[
+    null,
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/jsonx',
+    'application/xml',
+    'text/json',
+    '*/*',
+    'application',
+  ].map((type): [string, Mutation] => [
+    `content-type ${String(type)}`,
+    (g) => refuse(encoded(g, { contentType: type })),
+  ]),
+  ...[
+    'application/json; charset=utf-8',
+    'application/json; charset=latin1',
+    'APPLICATION/JSON',
+    'application/json;;;',
+    'application/json; charset="klingon"',
+    'application/vnd.api+json',
+  ].map((type): [string, Mutation] => [`content-type ${type}`, (g) => either(encoded(g, { contentType: type }))]),
   ['UTF-16 body', (g) => refuse(encoded(g, { bytes: utf16, contentType: 'application/json; charset=utf-16' }))],
-  ['UTF-8 byte order mark', (g) => either(encoded(g, { bytes: (b) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), b]) }))],
-  ['latin1 bytes in a name', (g) => either(encoded(g, { bytes: (b) => withBytes(b.toString('utf8'), '"previous":"', Buffer.concat([Buffer.from('"previous":"'), Buffer.from([0xe9, 0xff])])) }))],
+  [
+    'UTF-8 byte order mark',
+    (g) => either(encoded(g, { bytes: (b) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), b]) })),
+  ],
+  [
+    'latin1 bytes in a name',
+    (g) =>
+      either(
+        encoded(g, {
+          bytes: (b) =>
+            withBytes(
+              b.toString('utf8'),
+              '"previous":"',
+              Buffer.concat([Buffer.from('"previous":"'), Buffer.from([0xe9, 0xff])]),
+            ),
+        }),
+      ),
+  ],
   [
     'chunked',
     (g) => {
       const request = encoded(g, {});
       const body = request.body ?? Buffer.alloc(0);
-      const chunked = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]);
-      return either({ ...request, headers: [...request.headers, ['Transfer-Encoding', 'chunked']], contentLength: null, body: chunked });
+      const chunked = Buffer.concat([
+        Buffer.from(`${body.length.toString(16)}\r\n`),
+        body,
+        Buffer.from('\r\n0\r\n\r\n'),
+      ]);
+      return either({
+        ...request,
+        headers: [...request.headers, ['Transfer-Encoding', 'chunked']],
+        contentLength: null,
+        body: chunked,
+      });
     },
   ],
-  ['chunked with a bad size', (g) => refuse(reframed(g, [['Transfer-Encoding', 'chunked']], Buffer.from('zz\r\n{}\r\n0\r\n\r\n'), null))],
-  ['chunked and Content-Length', (g) => refuse(reframed(g, [['Transfer-Encoding', 'chunked']], Buffer.from('2\r\n{}\r\n0\r\n\r\n')))],
-  ...['50000000', '1048577', '99999999999999999999999', '-1', 'abc', '1, 2', '0x10', '1e3'].map((length): [string, Mutation] => [
-    `declared length ${length}, no body`,
-    (g) => ({ ...refuse({ ...encoded(g, {}), contentLength: length, withholdBody: true }), timeoutMs: 5_000 }),
-  ]),
-  ['two Content-Length headers', (g) => refuse(reframed(g, [['Content-Length', '1'], ['Content-Length', '2']], null, null))],
+  [
+    'chunked with a bad size',
+    (g) => refuse(reframed(g, [['Transfer-Encoding', 'chunked']], Buffer.from('zz\r\n{}\r\n0\r\n\r\n'), null)),
+  ],
+  [
+    'chunked and Content-Length',
+    (g) => refuse(reframed(g, [['Transfer-Encoding', 'chunked']], Buffer.from('2\r\n{}\r\n0\r\n\r\n'))),
+  ],
+  ...['50000000', '1048577', '99999999999999999999999', '-1', 'abc', '1, 2', '0x10', '1e3'].map(
+    (length): [string, Mutation] => [
+      `declared length ${length}, no body`,
+      (g) => ({ ...refuse({ ...encoded(g, {}), contentLength: length, withholdBody: true }), timeoutMs: 5_000 }),
+    ],
+  ),
+  [
+    'two Content-Length headers',
+    (g) =>
+      refuse(
+        reframed(
+          g,
+          [
+            ['Content-Length', '1'],
+            ['Content-Length', '2'],
+          ],
+          null,
+          null,
+        ),
+      ),
+  ],
   ['declared length shorter than the body', (g) => refuse({ ...encoded(g, {}), contentLength: 20 })],
   ['Expect: 100-continue', (g) => either(encoded(g, { headers: [['Expect', '100-continue']] }))],
   ['Expect: something else', (g) => either(encoded(g, { headers: [['Expect', 'tea']] }))],
   ['a NUL in a header', (g) => refuse(encoded(g, { headers: [['X-Trace', 'a\u0000b']] }))],
   ['a space in a header name', (g) => refuse(encoded(g, { headers: [['X Trace', 'a']] }))],
   ['an obsolete folded header', (g) => refuse(encoded(g, { headers: [['X-Trace', 'a\r\n b']] }))],
-  ['100 headers', (g) => either(encoded(g, { headers: Array.from({ length: 100 }, (_, i): [string, string] => [`X-H${i}`, 'v']) }))],
-  ['codec gzip', (g) => refuse(codecRequest(g, { body: gzipSync(g.t.codecBody), headers: [['Content-Encoding', 'gzip']] }))],
-  ['codec charset', (g) => refuse(codecRequest(g, { contentType: `application/json; charset=${pick(g.r, ['latin1', 'utf-16', 'klingon', 'ascii'])}` }))],
+  [
+    '100 headers',
+    (g) => either(encoded(g, { headers: Array.from({ length: 100 }, (_, i): [string, string] => [`X-H${i}`, 'v']) })),
+  ],
+  [
+    'codec gzip',
+    (g) => refuse(codecRequest(g, { body: gzipSync(g.t.codecBody), headers: [['Content-Encoding', 'gzip']] })),
+  ],
+  [
+    'codec charset',
+    (g) =>
+      refuse(
+        codecRequest(g, {
+          contentType: `application/json; charset=${pick(g.r, ['latin1', 'utf-16', 'klingon', 'ascii'])}`,
+        }),
+      ),
+  ],
   ['codec text/plain', (g) => refuse(codecRequest(g, { contentType: 'text/plain' }))],
-  ['codec declared 5 MB', (g) => ({ ...refuse({ ...codecRequest(g, {}), contentLength: 5 * 1024 * 1024, withholdBody: true }), timeoutMs: 5_000 })],
+  [
+    'codec declared 5 MB',
+    (g) => ({
+      ...refuse({ ...codecRequest(g, {}), contentLength: 5 * 1024 * 1024, withholdBody: true }),
+      timeoutMs: 5_000,
+    }),
+  ],
 ];
 
 // ---- routing -----------------------------------------------------------------------------------
 
-const bare = (method: string, target: string, headers: Array<[string, string]> = [], body: Buffer | null = null): WireRequest => ({ method, target, headers, body });
+const bare = (
+  method: string,
+  target: string,
+  headers: Array<[string, string]> = [],
+  body: Buffer | null = null,
+): WireRequest => ({ method, target, headers, body });
 
 /** A valid signed Storeganise event, sent to `target`. */
-const storeganiseTo = (g: Gen, target: string): WireRequest => storeganiseRequest(g, json(storeganiseUserEvent(g)), { target });
+const storeganiseTo = (g: Gen, target: string): WireRequest =>
+  storeganiseRequest(g, json(storeganiseUserEvent(g)), { target });
 
 const routing: Array<[string, Mutation]> = [
-  ...['GET', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'PROPFIND', 'SEARCH'].map((method): [string, Mutation] => [`${method} on a webhook`, (g) => refuse({ ...storeganiseTo(g, pick(g.r, ['/addon/storeganise', `/addon/zendesk/${accountOf(g).subdomain}`])), method })]),
-  ['OPTIONS on a webhook', (g) => either(bare('OPTIONS', pick(g.r, ['/addon/storeganise', `/addon/zendesk/${accountOf(g).subdomain}`])))],
+  ...['GET', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'PROPFIND', 'SEARCH'].map((method): [string, Mutation] => [
+    `${method} on a webhook`,
+    (g) =>
+      refuse({
+        ...storeganiseTo(g, pick(g.r, ['/addon/storeganise', `/addon/zendesk/${accountOf(g).subdomain}`])),
+        method,
+      }),
+  ]),
+  [
+    'OPTIONS on a webhook',
+    (g) => either(bare('OPTIONS', pick(g.r, ['/addon/storeganise', `/addon/zendesk/${accountOf(g).subdomain}`]))),
+  ],
   ['unknown method', (g) => refuse(bare(pick(g.r, ['FOO', 'GETT', 'post', 'P\u00d6ST']), '/addon/storeganise'))],
   ['CONNECT', (g) => ({ ...refuse(bare('CONNECT', `127.0.0.1:${pick(g.r, [22, 80, 443])}`)), mayClose: true })],
-  ['TLS hello', () => ({ ...refuse({ method: '', target: '', headers: [], body: null, raw: Buffer.from('160301002a0100002603030000000000000000000000000000000000000000000000000000000000000000000000', 'hex') }), mayClose: true })],
-  ['not HTTP', () => ({ ...refuse({ method: '', target: '', headers: [], body: null, raw: Buffer.from('HELLO\r\n\r\n') }), mayClose: true })],
+  [
+    'TLS hello',
+    () => ({
+      ...refuse({
+        method: '',
+        target: '',
+        headers: [],
+        body: null,
+        raw: Buffer.from(
+          '160301002a0100002603030000000000000000000000000000000000000000000000000000000000000000000000',
+          'hex',
+        ),
+      }),
+      mayClose: true,
+    }),
+  ],
+  [
+    'not HTTP',
+    () => ({
+      ...refuse({ method: '', target: '', headers: [], body: null, raw: Buffer.from('HELLO\r\n\r\n') }),
+      mayClose: true,
+    }),
+  ],
   ...[
     '',
     '..',
@@ -593,14 +1065,46 @@ const routing: Array<[string, Mutation]> = [
     'a'.repeat(300),
     '..%2F..%2Faddon%2Fstoreganise',
     ';x',
-  ].map((sub): [string, Mutation] => [`zendesk subdomain ${JSON.stringify(sub.slice(0, 20))}`, (g) => refuse(zendeskRequest(g, accountOf(g), json(zendeskNameEvent(g)), { target: `/addon/zendesk/${sub}` }))]),
-  ['unknown zendesk subdomain', (g) => refuse(zendeskRequest(g, accountOf(g), json(zendeskUnknownUserEvent(g)), { target: `/addon/zendesk/${subdomainTag(g.n)}`, secret: `secret-${hex(g.r, 8)}` }))],
-  ['zendesk subdomain in capitals, bad signature', (g) => refuse(zendeskRequest(g, accountOf(g), json(zendeskNameEvent(g)), { target: `/addon/zendesk/${accountOf(g).subdomain.toUpperCase()}`, secret: 'wrong' }))],
-  ['zendesk subdomain in capitals, signed', (g) => either(zendeskRequest(g, accountOf(g), json(zendeskNameEvent(g)), { target: `/addon/zendesk/${accountOf(g).subdomain.toUpperCase()}` }))],
-  ...['/addon/storeganise/', '/ADDON/STOREGANISE', '/addon/storeganise?x=1', '/addon/storeganise?', 'http://evil.example/addon/storeganise'].map((target): [string, Mutation] => [
-    `webhook at ${target}`,
-    (g) => either(storeganiseTo(g, target)),
+  ].map((sub): [string, Mutation] => [
+    `zendesk subdomain ${JSON.stringify(sub.slice(0, 20))}`,
+    (g) => refuse(zendeskRequest(g, accountOf(g), json(zendeskNameEvent(g)), { target: `/addon/zendesk/${sub}` })),
   ]),
+  [
+    'unknown zendesk subdomain',
+    (g) =>
+      refuse(
+        zendeskRequest(g, accountOf(g), json(zendeskUnknownUserEvent(g)), {
+          target: `/addon/zendesk/${subdomainTag(g.n)}`,
+          secret: `secret-${hex(g.r, 8)}`,
+        }),
+      ),
+  ],
+  [
+    'zendesk subdomain in capitals, bad signature',
+    (g) =>
+      refuse(
+        zendeskRequest(g, accountOf(g), json(zendeskNameEvent(g)), {
+          target: `/addon/zendesk/${accountOf(g).subdomain.toUpperCase()}`,
+          secret: 'wrong',
+        }),
+      ),
+  ],
+  [
+    'zendesk subdomain in capitals, signed',
+    (g) =>
+      either(
+        zendeskRequest(g, accountOf(g), json(zendeskNameEvent(g)), {
+          target: `/addon/zendesk/${accountOf(g).subdomain.toUpperCase()}`,
+        }),
+      ),
+  ],
+  ...[
+    '/addon/storeganise/',
+    '/ADDON/STOREGANISE',
+    '/addon/storeganise?x=1',
+    '/addon/storeganise?',
+    'http://evil.example/addon/storeganise',
+  ].map((target): [string, Mutation] => [`webhook at ${target}`, (g) => either(storeganiseTo(g, target))]),
   ...[
     '/addon/storeganise/x',
     '//addon/storeganise',
@@ -617,10 +1121,26 @@ const routing: Array<[string, Mutation]> = [
     '*',
     'addon/storeganise',
   ].map((target): [string, Mutation] => [`webhook at ${target}`, (g) => refuse(storeganiseTo(g, target))]),
-  ...['/', '/admin', '/.env', '/.git/config', '/api', '/operator', '/operator/accounts', '/codec', '/oauth', '/oauth/zendesk', '/metricsx', '/healthz/..%2F..%2Fetc%2Fpasswd', '/%2e%2e/%2e%2e/etc/passwd', '/status/acme'].map(
-    (target): [string, Mutation] => [`GET ${target}`, () => refuse(bare('GET', target))],
-  ),
-  ...['/healthz', '/readyz', '/metrics', '/HEALTHZ', '/healthz?x=1'].map((target): [string, Mutation] => [`GET ${target}`, () => either(bare('GET', target))]),
+  ...[
+    '/',
+    '/admin',
+    '/.env',
+    '/.git/config',
+    '/api',
+    '/operator',
+    '/operator/accounts',
+    '/codec',
+    '/oauth',
+    '/oauth/zendesk',
+    '/metricsx',
+    '/healthz/..%2F..%2Fetc%2Fpasswd',
+    '/%2e%2e/%2e%2e/etc/passwd',
+    '/status/acme',
+  ].map((target): [string, Mutation] => [`GET ${target}`, () => refuse(bare('GET', target))]),
+  ...['/healthz', '/readyz', '/metrics', '/HEALTHZ', '/healthz?x=1'].map((target): [string, Mutation] => [
+    `GET ${target}`,
+    () => either(bare('GET', target)),
+  ]),
   ['HEAD /healthz', () => either(bare('HEAD', '/healthz'))],
   ['a 20 kB path', (g) => refuse(bare('GET', `/${'a'.repeat(pick(g.r, [9_000, 20_000]))}`))],
   ['a 20 kB query', (g) => either(bare('GET', `/healthz?${'q=1&'.repeat(pick(g.r, [2_000, 5_000]))}`))],
@@ -633,8 +1153,24 @@ const routing: Array<[string, Mutation]> = [
       return either({ ...request, headers: [...request.headers, ['Host', 'evil.example']] });
     },
   ],
-  ['HTTP/1.0', () => either({ method: '', target: '', headers: [], body: null, raw: Buffer.from('GET /healthz HTTP/1.0\r\n\r\n') })],
-  ['HTTP/2 preface', () => ({ ...refuse({ method: '', target: '', headers: [], body: null, raw: Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n') }), mayClose: true })],
+  [
+    'HTTP/1.0',
+    () =>
+      either({ method: '', target: '', headers: [], body: null, raw: Buffer.from('GET /healthz HTTP/1.0\r\n\r\n') }),
+  ],
+  [
+    'HTTP/2 preface',
+    () => ({
+      ...refuse({
+        method: '',
+        target: '',
+        headers: [],
+        body: null,
+        raw: Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+      }),
+      mayClose: true,
+    }),
+  ],
 ];
 
 // ---- apiUrl (SSRF) -----------------------------------------------------------------------------
@@ -662,18 +1198,41 @@ const apiUrls: Array<[string, Mutation]> = [
   ['0.0.0.0', withApiUrl('refuse', (a) => a.apiUrl.replace('127.0.0.1', '0.0.0.0'))],
   ['evil.example', withApiUrl('refuse', (a) => a.apiUrl.replace('127.0.0.1', 'evil.example'))],
   ['userinfo', withApiUrl('refuse', (a) => a.apiUrl.replace('://', '://user:pass@'))],
-  ['userinfo naming the host', withApiUrl('refuse', (a, g) => `http://${parts(a).host}:${parts(a).port}@${new URL(g.t.trapOrigin).host}${parts(a).path}`)],
-  ['fragment hiding the host', withApiUrl('refuse', (a, g) => `${g.t.trapOrigin}#@${parts(a).host}:${parts(a).port}${parts(a).path}`)],
-  ['backslash before @', withApiUrl('refuse', (a, g) => `http://${parts(a).host}:${parts(a).port}\\@${new URL(g.t.trapOrigin).host}${parts(a).path}`)],
+  [
+    'userinfo naming the host',
+    withApiUrl(
+      'refuse',
+      (a, g) => `http://${parts(a).host}:${parts(a).port}@${new URL(g.t.trapOrigin).host}${parts(a).path}`,
+    ),
+  ],
+  [
+    'fragment hiding the host',
+    withApiUrl('refuse', (a, g) => `${g.t.trapOrigin}#@${parts(a).host}:${parts(a).port}${parts(a).path}`),
+  ],
+  [
+    'backslash before @',
+    withApiUrl(
+      'refuse',
+      (a, g) => `http://${parts(a).host}:${parts(a).port}\\@${new URL(g.t.trapOrigin).host}${parts(a).path}`,
+    ),
+  ],
   ['a tab in the host', withApiUrl('refuse', (a) => a.apiUrl.replace('127.0.0.1', '127.0.\t0.1'))],
-  ['a newline in the port', withApiUrl('refuse', (a) => a.apiUrl.replace(`:${parts(a).port}`, `:${parts(a).port.slice(0, 2)}\n${parts(a).port.slice(2)}`))],
+  [
+    'a newline in the port',
+    withApiUrl('refuse', (a) =>
+      a.apiUrl.replace(`:${parts(a).port}`, `:${parts(a).port.slice(0, 2)}\n${parts(a).port.slice(2)}`),
+    ),
+  ],
   ['backslashes', withApiUrl('refuse', (a) => a.apiUrl.replaceAll('/', '\\'))],
   ['no port', withApiUrl('refuse', (a) => a.apiUrl.replace(`:${parts(a).port}`, ''))],
   ['port 80', withApiUrl('refuse', (a) => a.apiUrl.replace(`:${parts(a).port}`, ':80'))],
   ['port 0', withApiUrl('refuse', (a) => a.apiUrl.replace(`:${parts(a).port}`, ':0'))],
   ['port out of range', withApiUrl('refuse', (a) => a.apiUrl.replace(`:${parts(a).port}`, ':65536'))],
   ['another port', withApiUrl('refuse', (a) => a.apiUrl.replace(`:${parts(a).port}`, `:${Number(parts(a).port) + 1}`))],
-  ['subdomain in capitals', withApiUrl('refuse', (a) => a.apiUrl.replace(`/${a.subdomain}/`, `/${a.subdomain.toUpperCase()}/`))],
+  [
+    'subdomain in capitals',
+    withApiUrl('refuse', (a) => a.apiUrl.replace(`/${a.subdomain}/`, `/${a.subdomain.toUpperCase()}/`)),
+  ],
   ['path in capitals', withApiUrl('refuse', (a) => a.apiUrl.replace(/\/api$/, '/API'))],
   ['path in mixed case', withApiUrl('refuse', (a) => a.apiUrl.replace(/\/api$/, '/Api/'))],
   ['./ segment', withApiUrl('refuse', (a) => a.apiUrl.replace(/\/api$/, '/./api'))],
@@ -694,15 +1253,26 @@ const apiUrls: Array<[string, Mutation]> = [
   ['fragment', withApiUrl('refuse', (a) => `${a.apiUrl}#frag`)],
   ['deeper path', withApiUrl('refuse', (a) => `${a.apiUrl}/v1/admin`)],
   ['https', withApiUrl('refuse', (a) => a.apiUrl.replace('http:', 'https:'))],
-  ['other schemes', withApiUrl('refuse', (a, g) => a.apiUrl.replace('http:', pick(g.r, ['ftp:', 'file:', 'gopher:', 'ws:', 'javascript:'])))],
+  [
+    'other schemes',
+    withApiUrl('refuse', (a, g) =>
+      a.apiUrl.replace('http:', pick(g.r, ['ftp:', 'file:', 'gopher:', 'ws:', 'javascript:'])),
+    ),
+  ],
   ['one slash', withApiUrl('refuse', (a) => a.apiUrl.replace('://', ':/'))],
   ['no scheme', withApiUrl('refuse', (a) => a.apiUrl.replace('http:', ''))],
   ['fullwidth host', withApiUrl('refuse', (a) => a.apiUrl.replace('127.0.0.1', 'ｌｏｃａｌｈｏｓｔ'))],
   ['3,000 characters', withApiUrl('refuse', (a) => `${a.apiUrl}${'/x'.repeat(1_500)}`)],
   ['empty', withApiUrl('refuse', () => '')],
   ["another account's apiUrl", withApiUrl('refuse', (a, g) => otherAccount(g, a).apiUrl)],
-  ['an account nobody has', withApiUrl('refuse', (a, g) => a.apiUrl.replace(`/${a.subdomain}/`, `/${subdomainTag(g.n)}/`))],
-  ['scheme and host in capitals', withApiUrl('either', (a) => a.apiUrl.replace('http://127.0.0.1', 'HTTP://127.0.0.1'))],
+  [
+    'an account nobody has',
+    withApiUrl('refuse', (a, g) => a.apiUrl.replace(`/${a.subdomain}/`, `/${subdomainTag(g.n)}/`)),
+  ],
+  [
+    'scheme and host in capitals',
+    withApiUrl('either', (a) => a.apiUrl.replace('http://127.0.0.1', 'HTTP://127.0.0.1')),
+  ],
   ['trailing slash', withApiUrl('either', (a) => `${a.apiUrl}/`)],
   ['decimal IPv4', withApiUrl('refuse', (a) => a.apiUrl.replace('127.0.0.1', '2130706433'))],
   ['hex IPv4', withApiUrl('refuse', (a) => a.apiUrl.replace('127.0.0.1', '0x7f000001'))],
@@ -715,11 +1285,31 @@ const apiUrls: Array<[string, Mutation]> = [
     "another account's add-on id",
     (g) => {
       const account = accountOf(g);
-      return refuse(storeganiseRequest(g, json({ ...storeganiseUserEvent(g, account), addonId: otherAccount(g, account).addonId })));
+      return refuse(
+        storeganiseRequest(g, json({ ...storeganiseUserEvent(g, account), addonId: otherAccount(g, account).addonId })),
+      );
     },
   ],
-  ['an add-on id nobody has', (g) => refuse(storeganiseRequest(g, json({ ...storeganiseUserEvent(g), addonId: hex(g.r, 24) })))],
-  ['an activation for an account nobody has', (g) => refuse(storeganiseRequest(g, json({ ...storeganiseUserEvent(g), type: 'addon.installed', data: {}, apiUrl: accountOf(g).apiUrl.replace(`/${accountOf(g).subdomain}/`, `/${subdomainTag(g.n)}/`), addonId: hex(g.r, 24) })))],
+  [
+    'an add-on id nobody has',
+    (g) => refuse(storeganiseRequest(g, json({ ...storeganiseUserEvent(g), addonId: hex(g.r, 24) }))),
+  ],
+  [
+    'an activation for an account nobody has',
+    (g) =>
+      refuse(
+        storeganiseRequest(
+          g,
+          json({
+            ...storeganiseUserEvent(g),
+            type: 'addon.installed',
+            data: {},
+            apiUrl: accountOf(g).apiUrl.replace(`/${accountOf(g).subdomain}/`, `/${subdomainTag(g.n)}/`),
+            addonId: hex(g.r, 24),
+          }),
+        ),
+      ),
+  ],
 ];
 
 // ---- OAuth -------------------------------------------------------------------------------------
@@ -748,31 +1338,63 @@ const oauth: Array<[string, Mutation]> = [
   ['authorize without an account', () => refuse(authorize(''))],
   ['authorize, empty account', () => refuse(authorize('?account='))],
   ['authorize, unknown account', (g) => refuse(authorize(`?account=${subdomainTag(g.n)}`))],
-  ['authorize, account twice', (g) => refuse(authorize(`?account=${accountOf(g).subdomain}&account=${otherAccount(g, accountOf(g)).subdomain}`))],
+  [
+    'authorize, account twice',
+    (g) => refuse(authorize(`?account=${accountOf(g).subdomain}&account=${otherAccount(g, accountOf(g)).subdomain}`)),
+  ],
   ['authorize, account as an array', (g) => refuse(authorize(`?account[]=${accountOf(g).subdomain}`))],
   ['authorize, account as an object', (g) => refuse(authorize(`?account[x]=${accountOf(g).subdomain}`))],
   ['authorize, bad escape', () => refuse(authorize('?account=%zz'))],
-  ['authorize, hostile account', (g) => refuse(authorize(`?account=${q(hostile(g.r).toWellFormed().slice(0, 2_000))}`))],
+  [
+    'authorize, hostile account',
+    (g) => refuse(authorize(`?account=${q(hostile(g.r).toWellFormed().slice(0, 2_000))}`)),
+  ],
   ['authorize, dot segments', () => refuse(authorize('?account=..%2F..%2Foperator'))],
   ['authorize, known account', (g) => either(authorize(`?account=${accountOf(g).subdomain}`))],
-  ['authorize, known account in capitals', (g) => either(authorize(`?account=${accountOf(g).subdomain.toUpperCase()}`))],
+  [
+    'authorize, known account in capitals',
+    (g) => either(authorize(`?account=${accountOf(g).subdomain.toUpperCase()}`)),
+  ],
   ['callback without a state', () => refuse(callback('?code=abc'))],
   ['callback, garbage state', (g) => refuse(callback(`?state=${hex(g.r, 40)}&code=abc`))],
-  ['callback, tampered state', (g) => refuse(callback(`?state=${q(tampered(g, pick(g.r, g.t.oauthStates)))}&code=abc`))],
+  [
+    'callback, tampered state',
+    (g) => refuse(callback(`?state=${q(tampered(g, pick(g.r, g.t.oauthStates)))}&code=abc`)),
+  ],
   ['callback, a state sealed elsewhere', (g) => refuse(callback(`?state=${q(g.t.foreignState)}&code=abc`))],
-  ['callback, genuine state and a made-up code', (g) => refuse(callback(`?state=${q(pick(g.r, g.t.oauthStates))}&code=${hex(g.r, 16)}`))],
+  [
+    'callback, genuine state and a made-up code',
+    (g) => refuse(callback(`?state=${q(pick(g.r, g.t.oauthStates))}&code=${hex(g.r, 16)}`)),
+  ],
   ['callback, genuine state and no code', (g) => refuse(callback(`?state=${q(pick(g.r, g.t.oauthStates))}`))],
-  ['callback, genuine state and an error', (g) => refuse(callback(`?state=${q(pick(g.r, g.t.oauthStates))}&error=access_denied&error_description=${q(hostile(g.r).toWellFormed().slice(0, 500))}`))],
-  ['callback, genuine state twice', (g) => refuse(callback(`?state=${q(pick(g.r, g.t.oauthStates))}&state=${q(pick(g.r, g.t.oauthStates))}&code=abc`))],
+  [
+    'callback, genuine state and an error',
+    (g) =>
+      refuse(
+        callback(
+          `?state=${q(pick(g.r, g.t.oauthStates))}&error=access_denied&error_description=${q(hostile(g.r).toWellFormed().slice(0, 500))}`,
+        ),
+      ),
+  ],
+  [
+    'callback, genuine state twice',
+    (g) => refuse(callback(`?state=${q(pick(g.r, g.t.oauthStates))}&state=${q(pick(g.r, g.t.oauthStates))}&code=abc`)),
+  ],
   ['callback, code as an array', (g) => refuse(callback(`?state=${q(pick(g.r, g.t.oauthStates))}&code[]=a&code[]=b`))],
   ['callback, 8 kB state', (g) => refuse(callback(`?state=${'A'.repeat(pick(g.r, [4_000, 8_000]))}&code=abc`))],
-  ['callback, JSON state', () => refuse(callback(`?state=${q('{"account":"x","nonce":"n","expiresAt":9e15,"verifier":"v"}')}&code=abc`))],
+  [
+    'callback, JSON state',
+    () => refuse(callback(`?state=${q('{"account":"x","nonce":"n","expiresAt":9e15,"verifier":"v"}')}&code=abc`)),
+  ],
   ['POST callback', (g) => refuse({ ...callback(`?state=${q(pick(g.r, g.t.oauthStates))}&code=abc`), method: 'POST' })],
 ];
 
 // ---- operator and codec --------------------------------------------------------------------------
 
-function codecRequest(g: Gen, options: { target?: string; body?: Buffer | string; contentType?: string; headers?: Array<[string, string]> }): WireRequest {
+function codecRequest(
+  g: Gen,
+  options: { target?: string; body?: Buffer | string; contentType?: string; headers?: Array<[string, string]> },
+): WireRequest {
   const body = options.body ?? g.t.codecBody;
   return {
     method: 'POST',
@@ -782,10 +1404,14 @@ function codecRequest(g: Gen, options: { target?: string; body?: Buffer | string
   };
 }
 
-const operator = (g: Gen, method: string, path: string, authorization: string | null): WireRequest => bare(method, path, authorization === null ? [] : [['Authorization', authorization]]);
+const operator = (g: Gen, method: string, path: string, authorization: string | null): WireRequest =>
+  bare(method, path, authorization === null ? [] : [['Authorization', authorization]]);
 
 const noForeignCors = (answer: WireAnswer): string | null =>
-  answer.headers['access-control-allow-origin'] !== undefined || answer.headers['access-control-allow-credentials'] !== undefined ? 'CORS granted to a foreign origin' : null;
+  answer.headers['access-control-allow-origin'] !== undefined ||
+  answer.headers['access-control-allow-credentials'] !== undefined
+    ? 'CORS granted to a foreign origin'
+    : null;
 
 const WRONG_AUTHORIZATION = (g: Gen): string | null =>
   pick(g.r, [
@@ -806,45 +1432,196 @@ const WRONG_AUTHORIZATION = (g: Gen): string | null =>
   ]);
 
 const operatorCodec: Array<[string, Mutation]> = [
-  ['operator GET, wrong credentials', (g) => refuse(operator(g, 'GET', `/operator/accounts/${accountOf(g).subdomain}`, WRONG_AUTHORIZATION(g)))],
-  ['operator GET, token in the query', (g) => refuse(operator(g, 'GET', `/operator/accounts/${accountOf(g).subdomain}?token=${g.t.operatorToken}&access_token=${g.t.operatorToken}`, null))],
-  ['operator GET, token in the path', (g) => refuse(operator(g, 'GET', `/operator/${g.t.operatorToken}/accounts/${accountOf(g).subdomain}`, null))],
-  ['operator GET, token as a cookie', (g) => refuse({ ...operator(g, 'GET', `/operator/accounts/${accountOf(g).subdomain}`, null), headers: [['Cookie', `token=${g.t.operatorToken}`]] })],
-  ['operator GET', (g) => either(operator(g, 'GET', `/operator/accounts/${accountOf(g).subdomain}`, `Bearer ${g.t.operatorToken}`))],
-  ['operator GET, unknown account', (g) => refuse(operator(g, 'GET', `/operator/accounts/${subdomainTag(g.n)}`, `Bearer ${g.t.operatorToken}`))],
+  [
+    'operator GET, wrong credentials',
+    (g) => refuse(operator(g, 'GET', `/operator/accounts/${accountOf(g).subdomain}`, WRONG_AUTHORIZATION(g))),
+  ],
+  [
+    'operator GET, token in the query',
+    (g) =>
+      refuse(
+        operator(
+          g,
+          'GET',
+          `/operator/accounts/${accountOf(g).subdomain}?token=${g.t.operatorToken}&access_token=${g.t.operatorToken}`,
+          null,
+        ),
+      ),
+  ],
+  [
+    'operator GET, token in the path',
+    (g) => refuse(operator(g, 'GET', `/operator/${g.t.operatorToken}/accounts/${accountOf(g).subdomain}`, null)),
+  ],
+  [
+    'operator GET, token as a cookie',
+    (g) =>
+      refuse({
+        ...operator(g, 'GET', `/operator/accounts/${accountOf(g).subdomain}`, null),
+        headers: [['Cookie', `token=${g.t.operatorToken}`]],
+      }),
+  ],
+  [
+    'operator GET',
+    (g) => either(operator(g, 'GET', `/operator/accounts/${accountOf(g).subdomain}`, `Bearer ${g.t.operatorToken}`)),
+  ],
+  [
+    'operator GET, unknown account',
+    (g) => refuse(operator(g, 'GET', `/operator/accounts/${subdomainTag(g.n)}`, `Bearer ${g.t.operatorToken}`)),
+  ],
   ...['..', '%2e%2e', '%zz', 'A%2FB', '%C3%A9', 'a'.repeat(100), '-x'].map((sub): [string, Mutation] => [
     `operator GET, subdomain ${sub.slice(0, 12)}`,
     (g) => refuse(operator(g, 'GET', `/operator/accounts/${sub}`, `Bearer ${g.t.operatorToken}`)),
   ]),
   ...['..', '.', '%2e%2e', 'a%2Fb', '%zz', '..%2F..', 'x'.repeat(65), '%00'].map((id): [string, Mutation] => [
     `resync, user ${id.slice(0, 12)}`,
-    (g) => refuse(operator(g, 'POST', `/operator/accounts/${accountOf(g).subdomain}/customers/${id}/resync`, `Bearer ${g.t.operatorToken}`)),
+    (g) =>
+      refuse(
+        operator(
+          g,
+          'POST',
+          `/operator/accounts/${accountOf(g).subdomain}/customers/${id}/resync`,
+          `Bearer ${g.t.operatorToken}`,
+        ),
+      ),
   ]),
-  ['resync, a user nobody has', (g) => refuse(operator(g, 'POST', `/operator/accounts/${accountOf(g).subdomain}/customers/${userTag(g.n)}/resync`, `Bearer ${g.t.operatorToken}`))],
-  ['resync, wrong credentials', (g) => refuse(operator(g, 'POST', `/operator/accounts/${accountOf(g).subdomain}/customers/${customerOf(g, accountOf(g)).sgId}/resync`, WRONG_AUTHORIZATION(g)))],
+  [
+    'resync, a user nobody has',
+    (g) =>
+      refuse(
+        operator(
+          g,
+          'POST',
+          `/operator/accounts/${accountOf(g).subdomain}/customers/${userTag(g.n)}/resync`,
+          `Bearer ${g.t.operatorToken}`,
+        ),
+      ),
+  ],
+  [
+    'resync, wrong credentials',
+    (g) =>
+      refuse(
+        operator(
+          g,
+          'POST',
+          `/operator/accounts/${accountOf(g).subdomain}/customers/${customerOf(g, accountOf(g)).sgId}/resync`,
+          WRONG_AUTHORIZATION(g),
+        ),
+      ),
+  ],
   [
     'resync',
     (g) => {
       const account = accountOf(g);
-      return either(operator(g, 'POST', `/operator/accounts/${account.subdomain}/customers/${customerOf(g, account).sgId}/resync`, `Bearer ${g.t.operatorToken}`));
+      return either(
+        operator(
+          g,
+          'POST',
+          `/operator/accounts/${account.subdomain}/customers/${customerOf(g, account).sgId}/resync`,
+          `Bearer ${g.t.operatorToken}`,
+        ),
+      );
     },
   ],
-  ['recheck-settings, wrong credentials', (g) => refuse(operator(g, 'POST', `/operator/accounts/${accountOf(g).subdomain}/recheck-settings`, WRONG_AUTHORIZATION(g)))],
-  ['recheck-settings', (g) => either(operator(g, 'POST', `/operator/accounts/${accountOf(g).subdomain}/recheck-settings`, `Bearer ${g.t.operatorToken}`))],
+  [
+    'recheck-settings, wrong credentials',
+    (g) =>
+      refuse(
+        operator(g, 'POST', `/operator/accounts/${accountOf(g).subdomain}/recheck-settings`, WRONG_AUTHORIZATION(g)),
+      ),
+  ],
+  [
+    'recheck-settings',
+    (g) =>
+      either(
+        operator(
+          g,
+          'POST',
+          `/operator/accounts/${accountOf(g).subdomain}/recheck-settings`,
+          `Bearer ${g.t.operatorToken}`,
+        ),
+      ),
+  ],
   // Never with the right token: it would stop the account syncing.
-  ['disconnect, wrong credentials', (g) => refuse(operator(g, 'POST', `/operator/accounts/${accountOf(g).subdomain}/disconnect`, WRONG_AUTHORIZATION(g)))],
-  ['disconnect, GET', (g) => refuse(operator(g, 'GET', `/operator/accounts/${accountOf(g).subdomain}/disconnect`, `Bearer ${g.t.operatorToken}`))],
-  ['operator with a body', (g) => refuse({ ...operator(g, 'POST', `/operator/accounts/${accountOf(g).subdomain}/disconnect`, null), body: Buffer.from('{"confirm":true}'), headers: [['Content-Type', 'application/json']] })],
+  [
+    'disconnect, wrong credentials',
+    (g) =>
+      refuse(operator(g, 'POST', `/operator/accounts/${accountOf(g).subdomain}/disconnect`, WRONG_AUTHORIZATION(g))),
+  ],
+  [
+    'disconnect, GET',
+    (g) =>
+      refuse(
+        operator(g, 'GET', `/operator/accounts/${accountOf(g).subdomain}/disconnect`, `Bearer ${g.t.operatorToken}`),
+      ),
+  ],
+  [
+    'operator with a body',
+    (g) =>
+      refuse({
+        ...operator(g, 'POST', `/operator/accounts/${accountOf(g).subdomain}/disconnect`, null),
+        body: Buffer.from('{"confirm":true}'),
+        headers: [['Content-Type', 'application/json']],
+      }),
+  ],
   ['codec decode', (g) => either(codecRequest(g, {}))],
-  ['codec encode', (g) => either(codecRequest(g, { target: `/codec/t/${g.t.operatorToken}/encode`, body: '{"payloads":[{"metadata":{"encoding":"anNvbi9wbGFpbg=="},"data":"IngiCg=="}]}' }))],
-  ['codec with the header token', (g) => either(codecRequest(g, { target: '/codec/decode', headers: [['Authorization', `Bearer ${g.t.operatorToken}`]] }))],
+  [
+    'codec encode',
+    (g) =>
+      either(
+        codecRequest(g, {
+          target: `/codec/t/${g.t.operatorToken}/encode`,
+          body: '{"payloads":[{"metadata":{"encoding":"anNvbi9wbGFpbg=="},"data":"IngiCg=="}]}',
+        }),
+      ),
+  ],
+  [
+    'codec with the header token',
+    (g) =>
+      either(codecRequest(g, { target: '/codec/decode', headers: [['Authorization', `Bearer ${g.t.operatorToken}`]] })),
+  ],
   ['codec without a token', (g) => refuse(codecRequest(g, { target: '/codec/decode' }))],
-  ['codec, wrong header token', (g) => refuse(codecRequest(g, { target: '/codec/encode', headers: [['Authorization', WRONG_AUTHORIZATION(g) ?? 'Bearer x']] }))],
-  ['codec, wrong path token', (g) => refuse(codecRequest(g, { target: `/codec/t/${pick(g.r, [g.t.operatorToken.slice(1), `${g.t.operatorToken}x`, 'x', hex(g.r, 32)])}/decode` }))],
+  [
+    'codec, wrong header token',
+    (g) =>
+      refuse(
+        codecRequest(g, {
+          target: '/codec/encode',
+          headers: [['Authorization', WRONG_AUTHORIZATION(g) ?? 'Bearer x']],
+        }),
+      ),
+  ],
+  [
+    'codec, wrong path token',
+    (g) =>
+      refuse(
+        codecRequest(g, {
+          target: `/codec/t/${pick(g.r, [g.t.operatorToken.slice(1), `${g.t.operatorToken}x`, 'x', hex(g.r, 32)])}/decode`,
+        }),
+      ),
+  ],
   ['codec, empty path token', (g) => refuse(codecRequest(g, { target: '/codec/t//decode' }))],
-  ['codec, path token with a bad escape', (g) => refuse(codecRequest(g, { target: `/codec/t/${g.t.operatorToken}%zz/decode` }))],
-  ['codec, encoded path token', (g) => either(codecRequest(g, { target: `/codec/t/${g.t.operatorToken.replace(/[a-z]/, (c) => `%${c.charCodeAt(0).toString(16)}`)}/decode` }))],
-  ['codec, unknown operation', (g) => refuse(codecRequest(g, { target: `/codec/t/${g.t.operatorToken}/${pick(g.r, ['decrypt', 'decode/x', '..', 'encode%00', 'decode.json'])}` }))],
+  [
+    'codec, path token with a bad escape',
+    (g) => refuse(codecRequest(g, { target: `/codec/t/${g.t.operatorToken}%zz/decode` })),
+  ],
+  [
+    'codec, encoded path token',
+    (g) =>
+      either(
+        codecRequest(g, {
+          target: `/codec/t/${g.t.operatorToken.replace(/[a-z]/, (c) => `%${c.charCodeAt(0).toString(16)}`)}/decode`,
+        }),
+      ),
+  ],
+  [
+    'codec, unknown operation',
+    (g) =>
+      refuse(
+        codecRequest(g, {
+          target: `/codec/t/${g.t.operatorToken}/${pick(g.r, ['decrypt', 'decode/x', '..', 'encode%00', 'decode.json'])}`,
+        }),
+      ),
+  ],
   ['codec, operation in capitals', (g) => either(codecRequest(g, { target: `/codec/t/${g.t.operatorToken}/DECODE` }))],
   ...[
     '',
@@ -862,15 +1639,62 @@ const operatorCodec: Array<[string, Mutation]> = [
     '{"payloads":[{"metadata":{"encoding":"YmluYXJ5L2VuY3J5cHRlZA==","encryption-key-id":"bm9rZXk="},"data":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]}',
     '{"payloads":[{"data":"AA\\ud800A"}]}',
   ].map((body): [string, Mutation] => [`codec body ${body.slice(0, 40)}`, (g) => refuse(codecRequest(g, { body }))]),
-  ['codec, 50,000 payloads', (g) => refuse(codecRequest(g, { body: JSON.stringify({ payloads: Array.from({ length: 50_000 }, () => ({ data: '###' })) }) }))],
-  ['codec, tampered payload', (g) => refuse(codecRequest(g, { body: g.t.codecBody.replace(/"data":"(.)/, (_m, c: string) => `"data":"${c === 'A' ? 'B' : 'A'}`) }))],
-  ['codec preflight, foreign origin', (g) => ({ ...either({ ...bare('OPTIONS', `/codec/t/${g.t.operatorToken}/decode`), headers: [['Origin', pick(g.r, ['https://evil.example', 'null', `${g.t.webUiOrigin}.evil.example`, `${g.t.webUiOrigin}/`, g.t.webUiOrigin.replace('localhost', '127.0.0.1')])], ['Access-Control-Request-Method', 'POST']] }), check: noForeignCors })],
-  ['codec call, foreign origin', (g) => ({ ...either(codecRequest(g, { headers: [['Origin', 'https://evil.example']] })), check: noForeignCors })],
+  [
+    'codec, 50,000 payloads',
+    (g) =>
+      refuse(
+        codecRequest(g, {
+          body: JSON.stringify({ payloads: Array.from({ length: 50_000 }, () => ({ data: '###' })) }),
+        }),
+      ),
+  ],
+  [
+    'codec, tampered payload',
+    (g) =>
+      refuse(
+        codecRequest(g, {
+          body: g.t.codecBody.replace(/"data":"(.)/, (_m, c: string) => `"data":"${c === 'A' ? 'B' : 'A'}`),
+        }),
+      ),
+  ],
+  [
+    'codec preflight, foreign origin',
+    (g) => ({
+      ...either({
+        ...bare('OPTIONS', `/codec/t/${g.t.operatorToken}/decode`),
+        headers: [
+          [
+            'Origin',
+            pick(g.r, [
+              'https://evil.example',
+              'null',
+              `${g.t.webUiOrigin}.evil.example`,
+              `${g.t.webUiOrigin}/`,
+              g.t.webUiOrigin.replace('localhost', '127.0.0.1'),
+            ]),
+          ],
+          ['Access-Control-Request-Method', 'POST'],
+        ],
+      }),
+      check: noForeignCors,
+    }),
+  ],
+  [
+    'codec call, foreign origin',
+    (g) => ({ ...either(codecRequest(g, { headers: [['Origin', 'https://evil.example']] })), check: noForeignCors }),
+  ],
   [
     'codec preflight, the Web UI',
     (g) => ({
-      ...either({ ...bare('OPTIONS', `/codec/t/${g.t.operatorToken}/decode`), headers: [['Origin', g.t.webUiOrigin], ['Access-Control-Request-Method', 'POST']] }),
-      check: (answer) => (answer.headers['access-control-allow-origin'] === g.t.webUiOrigin ? null : 'CORS not granted to the Web UI'),
+      ...either({
+        ...bare('OPTIONS', `/codec/t/${g.t.operatorToken}/decode`),
+        headers: [
+          ['Origin', g.t.webUiOrigin],
+          ['Access-Control-Request-Method', 'POST'],
+        ],
+      }),
+      check: (answer) =>
+        answer.headers['access-control-allow-origin'] === g.t.webUiOrigin ? null : 'CORS not granted to the Web UI',
     }),
   ],
 ];
@@ -892,49 +1716,143 @@ const unicode: Array<[string, Mutation]> = [
     'sg: userId',
     (g) => {
       const userId = `${userTag(g.n)}${hostile(g.r)}`;
-      return { expect: asId(userId, STOREGANISE_ID), request: storeganiseRequest(g, json(withData(storeganiseUserEvent(g), { userId, changedKeys: ['firstName'] }))) };
+      return {
+        expect: asId(userId, STOREGANISE_ID),
+        request: storeganiseRequest(g, json(withData(storeganiseUserEvent(g), { userId, changedKeys: ['firstName'] }))),
+      };
     },
   ],
-  ['sg: addonId', (g) => refuse(storeganiseRequest(g, json({ ...storeganiseUserEvent(g), addonId: `${accountOf(g).addonId}${hostile(g.r)}` })))],
+  [
+    'sg: addonId',
+    (g) =>
+      refuse(
+        storeganiseRequest(g, json({ ...storeganiseUserEvent(g), addonId: `${accountOf(g).addonId}${hostile(g.r)}` })),
+      ),
+  ],
   [
     'sg: type',
     (g) => {
       const type = `user.updated${hostile(g.r)}`;
-      return { expect: asId(type, EVENT_TYPE), request: storeganiseRequest(g, json({ ...storeganiseUserEvent(g), type })) };
+      return {
+        expect: asId(type, EVENT_TYPE),
+        request: storeganiseRequest(g, json({ ...storeganiseUserEvent(g), type })),
+      };
     },
   ],
-  ['sg: apiUrl', (g) => refuse(storeganiseRequest(g, json({ ...storeganiseUserEvent(g), apiUrl: `${accountOf(g).apiUrl}${hostile(g.r)}` })))],
+  [
+    'sg: apiUrl',
+    (g) =>
+      refuse(
+        storeganiseRequest(g, json({ ...storeganiseUserEvent(g), apiUrl: `${accountOf(g).apiUrl}${hostile(g.r)}` })),
+      ),
+  ],
   [
     'sg: changed key',
     (g) => {
       const key = hostile(g.r);
-      return { expect: key.length <= 200 ? 'either' : 'refuse', request: storeganiseRequest(g, json(withData(storeganiseUserEvent(g), { userId: customerOf(g, accountOf(g)).sgId, changedKeys: ['firstName', key] }))) };
+      return {
+        expect: key.length <= 200 ? 'either' : 'refuse',
+        request: storeganiseRequest(
+          g,
+          json(
+            withData(storeganiseUserEvent(g), {
+              userId: customerOf(g, accountOf(g)).sgId,
+              changedKeys: ['firstName', key],
+            }),
+          ),
+        ),
+      };
     },
   ],
   [
     'sg: created',
     (g) => {
       const created = hostile(g.r);
-      return { expect: created.length <= 64 ? 'either' : 'refuse', request: storeganiseRequest(g, json({ ...storeganiseUserEvent(g), created })) };
+      return {
+        expect: created.length <= 64 ? 'either' : 'refuse',
+        request: storeganiseRequest(g, json({ ...storeganiseUserEvent(g), created })),
+      };
     },
   ],
-  ['sg: raw bytes in the event id', (g) => refuse(storeganiseRequest(g, withBytes(JSON.stringify({ ...storeganiseUserEvent(g), id: `${eventTag(g.n)}@@` }), '@@', pick(g.r, RAW_BYTES))))],
-  ['sg: raw bytes in the userId', (g) => refuse(storeganiseRequest(g, withBytes(JSON.stringify(withData(storeganiseUserEvent(g), { userId: `${userTag(g.n)}@@`, changedKeys: ['firstName'] })), '@@', pick(g.r, RAW_BYTES))))],
-  ['sg: raw bytes in a changed key', (g) => either(storeganiseRequest(g, withBytes(JSON.stringify(withData(storeganiseUserEvent(g), { userId: customerOf(g, accountOf(g)).sgId, changedKeys: ['firstName', 'k@@'] })), '@@', pick(g.r, RAW_BYTES))))],
+  [
+    'sg: raw bytes in the event id',
+    (g) =>
+      refuse(
+        storeganiseRequest(
+          g,
+          withBytes(
+            JSON.stringify({ ...storeganiseUserEvent(g), id: `${eventTag(g.n)}@@` }),
+            '@@',
+            pick(g.r, RAW_BYTES),
+          ),
+        ),
+      ),
+  ],
+  [
+    'sg: raw bytes in the userId',
+    (g) =>
+      refuse(
+        storeganiseRequest(
+          g,
+          withBytes(
+            JSON.stringify(
+              withData(storeganiseUserEvent(g), { userId: `${userTag(g.n)}@@`, changedKeys: ['firstName'] }),
+            ),
+            '@@',
+            pick(g.r, RAW_BYTES),
+          ),
+        ),
+      ),
+  ],
+  [
+    'sg: raw bytes in a changed key',
+    (g) =>
+      either(
+        storeganiseRequest(
+          g,
+          withBytes(
+            JSON.stringify(
+              withData(storeganiseUserEvent(g), {
+                userId: customerOf(g, accountOf(g)).sgId,
+                changedKeys: ['firstName', 'k@@'],
+              }),
+            ),
+            '@@',
+            pick(g.r, RAW_BYTES),
+          ),
+        ),
+      ),
+  ],
   [
     'zd: event id',
     (g) => {
       const id = `${eventTag(g.n)}${hostile(g.r)}`;
       const account = accountOf(g);
-      return { expect: asId(id, EVENT_ID), request: zendeskRequest(g, account, json({ ...zendeskUnknownUserEvent(g), id })) };
+      return {
+        expect: asId(id, EVENT_ID),
+        request: zendeskRequest(g, account, json({ ...zendeskUnknownUserEvent(g), id })),
+      };
     },
   ],
-  ['zd: detail.id', (g) => refuse(zendeskRequest(g, accountOf(g), json(withDetail(zendeskUnknownUserEvent(g), { id: `${zendeskUserTag(g.n)}${hostile(g.r)}` }))))],
+  [
+    'zd: detail.id',
+    (g) =>
+      refuse(
+        zendeskRequest(
+          g,
+          accountOf(g),
+          json(withDetail(zendeskUnknownUserEvent(g), { id: `${zendeskUserTag(g.n)}${hostile(g.r)}` })),
+        ),
+      ),
+  ],
   [
     'zd: type',
     (g) => {
       const type = `zen:event-type:user.name_changed${hostile(g.r)}`;
-      return { expect: asId(type, EVENT_TYPE), request: zendeskRequest(g, accountOf(g), json({ ...zendeskUnknownUserEvent(g), type })) };
+      return {
+        expect: asId(type, EVENT_TYPE),
+        request: zendeskRequest(g, accountOf(g), json({ ...zendeskUnknownUserEvent(g), type })),
+      };
     },
   ],
   ...(['external_id', 'email'] as const).map((field): [string, Mutation] => [
@@ -950,7 +1868,9 @@ const unicode: Array<[string, Mutation]> = [
     (g) => {
       const account = accountOf(g);
       const event = chance(g.r, 0.3) ? zendeskNameEvent(g, account) : zendeskUnknownUserEvent(g);
-      return either(zendeskRequest(g, account, json({ ...event, event: { current: hostile(g.r), previous: hostile(g.r) } })));
+      return either(
+        zendeskRequest(g, account, json({ ...event, event: { current: hostile(g.r), previous: hostile(g.r) } })),
+      );
     },
   ],
   [
@@ -958,39 +1878,106 @@ const unicode: Array<[string, Mutation]> = [
     (g) => {
       const account = accountOf(g);
       const value = hostile(g.r);
-      return either(zendeskRequest(g, account, json({ ...zendeskUnknownUserEvent(g), type: 'zen:event-type/user.identity_changed', event: { current: { id: 1, type: pick(g.r, ['email', 'phone_number', hostile(g.r)]), value, primary: true }, previous: { id: 1, type: 'email', value: 'a@example.com', primary: true } } })));
+      return either(
+        zendeskRequest(
+          g,
+          account,
+          json({
+            ...zendeskUnknownUserEvent(g),
+            type: 'zen:event-type/user.identity_changed',
+            event: {
+              current: { id: 1, type: pick(g.r, ['email', 'phone_number', hostile(g.r)]), value, primary: true },
+              previous: { id: 1, type: 'email', value: 'a@example.com', primary: true },
+            },
+          }),
+        ),
+      );
     },
   ],
   [
     'zd: subject',
     (g) => {
       const subject = `zen:user:${hostile(g.r)}`;
-      return { expect: subject.length <= 256 ? 'either' : 'refuse', request: zendeskRequest(g, accountOf(g), json({ ...zendeskUnknownUserEvent(g), subject })) };
+      return {
+        expect: subject.length <= 256 ? 'either' : 'refuse',
+        request: zendeskRequest(g, accountOf(g), json({ ...zendeskUnknownUserEvent(g), subject })),
+      };
     },
   ],
   [
     'zd: account_id',
     (g) => {
       const value = hostile(g.r);
-      return { expect: value.length <= 64 ? 'either' : 'refuse', request: zendeskRequest(g, accountOf(g), json({ ...zendeskUnknownUserEvent(g), account_id: value })) };
+      return {
+        expect: value.length <= 64 ? 'either' : 'refuse',
+        request: zendeskRequest(g, accountOf(g), json({ ...zendeskUnknownUserEvent(g), account_id: value })),
+      };
     },
   ],
   [
     'zd: time',
     (g) => {
       const time = hostile(g.r);
-      return { expect: time.length <= 64 ? 'either' : 'refuse', request: zendeskRequest(g, accountOf(g), json({ ...zendeskUnknownUserEvent(g), time })) };
+      return {
+        expect: time.length <= 64 ? 'either' : 'refuse',
+        request: zendeskRequest(g, accountOf(g), json({ ...zendeskUnknownUserEvent(g), time })),
+      };
     },
   ],
-  ['zd: raw bytes in the event id', (g) => refuse(zendeskRequest(g, accountOf(g), withBytes(JSON.stringify({ ...zendeskUnknownUserEvent(g), id: `${eventTag(g.n)}@@` }), '@@', pick(g.r, RAW_BYTES))))],
-  ['zd: raw bytes in the name', (g) => either(zendeskRequest(g, accountOf(g), withBytes(JSON.stringify({ ...zendeskUnknownUserEvent(g), event: { current: 'Raw @@ Bytes' } }), '@@', pick(g.r, RAW_BYTES))))],
-  ['zd: raw bytes in external_id', (g) => either(zendeskRequest(g, accountOf(g), withBytes(JSON.stringify(withDetail(zendeskUnknownUserEvent(g), { external_id: 'ext@@' })), '@@', pick(g.r, RAW_BYTES))))],
+  [
+    'zd: raw bytes in the event id',
+    (g) =>
+      refuse(
+        zendeskRequest(
+          g,
+          accountOf(g),
+          withBytes(
+            JSON.stringify({ ...zendeskUnknownUserEvent(g), id: `${eventTag(g.n)}@@` }),
+            '@@',
+            pick(g.r, RAW_BYTES),
+          ),
+        ),
+      ),
+  ],
+  [
+    'zd: raw bytes in the name',
+    (g) =>
+      either(
+        zendeskRequest(
+          g,
+          accountOf(g),
+          withBytes(
+            JSON.stringify({ ...zendeskUnknownUserEvent(g), event: { current: 'Raw @@ Bytes' } }),
+            '@@',
+            pick(g.r, RAW_BYTES),
+          ),
+        ),
+      ),
+  ],
+  [
+    'zd: raw bytes in external_id',
+    (g) =>
+      either(
+        zendeskRequest(
+          g,
+          accountOf(g),
+          withBytes(
+            JSON.stringify(withDetail(zendeskUnknownUserEvent(g), { external_id: 'ext@@' })),
+            '@@',
+            pick(g.r, RAW_BYTES),
+          ),
+        ),
+      ),
+  ],
 ];
 
 // ---- valid ---------------------------------------------------------------------------------------
 
 const valid: Array<[string, Mutation]> = [
-  ['storeganise user.updated', (g) => ({ expect: 'accept', request: storeganiseRequest(g, json(storeganiseUserEvent(g))) })],
+  [
+    'storeganise user.updated',
+    (g) => ({ expect: 'accept', request: storeganiseRequest(g, json(storeganiseUserEvent(g))) }),
+  ],
   [
     'zendesk user.name_changed',
     (g) => {
@@ -1044,7 +2031,11 @@ export function generateCase(n: number, r: Random, t: FuzzTarget, validEvery: nu
   }
   // A body that never arrives: answered 408 (or closed) by the server's request timeout.
   if (fuzzClass === 'encodings' && slowSoFar < SLOW_CASES_MAX && chance(r, 0.003)) {
-    const request = { ...storeganiseRequest(g, json(storeganiseUserEvent(g))), contentLength: 5_000, withholdBody: true };
+    const request = {
+      ...storeganiseRequest(g, json(storeganiseUserEvent(g))),
+      contentLength: 5_000,
+      withholdBody: true,
+    };
     return { fuzzClass, label: 'a body that never comes', expect: 'refuse', request, timeoutMs: 40_000 };
   }
   const [label, mutate] = pick(r, MUTATIONS[fuzzClass]);

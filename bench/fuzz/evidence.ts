@@ -21,7 +21,11 @@ export async function workflowIds(client: Client): Promise<Set<string>> {
 }
 
 /** Waits until no event workflow of the accounts runs, several looks in a row; false when `timeoutMs` passes first. */
-export async function settle(system: Pick<FuzzSystem, 'chaos' | 'client'>, accounts: readonly FuzzAccount[], timeoutMs: number): Promise<boolean> {
+export async function settle(
+  system: Pick<FuzzSystem, 'chaos' | 'client'>,
+  accounts: readonly FuzzAccount[],
+  timeoutMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let quiet = 0;
   while (quiet < 3) {
@@ -53,7 +57,12 @@ export interface StartedByRefused {
  * id carries its tag, or its event recorded by a customer. A 5xx or no answer promises nothing
  * either way (the sender retries and the event id makes the retry a duplicate): those count as such.
  */
-export async function startedByRefused(client: Client, before: ReadonlySet<string>, sent: readonly SentRequest[], accounts: readonly FuzzAccount[]): Promise<StartedByRefused> {
+export async function startedByRefused(
+  client: Client,
+  before: ReadonlySet<string>,
+  sent: readonly SentRequest[],
+  accounts: readonly FuzzAccount[],
+): Promise<StartedByRefused> {
   const byIndex = new Map(sent.map((s) => [s.n, s]));
   const byClass = Object.fromEntries(FUZZ_CLASSES.map((c) => [c, 0])) as Record<FuzzClass, number>;
   const examples: string[] = [];
@@ -66,7 +75,8 @@ export async function startedByRefused(client: Client, before: ReadonlySet<strin
       if (request === undefined || !isRefusal(request.status) || counted.has(n)) continue;
       counted.add(n);
       byClass[request.fuzzClass]++;
-      if (examples.length < 10) examples.push(`${where} ← #${n} ${request.fuzzClass}: ${request.label} (${request.status ?? request.outcome})`);
+      if (examples.length < 10)
+        examples.push(`${where} ← #${n} ${request.fuzzClass}: ${request.label} (${request.status ?? request.outcome})`);
     }
   };
   const known = new Set(accounts.map((a) => `account:${a.subdomain}`));
@@ -79,11 +89,14 @@ export async function startedByRefused(client: Client, before: ReadonlySet<strin
   }
   // An event signalled to a customer that already ran leaves no new workflow when it is taken for an echo: ask the customers.
   const unqueried: string[] = [];
-  for await (const customer of client.workflow.list({ query: `WorkflowType = 'customerWorkflow' AND ExecutionStatus = 'Running'` })) {
+  for await (const customer of client.workflow.list({
+    query: `WorkflowType = 'customerWorkflow' AND ExecutionStatus = 'Running'`,
+  })) {
     if (tagsIn(customer.workflowId).length > 0) continue;
     try {
       const status = await client.workflow.getHandle(customer.workflowId).query(customerStatusQuery);
-      for (const outcome of status.outcomes) blame(`${customer.workflowId} recorded ${outcome.eventId}`, outcome.eventId);
+      for (const outcome of status.outcomes)
+        blame(`${customer.workflowId} recorded ${outcome.eventId}`, outcome.eventId);
     } catch (err) {
       unqueried.push(`${customer.workflowId}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -98,7 +111,11 @@ export interface FreshEdit {
 }
 
 /** A person's edit made after the run, on each side, reaches the other side. */
-export async function freshEditsSync(system: Pick<FuzzSystem, 'chaos'>, account: FuzzAccount, timeoutMs: number): Promise<FreshEdit[]> {
+export async function freshEditsSync(
+  system: Pick<FuzzSystem, 'chaos'>,
+  account: FuzzAccount,
+  timeoutMs: number,
+): Promise<FreshEdit[]> {
   const [first, second] = account.customers;
   if (first === undefined || second === undefined) throw new Error('two customers are needed');
   const { storeganise, zendesk } = system.chaos;
@@ -107,7 +124,12 @@ export async function freshEditsSync(system: Pick<FuzzSystem, 'chaos'>, account:
 
   let started = Date.now();
   await storeganise.client.updateUser(account.subdomain, first.sgId, { firstName: 'After', lastName: `Fuzz${tag}` });
-  const toZendesk = await eventually('the Storeganise edit to reach Zendesk', async () => ((await zendesk.client.getUser(account.zendeskSubdomain, first.zdId)).name === `After Fuzz${tag}` ? true : null), timeoutMs).catch(() => false);
+  const toZendesk = await eventually(
+    'the Storeganise edit to reach Zendesk',
+    async () =>
+      (await zendesk.client.getUser(account.zendeskSubdomain, first.zdId)).name === `After Fuzz${tag}` ? true : null,
+    timeoutMs,
+  ).catch(() => false);
   results.push({ side: 'storeganise', synced: toZendesk, seconds: (Date.now() - started) / 1000 });
 
   started = Date.now();
@@ -131,14 +153,19 @@ export interface SecretInLog {
 }
 
 /** Every configured secret (and the accounts' Zendesk webhook secrets), also percent-encoded or JSON-escaped, in the api and worker logs. */
-export function secretsInLogs(dir: string, env: Readonly<Record<string, string>>, accounts: readonly FuzzAccount[]): { scannedLines: number; found: SecretInLog[] } {
+export function secretsInLogs(
+  dir: string,
+  env: Readonly<Record<string, string>>,
+  accounts: readonly FuzzAccount[],
+): { scannedLines: number; found: SecretInLog[] } {
   const secrets: Array<[string, string]> = [];
   for (const variable of SECRET_VARIABLES) {
     const value = env[variable] ?? '';
     const parts = variable === 'ENCRYPTION_KEY' ? value.split(',') : [value];
     for (const part of parts) if (part.trim() !== '') secrets.push([variable, part.trim()]);
   }
-  for (const account of accounts) secrets.push([`zendesk webhook secret of ${account.subdomain}`, account.zendeskSecret]);
+  for (const account of accounts)
+    secrets.push([`zendesk webhook secret of ${account.subdomain}`, account.zendeskSecret]);
   let scannedLines = 0;
   const found: SecretInLog[] = [];
   for (const file of ['api.log', 'worker.log']) {
@@ -146,7 +173,9 @@ export function secretsInLogs(dir: string, env: Readonly<Record<string, string>>
     try {
       lines = readFileSync(path.join(dir, file), 'utf8').split('\n');
     } catch (err) {
-      throw new Error(`cannot read ${file} to scan it for secrets: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(
+        `cannot read ${file} to scan it for secrets: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     scannedLines += lines.length;
     for (const [name, secret] of secrets) {

@@ -42,10 +42,18 @@ const FLAGS: FlagSpec[] = [
   { key: 'minutes', flag: '--minutes', help: 'cap on the campaign; it stops sending then (default 30)' },
   { key: 'concurrency', flag: '--concurrency', help: 'requests in flight at once (default 16)' },
   { key: 'validEvery', flag: '--valid-every', help: 'one valid signed event every N requests (default 40)' },
-  { key: 'acceptRate', flag: '--accept-rate', help: 'requests per second that may start workflows, valid ones included (default 4)' },
+  {
+    key: 'acceptRate',
+    flag: '--accept-rate',
+    help: 'requests per second that may start workflows, valid ones included (default 4)',
+  },
   { key: 'users', flag: '--users', help: 'linked customers seeded per account (default 8)' },
   { key: 'json', flag: '--json', help: 'print JSON instead of the tables', boolean: true },
-  { key: 'logLevel', flag: '--log-level', help: 'api and worker log level (default debug: every answered request is logged and scanned)' },
+  {
+    key: 'logLevel',
+    flag: '--log-level',
+    help: 'api and worker log level (default debug: every answered request is logged and scanned)',
+  },
 ];
 
 export class UsageError extends Error {}
@@ -82,7 +90,9 @@ export function parseFuzzOptions(argv: readonly string[]): FuzzOptions {
   }
   const parsed = FuzzOptionsSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${FLAGS.find((f) => f.key === issue.path[0])?.flag ?? String(issue.path[0])}: ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${FLAGS.find((f) => f.key === issue.path[0])?.flag ?? String(issue.path[0])}: ${issue.message}`,
+    );
     throw new UsageError(problems.join('\n'));
   }
   return parsed.data;
@@ -92,7 +102,8 @@ export function parseFuzzOptions(argv: readonly string[]): FuzzOptions {
 export function reproduceCommand(options: FuzzOptions): string {
   const args = FLAGS.flatMap((f) => {
     const value = options[f.key];
-    if (f.key !== 'seed' && f.key !== 'requests' && (value === DEFAULT_FUZZ_OPTIONS[f.key] || f.key === 'json')) return [];
+    if (f.key !== 'seed' && f.key !== 'requests' && (value === DEFAULT_FUZZ_OPTIONS[f.key] || f.key === 'json'))
+      return [];
     return f.boolean ? [f.flag] : [f.flag, String(value)];
   });
   return `npm run fuzz -- ${args.join(' ')}`;

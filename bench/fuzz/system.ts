@@ -56,7 +56,12 @@ export interface FuzzSystem {
  * processes), with the operator endpoints and the codec's Web UI origin switched on, two accounts
  * authorized, and linked customers seeded in each.
  */
-export async function startFuzzSystem(options: { logLevel: string; users: number; note: (line: string) => void; onStarted: (system: ChaosSystem) => void }): Promise<FuzzSystem> {
+export async function startFuzzSystem(options: {
+  logLevel: string;
+  users: number;
+  note: (line: string) => void;
+  onStarted: (system: ChaosSystem) => void;
+}): Promise<FuzzSystem> {
   const { note } = options;
   const operatorToken = `fuzz-operator-${randomBytes(12).toString('hex')}`;
   const trap = await Trap.start();
@@ -95,7 +100,12 @@ export async function startFuzzSystem(options: { logLevel: string; users: number
         zendeskSecret: webhook.signingSecret,
         customers: users.map((u) => {
           const sg = sgUsers.get(u.storeganiseId);
-          return { sgId: u.storeganiseId, zdId: u.zendeskId, email: sg?.email ?? '', name: `${sg?.firstName ?? ''} ${sg?.lastName ?? ''}`.trim() };
+          return {
+            sgId: u.storeganiseId,
+            zdId: u.zendeskId,
+            email: sg?.email ?? '',
+            name: `${sg?.firstName ?? ''} ${sg?.lastName ?? ''}`.trim(),
+          };
         }),
       });
     }
@@ -107,7 +117,9 @@ export async function startFuzzSystem(options: { logLevel: string; users: number
       accounts,
       trapOrigin: trap.origin,
       oauthStates: await issuedStates(started.publicUrl, accounts[0]?.subdomain ?? '', 6),
-      foreignState: Keyring.fromSpec(Keyring.generateSpec()).seal(JSON.stringify({ account: 'fuzz-a', nonce: 'n', expiresAt: Date.now() + 3_600_000, verifier: 'v' })),
+      foreignState: Keyring.fromSpec(Keyring.generateSpec()).seal(
+        JSON.stringify({ account: 'fuzz-a', nonce: 'n', expiresAt: Date.now() + 3_600_000, verifier: 'v' }),
+      ),
       codecBody: await codecBody(keyring),
     };
     const owned = { chaos: started, connection };
@@ -146,11 +158,18 @@ async function issuedStates(publicUrl: string, subdomain: string, count: number)
 
 /** What the Web UI sends the codec: one payload, encrypted with the installation's key. */
 async function codecBody(keyring: Keyring): Promise<string> {
-  const [payload] = await new EncryptionCodec(keyring).encode([{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify('fuzz')) }]);
+  const [payload] = await new EncryptionCodec(keyring).encode([
+    { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify('fuzz')) },
+  ]);
   return JSON.stringify({
     payloads: [
       {
-        metadata: Object.fromEntries(Object.entries(payload?.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')])),
+        metadata: Object.fromEntries(
+          Object.entries(payload?.metadata ?? {}).map(([k, v]) => [
+            k,
+            Buffer.from(v ?? new Uint8Array()).toString('base64'),
+          ]),
+        ),
         data: Buffer.from(payload?.data ?? new Uint8Array()).toString('base64'),
       },
     ],

@@ -33,7 +33,8 @@ export function encodeRequest(request: WireRequest, port: number): Buffer {
   if (!given.has('host')) lines.push(`Host: 127.0.0.1:${port}`);
   if (!given.has('connection')) lines.push('Connection: close');
   for (const [name, value] of request.headers) lines.push(`${name}: ${value}`);
-  const declared = request.contentLength === undefined ? (request.body === null ? null : request.body.length) : request.contentLength;
+  const declared =
+    request.contentLength === undefined ? (request.body === null ? null : request.body.length) : request.contentLength;
   if (declared !== null && !given.has('content-length')) lines.push(`Content-Length: ${declared}`);
   const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
   return request.withholdBody === true || request.body === null ? head : Buffer.concat([head, request.body]);
@@ -70,9 +71,15 @@ function finalHead(data: Buffer): ParsedHead | null {
 function completeBody(data: Buffer, head: ParsedHead, closed: boolean): string | null {
   const body = data.subarray(head.bodyStart);
   const length = head.headers['content-length'];
-  if (length !== undefined) return body.length >= Number(length) ? body.subarray(0, Number(length)).toString('utf8') : closed ? body.toString('utf8') : null;
+  if (length !== undefined)
+    return body.length >= Number(length)
+      ? body.subarray(0, Number(length)).toString('utf8')
+      : closed
+        ? body.toString('utf8')
+        : null;
   if ((head.headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked')) {
-    if (!body.includes('\r\n0\r\n\r\n') && !body.subarray(0, 5).equals(Buffer.from('0\r\n\r\n')) && !closed) return null;
+    if (!body.includes('\r\n0\r\n\r\n') && !body.subarray(0, 5).equals(Buffer.from('0\r\n\r\n')) && !closed)
+      return null;
     return body.toString('utf8');
   }
   return closed ? body.toString('utf8') : null;
@@ -97,7 +104,8 @@ export function exchange(port: number, request: WireRequest, timeoutMs: number):
       clearTimeout(timer);
       socket.destroy();
       const ms = performance.now() - started;
-      if (head === null) return resolve({ status: null, headers: {}, body: '', ms, outcome: timedOut ? 'timeout' : 'closed' });
+      if (head === null)
+        return resolve({ status: null, headers: {}, body: '', ms, outcome: timedOut ? 'timeout' : 'closed' });
       resolve({ status: head.status, headers: head.headers, body: body ?? '', ms, outcome: 'answered' });
     };
     const timer = setTimeout(() => finish(false, true), timeoutMs);

@@ -56,7 +56,16 @@ export class FieldChangeLog<Id extends string | number> {
     for (const [field, value] of values) {
       // Copied so that a later in-place edit of an array value cannot rewrite this entry.
       const stored = Array.isArray(value) ? [...value] : value;
-      this.entries.push({ seq: this.entries.length + 1, atMs, at, account: this.account, userId, field, value: stored, via });
+      this.entries.push({
+        seq: this.entries.length + 1,
+        atMs,
+        at,
+        account: this.account,
+        userId,
+        field,
+        value: stored,
+        via,
+      });
     }
   }
 

@@ -80,7 +80,11 @@ export class Faults {
     this.lostLeft.set(account, settings.loseNextResponses ?? 0);
     const { seed } = settings;
     if (seed === undefined) this.randoms.delete(account);
-    else this.randoms.set(account, { api: mulberry32(seed32(seed) ^ STREAM_SALT.api), webhooks: mulberry32(seed32(seed) ^ STREAM_SALT.webhooks) });
+    else
+      this.randoms.set(account, {
+        api: mulberry32(seed32(seed) ^ STREAM_SALT.api),
+        webhooks: mulberry32(seed32(seed) ^ STREAM_SALT.webhooks),
+      });
     for (const listener of this.listeners) listener(account);
     return settings;
   }

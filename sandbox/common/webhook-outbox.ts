@@ -24,7 +24,10 @@ export interface DeliveryRecord {
 }
 
 /** Decides whether a failed attempt is retried, and after how long (ms); null = give up. */
-export type RetryRule = (outcome: { status: number | null; retryAfterSeconds: number | null }, attempt: number) => number | null;
+export type RetryRule = (
+  outcome: { status: number | null; retryAfterSeconds: number | null },
+  attempt: number,
+) => number | null;
 
 /** `dropped`: the drop fault chose this webhook; it will never be sent. */
 export type EnqueueOutcome = 'queued' | 'dropped';

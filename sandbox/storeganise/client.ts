@@ -187,7 +187,12 @@ export class StoreganiseSandboxClient {
   }
 
   updateUser(subdomain: string, userId: string, patch: SandboxSgUserPatch): Promise<SandboxSgUser> {
-    return this.call(SandboxSgUserSchema, 'PATCH', `${this.account(subdomain)}/users/${encodeURIComponent(userId)}`, patch);
+    return this.call(
+      SandboxSgUserSchema,
+      'PATCH',
+      `${this.account(subdomain)}/users/${encodeURIComponent(userId)}`,
+      patch,
+    );
   }
 
   reserveUnit(subdomain: string, input: { userId: string; unitId?: string }): Promise<SandboxRentalChange> {
@@ -195,7 +200,10 @@ export class StoreganiseSandboxClient {
   }
 
   /** Occupies a new unit, or the reserved rental named by `unitRentalId`. */
-  moveIn(subdomain: string, input: { userId: string; unitId?: string; unitRentalId?: string }): Promise<SandboxRentalChange> {
+  moveIn(
+    subdomain: string,
+    input: { userId: string; unitId?: string; unitRentalId?: string },
+  ): Promise<SandboxRentalChange> {
     return this.call(RentalChangeSchema, 'POST', `${this.account(subdomain)}/move-ins`, input);
   }
 
@@ -208,7 +216,13 @@ export class StoreganiseSandboxClient {
   }
 
   listUnitRentals(subdomain: string, filter: { ownerId?: string; state?: string } = {}): Promise<SandboxUnitRental[]> {
-    return this.call(z.array(SandboxUnitRentalSchema), 'GET', `${this.account(subdomain)}/unit-rentals`, undefined, filter);
+    return this.call(
+      z.array(SandboxUnitRentalSchema),
+      'GET',
+      `${this.account(subdomain)}/unit-rentals`,
+      undefined,
+      filter,
+    );
   }
 
   updateUnitRental(
@@ -231,7 +245,13 @@ export class StoreganiseSandboxClient {
   }
 
   listCustomFields(subdomain: string, filter: { model?: CustomFieldModel } = {}): Promise<SandboxCustomField[]> {
-    return this.call(z.array(SandboxCustomFieldSchema), 'GET', `${this.account(subdomain)}/custom-fields`, undefined, filter);
+    return this.call(
+      z.array(SandboxCustomFieldSchema),
+      'GET',
+      `${this.account(subdomain)}/custom-fields`,
+      undefined,
+      filter,
+    );
   }
 
   createCustomField(subdomain: string, input: NewSandboxCustomField): Promise<SandboxCustomField> {
@@ -240,7 +260,9 @@ export class StoreganiseSandboxClient {
 
   /** An admin deleting a definition in the settings: the values records held under the code go with it. */
   deleteCustomField(subdomain: string, code: string, model: CustomFieldModel = 'user'): Promise<void> {
-    return this.send('DELETE', `${this.account(subdomain)}/custom-fields/${encodeURIComponent(code)}`, undefined, { model });
+    return this.send('DELETE', `${this.account(subdomain)}/custom-fields/${encodeURIComponent(code)}`, undefined, {
+      model,
+    });
   }
 
   /** Every event the account emitted, in order, whether or not it was sent. */
@@ -250,7 +272,9 @@ export class StoreganiseSandboxClient {
 
   /** Every value a user field took, in order, with who set it (`api` or `control`). */
   changes(subdomain: string, filter: SandboxSgChangeFilter = {}): Promise<SandboxSgFieldChange[]> {
-    return this.call(z.array(SandboxSgFieldChangeSchema), 'GET', `${this.account(subdomain)}/changes`, undefined, { ...filter });
+    return this.call(z.array(SandboxSgFieldChangeSchema), 'GET', `${this.account(subdomain)}/changes`, undefined, {
+      ...filter,
+    });
   }
 
   /** One record per delivery attempt chain: final status, attempts, error. */

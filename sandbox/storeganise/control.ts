@@ -5,7 +5,13 @@ import { FaultSettingsSchema, type Faults } from '../common/faults';
 import type { RequestLog } from '../common/request-log';
 import type { WebhookOutbox } from '../common/webhook-outbox';
 import { CustomFieldModelSchema } from './records';
-import { createCustomField, customFieldView, deleteCustomField, listCustomFields, NewCustomFieldSchema } from './custom-fields';
+import {
+  createCustomField,
+  customFieldView,
+  deleteCustomField,
+  listCustomFields,
+  NewCustomFieldSchema,
+} from './custom-fields';
 import { parseInput, routeNotFound } from './errors';
 import { JobFilterSchema, jobView, listJobs, setJobState } from './jobs';
 import {
@@ -217,7 +223,9 @@ export function controlApi(deps: ControlDeps): Router {
   });
   router.post('/accounts/:sub/custom-fields', (req, res) => {
     const account = registry.require(req.params.sub);
-    res.status(201).json(customFieldView(createCustomField(account, parseInput(NewCustomFieldSchema, req.body, 'body'))));
+    res
+      .status(201)
+      .json(customFieldView(createCustomField(account, parseInput(NewCustomFieldSchema, req.body, 'body'))));
   });
   router.delete('/accounts/:sub/custom-fields/:code', (req, res) => {
     const account = registry.require(req.params.sub);

@@ -34,7 +34,10 @@ export function listCustomFields(account: Account, model?: CustomFieldModel): Cu
   return account.customFields.filter((field) => model === undefined || field.model === model);
 }
 
-export function createCustomField(account: Account, input: z.infer<typeof NewCustomFieldSchema>): CustomFieldDefinition {
+export function createCustomField(
+  account: Account,
+  input: z.infer<typeof NewCustomFieldSchema>,
+): CustomFieldDefinition {
   if (account.customFields.some((field) => field.model === input.model && field.code === input.code)) {
     throw new SgApiError(409, `Custom field "${input.code}" already exists for ${input.model}`);
   }

@@ -40,7 +40,10 @@ export interface StoreganiseSandboxOptions {
 export async function startStoreganiseSandbox(options: StoreganiseSandboxOptions = {}): Promise<StoreganiseSandbox> {
   const requestLog = new RequestLog();
   const faults = new Faults();
-  const outbox = new WebhookOutbox(storeganiseRetryRule(options.webhookRetryDelaysMs ?? STOREGANISE_RETRY_DELAYS_MS), faults);
+  const outbox = new WebhookOutbox(
+    storeganiseRetryRule(options.webhookRetryDelaysMs ?? STOREGANISE_RETRY_DELAYS_MS),
+    faults,
+  );
   // The listening address is known only after binding; webhooks are sent only after that.
   let baseUrl = '';
   const apiUrlOf = (subdomain: string): string => `${baseUrl}/${encodeURIComponent(subdomain)}/api`;
@@ -62,7 +65,11 @@ export async function startStoreganiseSandbox(options: StoreganiseSandboxOptions
     restored = saved !== null;
     stateFile = new StateFile(options.stateFile, () => storeganiseSnapshot(registry));
   }
-  const server = await listen(stateFile === null ? app : stateFile.around(app), options.port ?? 0, options.host ?? '127.0.0.1');
+  const server = await listen(
+    stateFile === null ? app : stateFile.around(app),
+    options.port ?? 0,
+    options.host ?? '127.0.0.1',
+  );
   baseUrl = server.url;
   return {
     url: server.url,

@@ -81,7 +81,8 @@ export function setJobStepState(account: Account, jobId: string, stepId: string,
   if (state === 'completed') step.completedAt = now;
   else delete step.completedAt;
   const states = new Set(job.steps.map((s) => s.state));
-  job.state = states.size === 1 && states.has('completed') ? 'completed' : states.has('cancelled') ? 'cancelled' : 'ready';
+  job.state =
+    states.size === 1 && states.has('completed') ? 'completed' : states.has('cancelled') ? 'cancelled' : 'ready';
   job.updated = now;
   return job;
 }

@@ -9,7 +9,15 @@ export const OffsetSchema = wholeNumber.pipe(z.number().int().min(0)).default(0)
 export const IncludeSchema = z
   .string()
   .optional()
-  .transform((list) => new Set((list ?? '').split(',').map((part) => part.trim()).filter((part) => part !== '')));
+  .transform(
+    (list) =>
+      new Set(
+        (list ?? '')
+          .split(',')
+          .map((part) => part.trim())
+          .filter((part) => part !== ''),
+      ),
+  );
 
 /** Accepts any ISO-8601 timestamp with a zone; compared as an instant. */
 export const InstantSchema = z.iso.datetime({ offset: true }).transform((text) => Date.parse(text));

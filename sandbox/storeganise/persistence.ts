@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { FieldChangeLog } from '../common/change-log';
 import { UnreadableStateFile } from '../common/state-file';
-import { AddonStateSchema, CustomFieldModelSchema, CustomFieldTitleSchema, CustomFieldTypeSchema, CustomFieldValuesSchema, OwnerAclSchema, RentalStateSchema } from './records';
+import {
+  AddonStateSchema,
+  CustomFieldModelSchema,
+  CustomFieldTitleSchema,
+  CustomFieldTypeSchema,
+  CustomFieldValuesSchema,
+  OwnerAclSchema,
+  RentalStateSchema,
+} from './records';
 import type { Account, AccountRegistry } from './state';
 
 // The records a restarted Storeganise sandbox needs to carry on where it stopped: accounts with
@@ -121,13 +129,22 @@ export function storeganiseSnapshot(registry: AccountRegistry): StoreganiseSnaps
 /** Replaces whatever the sandbox holds with a snapshot read from `file`. */
 export function restoreStoreganise(registry: AccountRegistry, raw: unknown, file: string): void {
   const parsed = StoreganiseSnapshotSchema.safeParse(raw);
-  if (!parsed.success) throw new UnreadableStateFile(file, `not a Storeganise sandbox snapshot: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`);
+  if (!parsed.success)
+    throw new UnreadableStateFile(
+      file,
+      `not a Storeganise sandbox snapshot: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`,
+    );
   registry.clear();
   for (const saved of parsed.data.accounts) {
     const account: Account = {
       ...saved,
       users: new Map(saved.users.map((user) => [user.id, { ...user, phone: user.phone }])),
-      rentals: new Map(saved.rentals.map((rental) => [rental.id, { ...rental, endDate: rental.endDate, moveInJobId: rental.moveInJobId }])),
+      rentals: new Map(
+        saved.rentals.map((rental) => [
+          rental.id,
+          { ...rental, endDate: rental.endDate, moveInJobId: rental.moveInJobId },
+        ]),
+      ),
       jobs: new Map(saved.jobs.map((job) => [job.id, { ...job, result: job.result, steps: job.steps }])),
       customFields: saved.customFields,
       events: [],

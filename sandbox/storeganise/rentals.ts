@@ -38,7 +38,11 @@ export const RentalFilterSchema = z.object({
   updatedAfter: InstantSchema.optional(),
 });
 export type RentalFilter = z.input<typeof RentalFilterSchema>;
-const ListRentalsQuerySchema = RentalFilterSchema.extend({ limit: LimitSchema, offset: OffsetSchema, include: IncludeSchema });
+const ListRentalsQuerySchema = RentalFilterSchema.extend({
+  limit: LimitSchema,
+  offset: OffsetSchema,
+  include: IncludeSchema,
+});
 const GetRentalQuerySchema = z.object({ include: IncludeSchema });
 
 export function findRental(account: Account, id: string): UnitRental {
@@ -165,7 +169,8 @@ export function moveIn(
   if (input.unitRentalId !== undefined) {
     rental = findRental(account, input.unitRentalId);
     if (rental.ownerId !== owner.id) throw new SgApiError(400, `Unit rental ${rental.id} belongs to another user`);
-    if (rental.state !== 'reserved') throw new SgApiError(409, `Unit rental ${rental.id} is ${rental.state}, not reserved`);
+    if (rental.state !== 'reserved')
+      throw new SgApiError(409, `Unit rental ${rental.id} is ${rental.state}, not reserved`);
     rental.startDate = at.slice(0, 10);
     setRentalState(rental, 'occupied', at);
     job =
@@ -176,7 +181,13 @@ export function moveIn(
     rental = newRental(account, owner.id, input.unitId ?? newObjectId(), 'occupied');
     job = createJob(account, { type: 'unit_moveIn', state: 'completed', ownerId: owner.id, data: {} });
   }
-  const result = { unitId: rental.unitId, unitRentalId: rental.id, ownerId: owner.id, siteId: rental.siteId, startDate: rental.startDate };
+  const result = {
+    unitId: rental.unitId,
+    unitRentalId: rental.id,
+    ownerId: owner.id,
+    siteId: rental.siteId,
+    startDate: rental.startDate,
+  };
   job.state = 'completed';
   job.data = { unitId: rental.unitId, startDate: rental.startDate, unitRentalId: rental.id };
   job.result = result;
@@ -188,7 +199,8 @@ export function moveIn(
 }
 
 function requireOccupied(rental: UnitRental): void {
-  if (rental.state !== 'occupied') throw new SgApiError(409, `Unit rental ${rental.id} is ${rental.state}, not occupied`);
+  if (rental.state !== 'occupied')
+    throw new SgApiError(409, `Unit rental ${rental.id} is ${rental.state}, not occupied`);
 }
 
 export function moveOut(

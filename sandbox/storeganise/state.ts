@@ -104,13 +104,16 @@ let idCounter = randomBytes(3).readUIntBE(0, 3);
 export function newObjectId(): string {
   const seconds = Math.floor(Date.now() / 1000);
   idCounter = (idCounter + 1) % 0x1000000;
-  return seconds.toString(16).padStart(8, '0') + randomBytes(5).toString('hex') + idCounter.toString(16).padStart(6, '0');
+  return (
+    seconds.toString(16).padStart(8, '0') + randomBytes(5).toString('hex') + idCounter.toString(16).padStart(6, '0')
+  );
 }
 
 export const nowIso = (): string => new Date().toISOString();
 
 /** Now, or 1 ms after `previous` if the clock has not passed it: a record's `updated` then names one change. */
-export const instantAfter = (previous: string): string => new Date(Math.max(Date.now(), Date.parse(previous) + 1)).toISOString();
+export const instantAfter = (previous: string): string =>
+  new Date(Math.max(Date.now(), Date.parse(previous) + 1)).toISOString();
 
 /** Calendar date `YYYY-MM-DD` (UTC), the format of rental start and end dates. */
 export const today = (): string => nowIso().slice(0, 10);

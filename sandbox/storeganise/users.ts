@@ -98,7 +98,8 @@ const LOGGED_FIELDS: Readonly<Record<string, (user: SgUser) => ChangeValue>> = {
 /** Records the current value of each named field (e.g. a `changedKeys` list) at the user's `updated`. */
 function logChanges(account: Account, user: SgUser, fields: readonly string[], via: ChangeOrigin): void {
   const entries = fields.flatMap((field): Array<readonly [string, ChangeValue]> => {
-    if (field.startsWith('customFields.')) return [[field, user.customFields[field.slice('customFields.'.length)] ?? null]];
+    if (field.startsWith('customFields.'))
+      return [[field, user.customFields[field.slice('customFields.'.length)] ?? null]];
     const read = LOGGED_FIELDS[field];
     return read ? [[field, read(user)]] : [];
   });
@@ -123,7 +124,12 @@ export function createUser(account: Account, events: EventPublisher, input: NewU
     updated: created,
   };
   account.users.set(user.id, user);
-  logChanges(account, user, [...Object.keys(LOGGED_FIELDS), ...Object.keys(values).map((code) => `customFields.${code}`)], via);
+  logChanges(
+    account,
+    user,
+    [...Object.keys(LOGGED_FIELDS), ...Object.keys(values).map((code) => `customFields.${code}`)],
+    via,
+  );
   events.publish(account, 'user.created', { userId: user.id }, user.updated);
   return user;
 }
@@ -132,13 +138,20 @@ export function createUser(account: Account, events: EventPublisher, input: NewU
  * Applies a partial update. Only fields whose value really changes count: they are listed in the
  * `user.updated` event, and an update that changes nothing emits nothing.
  */
-export function updateUser(account: Account, events: EventPublisher, idOrEmail: string, patch: UserPatch, via: ChangeOrigin): SgUser {
+export function updateUser(
+  account: Account,
+  events: EventPublisher,
+  idOrEmail: string,
+  patch: UserPatch,
+  via: ChangeOrigin,
+): SgUser {
   const user = findUser(account, idOrEmail);
   if (patch.email !== undefined && emailKey(patch.email) !== emailKey(user.email)) {
     assertEmailFree(account, patch.email, user.id);
   }
   const merged = mergeCustomFields(account, 'user', user.customFields, patch.customFields ?? {});
-  const phone = patch.phone === undefined ? user.phone : patch.phone === null || patch.phone === '' ? undefined : patch.phone;
+  const phone =
+    patch.phone === undefined ? user.phone : patch.phone === null || patch.phone === '' ? undefined : patch.phone;
 
   const changedKeys: string[] = [];
   if (patch.email !== undefined && patch.email !== user.email) changedKeys.push('email');

@@ -43,7 +43,15 @@ export class AddonWebhookPublisher implements EventPublisher {
     const url = account.addonState === 'enabled' ? account.webhookUrl : null;
     const outcome = url === null ? null : this.send(account, url, envelope);
     const dropped = outcome === 'dropped';
-    account.events.push({ seq: ++this.seq, id: envelope.id, type, data, at: created, sent: outcome === 'queued', dropped });
+    account.events.push({
+      seq: ++this.seq,
+      id: envelope.id,
+      type,
+      data,
+      at: created,
+      sent: outcome === 'queued',
+      dropped,
+    });
   }
 
   private send(account: Account, url: string, envelope: SandboxSgWebhookBody): EnqueueOutcome {

@@ -12,7 +12,12 @@ interface Window {
  * Takes one request out of a fixed window of `limit` requests per `windowMs`; answers how many are
  * left and when the window turns, or null when the window is spent (the request does not count).
  */
-export function takeFromWindow(window: Window, limit: number, windowMs: number, now = Date.now()): { remaining: number; resetSeconds: number } | null {
+export function takeFromWindow(
+  window: Window,
+  limit: number,
+  windowMs: number,
+  now = Date.now(),
+): { remaining: number; resetSeconds: number } | null {
   if (now >= window.windowStartMs + windowMs) {
     window.windowStartMs = now;
     window.used = 0;

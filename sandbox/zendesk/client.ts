@@ -127,7 +127,11 @@ export class SandboxControlError extends Error {
 
 const Users = z.object({ users: z.array(SandboxZendeskUserSchema) });
 const Merged = z.object({ user: SandboxZendeskUserSchema, into: SandboxZendeskUserSchema });
-const OAuthClientAnswer = z.object({ clientId: z.string(), redirectUris: z.array(z.string()), name: z.string().nullable() });
+const OAuthClientAnswer = z.object({
+  clientId: z.string(),
+  redirectUris: z.array(z.string()),
+  name: z.string().nullable(),
+});
 const Requests = z.object({ requests: z.array(LoggedRequestSchema), lastSeq: z.number().int() });
 const Webhooks = z.object({ webhooks: z.array(SandboxWebhookSchema) });
 const Deliveries = z.object({ deliveries: z.array(DeliveryRecordSchema) });
@@ -186,12 +190,20 @@ export class ZendeskSandboxClient {
 
   /** Edits a user as an agent would; `email` replaces the primary address. */
   async updateUser(subdomain: string, userId: number, input: SandboxUserInput): Promise<SandboxZendeskUser> {
-    return SandboxZendeskUserSchema.parse(await this.call('PATCH', `${this.account(subdomain)}/users/${userId}`, input));
+    return SandboxZendeskUserSchema.parse(
+      await this.call('PATCH', `${this.account(subdomain)}/users/${userId}`, input),
+    );
   }
 
   /** Adds a (secondary, unless it is the first of its type) identity. */
-  async addIdentity(subdomain: string, userId: number, identity: { type: IdentityType; value: string; verified?: boolean }): Promise<SandboxZendeskUser> {
-    return SandboxZendeskUserSchema.parse(await this.call('POST', `${this.account(subdomain)}/users/${userId}/identities`, identity));
+  async addIdentity(
+    subdomain: string,
+    userId: number,
+    identity: { type: IdentityType; value: string; verified?: boolean },
+  ): Promise<SandboxZendeskUser> {
+    return SandboxZendeskUserSchema.parse(
+      await this.call('POST', `${this.account(subdomain)}/users/${userId}/identities`, identity),
+    );
   }
 
   async makeIdentityPrimary(subdomain: string, userId: number, identityId: number): Promise<SandboxZendeskUser> {
@@ -270,7 +282,8 @@ export class ZendeskSandboxClient {
 
   /** Verification emails Zendesk would have sent. */
   async verificationEmails(subdomain: string): Promise<SandboxVerificationEmail[]> {
-    return VerificationEmails.parse(await this.call('GET', `${this.account(subdomain)}/verification-emails`)).verificationEmails;
+    return VerificationEmails.parse(await this.call('GET', `${this.account(subdomain)}/verification-emails`))
+      .verificationEmails;
   }
 
   private account(subdomain: string): string {

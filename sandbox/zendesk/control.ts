@@ -10,7 +10,14 @@ import { applySettings, DEFAULT_ACCOUNT_SETTINGS, ZendeskAccount, type SandboxCo
 import { UserFieldDefinitionSchema, upsertUserField, userFieldJson } from './user-fields';
 import { createUser, deleteUser, mergeUsers, updateUser, UserWriteSchema } from './users';
 import { registerWebhook, webhookJson } from './webhooks';
-import { AccountSettingsPatchSchema, IdentityTypeSchema, type AccountInfo, type OAuthLog, type SandboxWebhook, type SandboxZendeskUser } from './wire';
+import {
+  AccountSettingsPatchSchema,
+  IdentityTypeSchema,
+  type AccountInfo,
+  type OAuthLog,
+  type SandboxWebhook,
+  type SandboxZendeskUser,
+} from './wire';
 
 const AccountInputSchema = AccountSettingsPatchSchema.extend({
   userFields: z.array(UserFieldDefinitionSchema).optional(),
@@ -32,7 +39,11 @@ const RequestFilterSchema = z.object({
 });
 
 function invalidControlInput(issues: readonly z.core.$ZodIssue[]): HttpError {
-  return new HttpError(400, { error: 'InvalidRequest', description: 'Invalid control request', details: issueDetails(issues) });
+  return new HttpError(400, {
+    error: 'InvalidRequest',
+    description: 'Invalid control request',
+    details: issueDetails(issues),
+  });
 }
 
 function parseControl<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
@@ -40,7 +51,10 @@ function parseControl<S extends z.ZodType>(schema: S, value: unknown): z.infer<S
 }
 
 export function sandboxUserJson(base: string, account: ZendeskAccount, user: UserRecord): SandboxZendeskUser {
-  return { ...userJson(base, account, user), identities: account.identitiesOf(user.id).map((i) => identityJson(base, i)) };
+  return {
+    ...userJson(base, account, user),
+    identities: account.identitiesOf(user.id).map((i) => identityJson(base, i)),
+  };
 }
 
 function accountInfo(base: string, account: ZendeskAccount): AccountInfo {

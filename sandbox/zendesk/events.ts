@@ -126,7 +126,10 @@ function loggedFields(account: ZendeskAccount, user: UserRecord): Map<string, Ch
   return fields;
 }
 
-function changedFields(before: ReadonlyMap<string, ChangeValue>, after: ReadonlyMap<string, ChangeValue>): Array<[string, ChangeValue]> {
+function changedFields(
+  before: ReadonlyMap<string, ChangeValue>,
+  after: ReadonlyMap<string, ChangeValue>,
+): Array<[string, ChangeValue]> {
   const changed: Array<[string, ChangeValue]> = [];
   for (const field of new Set([...before.keys(), ...after.keys()])) {
     const value = after.get(field) ?? null;
@@ -136,7 +139,9 @@ function changedFields(before: ReadonlyMap<string, ChangeValue>, after: Readonly
 }
 
 export function signWebhookBody(secret: string, timestamp: string, body: string): string {
-  return createHmac('sha256', secret).update(timestamp + body).digest('base64');
+  return createHmac('sha256', secret)
+    .update(timestamp + body)
+    .digest('base64');
 }
 
 /** Zendesk's documented rule: timeouts ×5, 409 ×3, 429/503 only with a Retry-After under a minute. */
@@ -144,7 +149,11 @@ export const zendeskRetryRule: RetryRule = ({ status, retryAfterSeconds }, attem
   const backoffMs = 200 * 2 ** (attempt - 1);
   if (status === null) return attempt <= 5 ? backoffMs : null;
   if (status === 409) return attempt <= 3 ? backoffMs : null;
-  const waitable = retryAfterSeconds !== null && Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0 && retryAfterSeconds < 60;
+  const waitable =
+    retryAfterSeconds !== null &&
+    Number.isFinite(retryAfterSeconds) &&
+    retryAfterSeconds >= 0 &&
+    retryAfterSeconds < 60;
   // The cap of 5 is the sandbox's: Zendesk documents no limit, and a sandbox must not loop forever.
   if ((status === 429 || status === 503) && waitable && attempt <= 5) return retryAfterSeconds * 1000;
   return null;
@@ -169,7 +178,9 @@ export class EventPublisher {
   userCreated(account: ZendeskAccount, user: UserRecord): void {
     user.changeSeq = this.state.nextChangeSeq();
     // A field that never had a value starts the timeline as null without an entry.
-    const initial = [...loggedFields(account, user)].filter(([field, value]) => !(field.startsWith('user_fields.') && value === null));
+    const initial = [...loggedFields(account, user)].filter(
+      ([field, value]) => !(field.startsWith('user_fields.') && value === null),
+    );
     account.changes.record(user.id, user.updatedAtMs, this.via, initial);
     this.publish(account, user, snapshotUser(account, user), [{ action: 'created', event: {} }]);
   }
@@ -178,8 +189,17 @@ export class EventPublisher {
    * Runs `change`, then bumps `updated_at` of every listed user it changed and publishes the events.
    * `extra` events (e.g. `merged`) come first, before those derived from the difference.
    */
-  track<T>(account: ZendeskAccount, users: readonly UserRecord[], change: () => T, extra: ReadonlyMap<number, UserEvent[]> = new Map()): T {
-    const before = users.map((user) => ({ user, snapshot: snapshotUser(account, user), fields: loggedFields(account, user) }));
+  track<T>(
+    account: ZendeskAccount,
+    users: readonly UserRecord[],
+    change: () => T,
+    extra: ReadonlyMap<number, UserEvent[]> = new Map(),
+  ): T {
+    const before = users.map((user) => ({
+      user,
+      snapshot: snapshotUser(account, user),
+      fields: loggedFields(account, user),
+    }));
     const result = change();
     for (const { user, snapshot, fields } of before) {
       const after = snapshotUser(account, user);
@@ -265,7 +285,9 @@ function authenticationHeader(webhook: WebhookRecord): Record<string, string> {
     case 'api_key':
       return { [auth.data.name.toLowerCase()]: auth.data.value };
     case 'basic_auth':
-      return { authorization: `Basic ${Buffer.from(`${auth.data.username}:${auth.data.password}`).toString('base64')}` };
+      return {
+        authorization: `Basic ${Buffer.from(`${auth.data.username}:${auth.data.password}`).toString('base64')}`,
+      };
     case 'bearer_token':
       return { authorization: `Bearer ${auth.data.token}` };
   }

@@ -66,7 +66,8 @@ export function subdomainOf(req: Request): string | null {
 export function accountOf(ctx: SandboxContext, req: Request): ZendeskAccount {
   const subdomain = subdomainOf(req);
   const account = subdomain === null ? undefined : ctx.state.accounts.get(subdomain);
-  if (!account) throw new HttpError(404, { error: 'RecordNotFound', description: 'No Zendesk account with this subdomain' });
+  if (!account)
+    throw new HttpError(404, { error: 'RecordNotFound', description: 'No Zendesk account with this subdomain' });
   return account;
 }
 
@@ -87,7 +88,8 @@ export function errorHandler(fallback: (status: number, description: string) => 
     if (res.headersSent) return next(err);
     if (err instanceof HttpError) return sendHttpError(err, res);
     const status = parserStatus(err);
-    if (status !== null) return sendHttpError(fallback(status, status === 413 ? 'Request body too large' : 'Malformed request body'), res);
+    if (status !== null)
+      return sendHttpError(fallback(status, status === 413 ? 'Request body too large' : 'Malformed request body'), res);
     console.error('sandbox zendesk: unexpected error', err);
     sendHttpError(fallback(500, 'Internal sandbox error'), res);
   };
@@ -108,7 +110,12 @@ export interface OffsetPage<T> {
   count: number;
 }
 
-export function offsetPage<T>(all: T[], page: number, perPage: number, urlFor: (page: number) => string): OffsetPage<T> {
+export function offsetPage<T>(
+  all: T[],
+  page: number,
+  perPage: number,
+  urlFor: (page: number) => string,
+): OffsetPage<T> {
   const start = (page - 1) * perPage;
   return {
     items: all.slice(start, start + perPage),

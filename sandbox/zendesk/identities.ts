@@ -42,7 +42,13 @@ export function addIdentity(
   return identity;
 }
 
-export function changeIdentityValue(ctx: SandboxContext, account: ZendeskAccount, user: UserRecord, identity: IdentityRecord, rawValue: string): void {
+export function changeIdentityValue(
+  ctx: SandboxContext,
+  account: ZendeskAccount,
+  user: UserRecord,
+  identity: IdentityRecord,
+  rawValue: string,
+): void {
   assertActive(user);
   const value = normalizeIdentityValue(identity.type, rawValue);
   if (value === identity.value) return;
@@ -53,13 +59,23 @@ export function changeIdentityValue(ctx: SandboxContext, account: ZendeskAccount
   });
 }
 
-export function makeIdentityPrimary(ctx: SandboxContext, account: ZendeskAccount, user: UserRecord, identity: IdentityRecord): void {
+export function makeIdentityPrimary(
+  ctx: SandboxContext,
+  account: ZendeskAccount,
+  user: UserRecord,
+  identity: IdentityRecord,
+): void {
   assertActive(user);
   ctx.events.track(account, [user], () => promoteIdentity(account, identity));
 }
 
 /** The primary of a type may only go when it is the last of that type, so a user never loses it silently. */
-export function deleteIdentity(ctx: SandboxContext, account: ZendeskAccount, user: UserRecord, identity: IdentityRecord): void {
+export function deleteIdentity(
+  ctx: SandboxContext,
+  account: ZendeskAccount,
+  user: UserRecord,
+  identity: IdentityRecord,
+): void {
   assertActive(user);
   const sameType = account.identitiesOf(user.id).filter((i) => i.type === identity.type);
   if (identity.primary && sameType.length > 1) {
@@ -84,7 +100,11 @@ const CreateIdentityBodySchema = z.object({
 
 // `primary` is accepted and ignored: Zendesk only changes it through make_primary.
 const UpdateIdentityBodySchema = z.object({
-  identity: z.object({ value: z.string().optional(), verified: z.boolean().optional(), primary: z.unknown().optional() }),
+  identity: z.object({
+    value: z.string().optional(),
+    verified: z.boolean().optional(),
+    primary: z.unknown().optional(),
+  }),
 });
 
 const ListQuerySchema = z.object({
@@ -102,7 +122,12 @@ export function identitiesApi(ctx: SandboxContext): Router {
     const types = new Set([query['type[]'] ?? [], query.type ?? []].flat());
     const identities = account.identitiesOf(user.id).filter((i) => types.size === 0 || types.has(i.type));
     const base = accountBaseUrl(req, account);
-    res.json({ identities: identities.map((i) => identityJson(base, i)), next_page: null, previous_page: null, count: identities.length });
+    res.json({
+      identities: identities.map((i) => identityJson(base, i)),
+      next_page: null,
+      previous_page: null,
+      count: identities.length,
+    });
   });
 
   router.get('/users/:userId/identities/:identityId', (req, res) => {

@@ -9,7 +9,15 @@ import type { SandboxContext, UserRecord, ZendeskAccount } from './state';
 export const IncludeSchema = z
   .string()
   .optional()
-  .transform((list) => new Set((list ?? '').split(',').map((part) => part.trim()).filter((part) => part !== '')));
+  .transform(
+    (list) =>
+      new Set(
+        (list ?? '')
+          .split(',')
+          .map((part) => part.trim())
+          .filter((part) => part !== ''),
+      ),
+  );
 
 const ExportQuerySchema = z.object({
   start_time: z.coerce.number().int().min(0).optional(),
@@ -52,7 +60,11 @@ export function incrementalExportApi(ctx: SandboxContext): Router {
     if (takeFromWindow(account.exportBudget, limit, 60_000) === null) {
       const waitSeconds = Math.max(1, Math.ceil((account.exportBudget.windowStartMs + 60_000 - Date.now()) / 1000));
       res.setHeader('Retry-After', String(waitSeconds));
-      throw new HttpError(429, `Rate limit for incremental exports exceeded (${limit} per minute). Please wait ${waitSeconds} seconds.`, 'text');
+      throw new HttpError(
+        429,
+        `Rate limit for incremental exports exceeded (${limit} per minute). Please wait ${waitSeconds} seconds.`,
+        'text',
+      );
     }
     const query = parseInput(ExportQuerySchema, req.query);
     const nowMs = Date.now();
@@ -77,7 +89,9 @@ export function incrementalExportApi(ctx: SandboxContext): Router {
     const eligible = firstUnsettled < 0 ? candidates : candidates.slice(0, firstUnsettled);
     const page = eligible.slice(0, query.per_page);
     const last = page[page.length - 1];
-    const afterCursor = last ? encodeCursor(JSON.stringify({ afterSeq: last.changeSeq })) : encodeCursor(JSON.stringify(position));
+    const afterCursor = last
+      ? encodeCursor(JSON.stringify({ afterSeq: last.changeSeq }))
+      : encodeCursor(JSON.stringify(position));
     const beforeCursor = query.cursor ?? null;
     const include = query.include.has('identities') ? '&include=identities' : '';
     const urlFor = (cursor: string): string =>

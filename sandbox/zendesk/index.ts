@@ -95,10 +95,20 @@ export function createZendeskApp(ctx: SandboxContext): express.Express {
   app.disable('etag');
 
   // Changes made through the control API are an agent's edits in the Zendesk UI, and logged as such.
-  app.use('/_sandbox', express.json({ limit: '1mb' }), controlRoutes({ ...ctx, events: ctx.events.madeVia('control') }));
+  app.use(
+    '/_sandbox',
+    express.json({ limit: '1mb' }),
+    controlRoutes({ ...ctx, events: ctx.events.madeVia('control') }),
+  );
 
   const api = Router();
-  api.use(stripJsonSuffix, requestBudget(ctx), ctx.faults.middleware(subdomainOf), express.json({ limit: '1mb' }), authenticate(ctx));
+  api.use(
+    stripJsonSuffix,
+    requestBudget(ctx),
+    ctx.faults.middleware(subdomainOf),
+    express.json({ limit: '1mb' }),
+    authenticate(ctx),
+  );
   api.use(currentTokenApi(ctx));
   api.use(['/users', '/user_fields', '/incremental'], requireScope('users'));
   api.use('/webhooks', requireScope('webhooks'));

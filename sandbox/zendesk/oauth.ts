@@ -81,7 +81,11 @@ export class OAuthStore {
 
   /** What outlives a restart: the clients and every grant. Consents and codes live two minutes and do not. */
   snapshot(): { clients: OAuthClient[]; grants: Grant[]; lastGrantId: number } {
-    return { clients: [...this.clients.values()], grants: this.grants.map((g) => ({ ...g })), lastGrantId: this.lastGrantId };
+    return {
+      clients: [...this.clients.values()],
+      grants: this.grants.map((g) => ({ ...g })),
+      lastGrantId: this.lastGrantId,
+    };
   }
 
   restore(saved: { clients: OAuthClient[]; grants: Grant[]; lastGrantId: number }): void {
@@ -99,7 +103,14 @@ export class OAuthStore {
     this.attempts.length = 0;
   }
 
-  issue(account: ZendeskAccount, clientId: string | null, scopes: string[], origin: GrantOrigin, requested: TokenLifetimes = {}, rotatedFromId: number | null = null): Grant {
+  issue(
+    account: ZendeskAccount,
+    clientId: string | null,
+    scopes: string[],
+    origin: GrantOrigin,
+    requested: TokenLifetimes = {},
+    rotatedFromId: number | null = null,
+  ): Grant {
     const now = Date.now();
     // The account setting caps the lifetime so tests can force expiry whatever a client asks for.
     const expiresIn = Math.min(account.settings.accessTokenTtlSeconds, requested.expiresIn ?? Infinity);
@@ -165,14 +176,17 @@ export class OAuthStore {
   exchangeCode(account: ZendeskAccount, request: CodeTokenRequest): Grant {
     const client = this.authenticateClient(request.client_id, request.client_secret);
     const code = this.codes.get(request.code);
-    if (!code || code.account !== account.subdomain || code.clientId !== client.clientId) throw invalidGrant('The authorization code is unknown');
+    if (!code || code.account !== account.subdomain || code.clientId !== client.clientId)
+      throw invalidGrant('The authorization code is unknown');
     if (code.used) throw invalidGrant('The authorization code was already used');
     if (code.expiresAtMs < Date.now()) throw invalidGrant('The authorization code has expired');
-    if (code.redirectUri !== request.redirect_uri) throw invalidGrant('redirect_uri does not match the authorization request');
+    if (code.redirectUri !== request.redirect_uri)
+      throw invalidGrant('redirect_uri does not match the authorization request');
     if (code.codeChallenge !== null) {
       const verifier = request.code_verifier ?? '';
       const computed = createHash('sha256').update(verifier).digest('base64url');
-      if (!sameSecret(computed, code.codeChallenge)) throw invalidGrant('code_verifier does not match the code_challenge');
+      if (!sameSecret(computed, code.codeChallenge))
+        throw invalidGrant('code_verifier does not match the code_challenge');
     }
     code.used = true;
     return this.issue(account, client.clientId, code.scopes, 'authorization_code', lifetimesOf(request));
@@ -181,10 +195,18 @@ export class OAuthStore {
   /** Rotation: the presented pair dies and a new pair is issued; a dead refresh token is refused. */
   refresh(account: ZendeskAccount, request: RefreshTokenRequest): Grant {
     const client = this.authenticateClient(request.client_id, request.client_secret);
-    const grant = this.grants.find((g) => g.account === account.subdomain && sameSecret(g.refreshToken, request.refresh_token));
+    const grant = this.grants.find(
+      (g) => g.account === account.subdomain && sameSecret(g.refreshToken, request.refresh_token),
+    );
     const now = Date.now();
-    const usable = grant !== undefined && grant.clientId === client.clientId && isLive(grant) && grant.refreshExpiresAtMs > now;
-    this.attempts.push({ atMs: now, account: account.subdomain, grantId: grant?.id ?? null, outcome: usable ? 'rotated' : 'invalid_grant' });
+    const usable =
+      grant !== undefined && grant.clientId === client.clientId && isLive(grant) && grant.refreshExpiresAtMs > now;
+    this.attempts.push({
+      atMs: now,
+      account: account.subdomain,
+      grantId: grant?.id ?? null,
+      outcome: usable ? 'rotated' : 'invalid_grant',
+    });
     if (!usable) throw invalidGrant('The refresh token is invalid, expired, revoked or was already used');
     grant.refreshedAtMs = now;
     return this.issue(account, client.clientId, grant.scopes, 'refresh_token', lifetimesOf(request), grant.id);
@@ -201,7 +223,10 @@ export class OAuthStore {
   private authenticateClient(clientId: string, clientSecret: string | undefined): OAuthClient {
     const client = this.clients.get(clientId);
     if (!client || clientSecret === undefined || !sameSecret(client.clientSecret, clientSecret)) {
-      throw new HttpError(401, { error: 'invalid_client', error_description: 'Client authentication failed: unknown client_id or wrong client_secret' });
+      throw new HttpError(401, {
+        error: 'invalid_client',
+        error_description: 'Client authentication failed: unknown client_id or wrong client_secret',
+      });
     }
     return client;
   }
@@ -216,7 +241,10 @@ interface TokenLifetimes {
   refreshExpiresIn?: number | undefined;
 }
 
-function lifetimesOf(request: { expires_in?: number | undefined; refresh_token_expires_in?: number | undefined }): TokenLifetimes {
+function lifetimesOf(request: {
+  expires_in?: number | undefined;
+  refresh_token_expires_in?: number | undefined;
+}): TokenLifetimes {
   return { expiresIn: request.expires_in, refreshExpiresIn: request.refresh_token_expires_in };
 }
 
@@ -314,7 +342,10 @@ export function oauthRoutes(ctx: SandboxContext): Router {
   router.get('/authorizations/new', (req, res) => {
     const account = accountOf(ctx, req);
     const query = parseInput(AuthorizeQuerySchema, req.query, (issues) =>
-      htmlError(400, `Invalid authorization request: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`),
+      htmlError(
+        400,
+        `Invalid authorization request: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      ),
     );
     const client = ctx.oauth.clients.get(query.client_id);
     if (!client) throw htmlError(400, `Unknown OAuth client ${query.client_id}`);
@@ -323,8 +354,12 @@ export function oauthRoutes(ctx: SandboxContext): Router {
     }
     // From here on the redirect URL is trusted, so errors go back to the client as OAuth errors.
     const fail = (error: string, description: string): void =>
-      res.redirect(302, redirectWith(query.redirect_uri, { error, error_description: description, state: query.state }));
-    if (query.response_type !== 'code') return fail('unsupported_response_type', 'Only response_type=code is supported');
+      res.redirect(
+        302,
+        redirectWith(query.redirect_uri, { error, error_description: description, state: query.state }),
+      );
+    if (query.response_type !== 'code')
+      return fail('unsupported_response_type', 'Only response_type=code is supported');
     if (query.code_challenge !== undefined && query.code_challenge_method !== 'S256') {
       return fail('invalid_request', 'code_challenge_method must be S256');
     }
@@ -338,7 +373,10 @@ export function oauthRoutes(ctx: SandboxContext): Router {
     });
     if (account.settings.autoApprove) {
       ctx.oauth.takeConsent(consent.id, account.subdomain);
-      return res.redirect(302, redirectWith(consent.redirectUri, { code: ctx.oauth.issueCode(consent), state: consent.state }));
+      return res.redirect(
+        302,
+        redirectWith(consent.redirectUri, { code: ctx.oauth.issueCode(consent), state: consent.state }),
+      );
     }
     res.type('html').send(consentPage(account, client, consent));
   });
@@ -358,7 +396,10 @@ export function oauthRoutes(ctx: SandboxContext): Router {
   router.post('/tokens', (req, res) => {
     const account = accountOf(ctx, req);
     const invalidRequest = (issues: readonly z.core.$ZodIssue[]): HttpError =>
-      new HttpError(400, { error: 'invalid_request', error_description: issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+      new HttpError(400, {
+        error: 'invalid_request',
+        error_description: issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      });
     const grantType = parseInput(z.object({ grant_type: z.string() }), req.body, invalidRequest).grant_type;
     let grant: Grant;
     if (grantType === 'authorization_code') {
@@ -366,7 +407,10 @@ export function oauthRoutes(ctx: SandboxContext): Router {
     } else if (grantType === 'refresh_token') {
       grant = ctx.oauth.refresh(account, parseInput(RefreshTokenRequestSchema, req.body, invalidRequest));
     } else {
-      throw new HttpError(400, { error: 'unsupported_grant_type', error_description: `grant_type ${grantType} is not supported` });
+      throw new HttpError(400, {
+        error: 'unsupported_grant_type',
+        error_description: `grant_type ${grantType} is not supported`,
+      });
     }
     res.set('Cache-Control', 'no-store').json(tokenResponse(grant));
   });
@@ -385,7 +429,8 @@ const INVALID_TOKEN = {
 
 const FORBIDDEN = {
   error: 'Forbidden',
-  description: 'You do not have access to this page. Please contact the account owner of this help desk for further help.',
+  description:
+    'You do not have access to this page. Please contact the account owner of this help desk for further help.',
 };
 
 export function authenticate(ctx: SandboxContext) {

@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { UnreadableStateFile } from '../common/state-file';
 import { OAuthClientSchema, type OAuthStore } from './oauth';
 import { ZendeskAccount, type SandboxState } from './state';
-import { AccountSettingsSchema, FieldValueSchema, IdentityTypeSchema, RoleSchema, UserFieldTypeSchema, WebhookAuthenticationSchema, WebhookJsonSchema } from './wire';
+import {
+  AccountSettingsSchema,
+  FieldValueSchema,
+  IdentityTypeSchema,
+  RoleSchema,
+  UserFieldTypeSchema,
+  WebhookAuthenticationSchema,
+  WebhookJsonSchema,
+} from './wire';
 
 // The records a restarted Zendesk sandbox needs to carry on where it stopped: accounts, users,
 // identities, user fields, webhooks (with their signing secrets), OAuth clients and grants.
@@ -127,7 +135,11 @@ export function zendeskSnapshot(state: SandboxState, oauth: OAuthStore): Zendesk
 /** Replaces whatever the sandbox holds with a snapshot read from `file`. */
 export function restoreZendesk(state: SandboxState, oauth: OAuthStore, raw: unknown, file: string): void {
   const parsed = ZendeskSnapshotSchema.safeParse(raw);
-  if (!parsed.success) throw new UnreadableStateFile(file, `not a Zendesk sandbox snapshot: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`);
+  if (!parsed.success)
+    throw new UnreadableStateFile(
+      file,
+      `not a Zendesk sandbox snapshot: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`,
+    );
   const snapshot = parsed.data;
   state.reset();
   state.restoreCounters(snapshot.counters);

@@ -11,7 +11,11 @@ export function userFromParam(account: ZendeskAccount, param: string | undefined
   return user;
 }
 
-export function identityFromParam(account: ZendeskAccount, user: UserRecord, param: string | undefined): IdentityRecord {
+export function identityFromParam(
+  account: ZendeskAccount,
+  user: UserRecord,
+  param: string | undefined,
+): IdentityRecord {
   const identity = param !== undefined && /^\d+$/.test(param) ? account.identities.get(Number(param)) : undefined;
   if (!identity || identity.userId !== user.id) throw recordNotFound();
   return identity;
@@ -43,7 +47,8 @@ export function assertIdentityValueFree(
   const label = field === 'email' ? 'Email' : field === 'phone' ? 'Phone' : 'Value';
   if (value === '') throw invalidField(field, `${label}: cannot be blank`, 'BlankValue');
   if (type !== 'email') return;
-  if (!EMAIL_PATTERN.test(value)) throw invalidField(field, `${label}: ${value} is not properly formatted`, 'InvalidFormat');
+  if (!EMAIL_PATTERN.test(value))
+    throw invalidField(field, `${label}: ${value} is not properly formatted`, 'InvalidFormat');
   const holder = account.identityByEmail(value);
   if (holder && holder.userId !== ownerId) {
     throw invalidField(field, `${label}: ${value} is already being used by another user`, 'DuplicateValue');
@@ -53,7 +58,11 @@ export function assertIdentityValueFree(
 export function assertExternalIdFree(account: ZendeskAccount, externalId: string, ownerId: number | null): void {
   const holder = account.userByExternalId(externalId);
   if (holder && holder.id !== ownerId) {
-    throw invalidField('external_id', `External ID: ${externalId} is already being used by another user`, 'DuplicateValue');
+    throw invalidField(
+      'external_id',
+      `External ID: ${externalId} is already being used by another user`,
+      'DuplicateValue',
+    );
   }
 }
 

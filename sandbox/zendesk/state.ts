@@ -169,7 +169,13 @@ export class ZendeskAccount {
 
   /** Records the verification email Zendesk would send for an unverified email identity. */
   sendVerificationEmail(identity: IdentityRecord, reason: VerificationEmail['reason']): void {
-    this.verificationEmails.push({ at: new Date().toISOString(), userId: identity.userId, identityId: identity.id, address: identity.value, reason });
+    this.verificationEmails.push({
+      at: new Date().toISOString(),
+      userId: identity.userId,
+      identityId: identity.id,
+      address: identity.value,
+      reason,
+    });
   }
 
   primaryIdentity(userId: number, type: IdentityType): IdentityRecord | undefined {

@@ -1,7 +1,23 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { accountBaseUrl, accountOf, invalidField, issueDetails, offsetPage, parseInput, recordInvalid, recordNotFound } from './http';
-import { isoSeconds, type SandboxContext, type SandboxState, type UserFieldRecord, type UserRecord, type ZendeskAccount } from './state';
+import {
+  accountBaseUrl,
+  accountOf,
+  invalidField,
+  issueDetails,
+  offsetPage,
+  parseInput,
+  recordInvalid,
+  recordNotFound,
+} from './http';
+import {
+  isoSeconds,
+  type SandboxContext,
+  type SandboxState,
+  type UserFieldRecord,
+  type UserRecord,
+  type ZendeskAccount,
+} from './state';
 import { UserFieldTypeSchema, type FieldValue, type UserFieldJson } from './wire';
 
 export const UserFieldDefinitionSchema = z.object({
@@ -25,7 +41,11 @@ function parseDefinition(input: unknown): z.infer<typeof UserFieldDefinitionSche
 export function createUserField(state: SandboxState, account: ZendeskAccount, input: unknown): UserFieldRecord {
   const definition = parseDefinition(input);
   if (!KEY_PATTERN.test(definition.key)) {
-    throw invalidField('key', `Key: ${definition.key} may only hold letters, digits and underscores, and not only digits`, 'InvalidFormat');
+    throw invalidField(
+      'key',
+      `Key: ${definition.key} may only hold letters, digits and underscores, and not only digits`,
+      'InvalidFormat',
+    );
   }
   if (definition.regexp_for_validation && !isValidPattern(definition.regexp_for_validation)) {
     throw invalidField('regexp_for_validation', 'Regular expression: not a valid pattern', 'InvalidFormat');
@@ -48,7 +68,9 @@ export function createUserField(state: SandboxState, account: ZendeskAccount, in
     active: definition.active,
     position: definition.position ?? account.userFields.size,
     regexpForValidation: definition.regexp_for_validation ?? null,
-    options: choices ? options.map((o, position) => ({ id: state.nextId(), name: o.name, value: o.value, position })) : [],
+    options: choices
+      ? options.map((o, position) => ({ id: state.nextId(), name: o.name, value: o.value, position }))
+      : [],
     createdAtMs: now,
     updatedAtMs: now,
   };
@@ -66,7 +88,11 @@ function isValidPattern(pattern: string): boolean {
 }
 
 /** Control-API seeding: an existing key gets the new title and options, a new key is created. */
-export function upsertUserField(state: SandboxState, account: ZendeskAccount, input: UserFieldDefinition): UserFieldRecord {
+export function upsertUserField(
+  state: SandboxState,
+  account: ZendeskAccount,
+  input: UserFieldDefinition,
+): UserFieldRecord {
   const existing = account.fieldByKey(input.key);
   if (!existing) return createUserField(state, account, input);
   const definition = parseDefinition(input);
@@ -108,7 +134,12 @@ function coerceFieldValue(field: UserFieldRecord, raw: FieldValue): FieldValue {
   if (raw === null || raw === '') return null;
   const reject = (): never => {
     throw recordInvalid({
-      [field.key]: [{ description: `${field.title}: ${JSON.stringify(raw)} is not a valid value for a ${field.type} field`, error: 'InvalidValue' }],
+      [field.key]: [
+        {
+          description: `${field.title}: ${JSON.stringify(raw)} is not a valid value for a ${field.type} field`,
+          error: 'InvalidValue',
+        },
+      ],
     });
   };
   const optionValues = new Set(field.options.map((o) => o.value));
@@ -160,7 +191,15 @@ export function userFieldJson(base: string, field: UserFieldRecord): UserFieldJs
     system: false,
     regexp_for_validation: field.regexpForValidation,
     ...(choices
-      ? { custom_field_options: field.options.map((o) => ({ id: o.id, name: o.name, raw_name: o.name, value: o.value, position: o.position })) }
+      ? {
+          custom_field_options: field.options.map((o) => ({
+            id: o.id,
+            name: o.name,
+            raw_name: o.name,
+            value: o.value,
+            position: o.position,
+          })),
+        }
       : {}),
     created_at: isoSeconds(field.createdAtMs),
     updated_at: isoSeconds(field.updatedAtMs),
@@ -180,14 +219,26 @@ export function userFieldsApi(ctx: SandboxContext): Router {
     const base = accountBaseUrl(req, account);
     const query = parseInput(ListQuerySchema, req.query);
     const all = [...account.userFields.values()].sort((a, b) => a.position - b.position || a.id - b.id);
-    const page = offsetPage(all, query.page, query.per_page, (p) => `${base}/api/v2/user_fields.json?page=${p}&per_page=${query.per_page}`);
-    res.json({ user_fields: page.items.map((f) => userFieldJson(base, f)), next_page: page.next_page, previous_page: page.previous_page, count: page.count });
+    const page = offsetPage(
+      all,
+      query.page,
+      query.per_page,
+      (p) => `${base}/api/v2/user_fields.json?page=${p}&per_page=${query.per_page}`,
+    );
+    res.json({
+      user_fields: page.items.map((f) => userFieldJson(base, f)),
+      next_page: page.next_page,
+      previous_page: page.previous_page,
+      count: page.count,
+    });
   });
 
   router.get('/user_fields/:idOrKey', (req, res) => {
     const account = accountOf(ctx, req);
     const { idOrKey } = req.params;
-    const field = /^\d+$/.test(idOrKey) ? account.userFields.get(Number(idOrKey)) ?? account.fieldByKey(idOrKey) : account.fieldByKey(idOrKey);
+    const field = /^\d+$/.test(idOrKey)
+      ? (account.userFields.get(Number(idOrKey)) ?? account.fieldByKey(idOrKey))
+      : account.fieldByKey(idOrKey);
     if (!field) throw recordNotFound();
     res.json({ user_field: userFieldJson(accountBaseUrl(req, account), field) });
   });
@@ -197,7 +248,10 @@ export function userFieldsApi(ctx: SandboxContext): Router {
     const body = parseInput(z.object({ user_field: z.record(z.string(), z.unknown()) }), req.body);
     const field = createUserField(ctx.state, account, body.user_field);
     const base = accountBaseUrl(req, account);
-    res.status(201).location(`/api/v2/user_fields/${field.id}.json`).json({ user_field: userFieldJson(base, field) });
+    res
+      .status(201)
+      .location(`/api/v2/user_fields/${field.id}.json`)
+      .json({ user_field: userFieldJson(base, field) });
   });
 
   return router;

@@ -1,7 +1,17 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { UserEvent } from './events';
-import { accountBaseUrl, accountOf, badRequest, cursorPage, idKey, invalidField, offsetPage, parseInput, recordNotFound } from './http';
+import {
+  accountBaseUrl,
+  accountOf,
+  badRequest,
+  cursorPage,
+  idKey,
+  invalidField,
+  offsetPage,
+  parseInput,
+  recordNotFound,
+} from './http';
 import { IncludeSchema, sideloadedIdentities } from './incremental-export';
 import {
   assertActive,
@@ -54,7 +64,8 @@ export function createUser(ctx: SandboxContext, account: ZendeskAccount, input: 
   const extraIdentities = (input.identities ?? [])
     .map((i) => ({ type: i.type, value: normalizeIdentityValue(i.type, i.value) }))
     .filter((i) => !(i.type === 'email' && i.value === email));
-  for (const i of extraIdentities) assertIdentityValueFree(account, i.type, i.value, null, i.type === 'email' ? 'email' : 'value');
+  for (const i of extraIdentities)
+    assertIdentityValueFree(account, i.type, i.value, null, i.type === 'email' ? 'email' : 'value');
   if (input.external_id) assertExternalIdFree(account, input.external_id, null);
   const userFields = planFieldValues(account, null, input.user_fields ?? {});
 
@@ -89,12 +100,21 @@ export function createUser(ctx: SandboxContext, account: ZendeskAccount, input: 
   return user;
 }
 
-export function updateUser(ctx: SandboxContext, account: ZendeskAccount, user: UserRecord, input: UserWrite, mode: EmailUpdateMode): UserRecord {
+export function updateUser(
+  ctx: SandboxContext,
+  account: ZendeskAccount,
+  user: UserRecord,
+  input: UserWrite,
+  mode: EmailUpdateMode,
+): UserRecord {
   assertActive(user);
   const name = input.name?.trim();
   if (name === '') throw invalidField('name', 'Name: cannot be blank', 'BlankValue');
   const email = input.email ? normalizeIdentityValue('email', input.email) : undefined;
-  const ownEmail = email === undefined ? undefined : account.identitiesOf(user.id).find((i) => i.type === 'email' && i.value === email);
+  const ownEmail =
+    email === undefined
+      ? undefined
+      : account.identitiesOf(user.id).find((i) => i.type === 'email' && i.value === email);
   if (email !== undefined && !ownEmail) assertIdentityValueFree(account, 'email', email, user.id, 'email');
   if (input.external_id) assertExternalIdFree(account, input.external_id, user.id);
   const userFields = input.user_fields ? planFieldValues(account, user.userFields, input.user_fields) : undefined;
@@ -142,7 +162,11 @@ function setPrimaryPhone(ctx: SandboxContext, account: ZendeskAccount, user: Use
 }
 
 /** Matches by email or external_id (case-insensitive); a match is updated, otherwise a user is created. */
-export function createOrUpdateUser(ctx: SandboxContext, account: ZendeskAccount, input: UserWrite): { user: UserRecord; created: boolean } {
+export function createOrUpdateUser(
+  ctx: SandboxContext,
+  account: ZendeskAccount,
+  input: UserWrite,
+): { user: UserRecord; created: boolean } {
   const email = input.email ? normalizeIdentityValue('email', input.email) : null;
   const emailHolderId = email === null ? undefined : account.identityByEmail(email)?.userId;
   const byEmail = emailHolderId === undefined ? undefined : account.users.get(emailHolderId);
@@ -168,7 +192,12 @@ export function deleteUser(ctx: SandboxContext, account: ZendeskAccount, user: U
 }
 
 /** Merges `source` into `target`: its email addresses move over as secondaries and `source` is deleted. */
-export function mergeUsers(ctx: SandboxContext, account: ZendeskAccount, source: UserRecord, target: UserRecord): UserRecord {
+export function mergeUsers(
+  ctx: SandboxContext,
+  account: ZendeskAccount,
+  source: UserRecord,
+  target: UserRecord,
+): UserRecord {
   if (source.id === target.id) throw invalidField('user', 'A user cannot be merged into itself');
   assertActive(source);
   if (!target.active) throw invalidField('user', `User ${target.id} is deleted and cannot receive a merge`);
@@ -205,7 +234,10 @@ function retire(account: ZendeskAccount, user: UserRecord): void {
  * identity values and notes). Only active users are found.
  */
 export function searchUsers(account: ZendeskAccount, query: string): UserRecord[] {
-  const terms = query.trim().replace(/\btype:user\b/g, '').trim();
+  const terms = query
+    .trim()
+    .replace(/\btype:user\b/g, '')
+    .trim();
   const email = /^email:"?([^"\s]+)"?$/.exec(terms)?.[1];
   if (email !== undefined) {
     const holder = account.identityByEmail(email)?.userId;
@@ -245,7 +277,12 @@ const ShowManyQuerySchema = z.object({
     .optional(),
   external_ids: z
     .string()
-    .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
     .optional(),
 });
 
@@ -274,15 +311,32 @@ export function usersApi(ctx: SandboxContext): Router {
       .filter((u) => wantedExternalId === undefined || u.externalId?.toLowerCase() === wantedExternalId)
       .sort((a, b) => a.id - b.id);
     const filters = wantedExternalId === undefined ? '' : `&external_id=${encodeURIComponent(query.external_id ?? '')}`;
-    const size = query['page[size]'] ?? (query['page[after]'] ?? query['page[before]'] ? 100 : undefined);
+    const size = query['page[size]'] ?? ((query['page[after]'] ?? query['page[before]']) ? 100 : undefined);
     if (size !== undefined) {
-      const page = cursorPage(users, size, { after: query['page[after]'], before: query['page[before]'] }, (u) => idKey(u.id), (params) => `${base}/api/v2/users.json?${params}${filters}`);
+      const page = cursorPage(
+        users,
+        size,
+        { after: query['page[after]'], before: query['page[before]'] },
+        (u) => idKey(u.id),
+        (params) => `${base}/api/v2/users.json?${params}${filters}`,
+      );
       res.json({ users: page.items.map((u) => userJson(base, account, u)), meta: page.meta, links: page.links });
       return;
     }
-    if (query.page * query.per_page > OFFSET_RECORD_LIMIT) throw badRequest('Offset pagination is limited to the first 10000 records; use cursor pagination');
-    const page = offsetPage(users, query.page, query.per_page, (p) => `${base}/api/v2/users.json?page=${p}&per_page=${query.per_page}${filters}`);
-    res.json({ users: page.items.map((u) => userJson(base, account, u)), next_page: page.next_page, previous_page: page.previous_page, count: page.count });
+    if (query.page * query.per_page > OFFSET_RECORD_LIMIT)
+      throw badRequest('Offset pagination is limited to the first 10000 records; use cursor pagination');
+    const page = offsetPage(
+      users,
+      query.page,
+      query.per_page,
+      (p) => `${base}/api/v2/users.json?page=${p}&per_page=${query.per_page}${filters}`,
+    );
+    res.json({
+      users: page.items.map((u) => userJson(base, account, u)),
+      next_page: page.next_page,
+      previous_page: page.previous_page,
+      count: page.count,
+    });
   });
 
   router.get('/users/show_many', (req, res) => {
@@ -295,8 +349,16 @@ export function usersApi(ctx: SandboxContext): Router {
       ? query.ids.flatMap((id) => account.users.get(id) ?? [])
       : (query.external_ids ?? []).flatMap((x) => account.userByExternalId(x) ?? []);
     const base = accountBaseUrl(req, account);
-    const identities = query.include.has('identities') ? { identities: sideloadedIdentities(base, account, users) } : {};
-    res.json({ users: users.map((u) => userJson(base, account, u)), ...identities, next_page: null, previous_page: null, count: users.length });
+    const identities = query.include.has('identities')
+      ? { identities: sideloadedIdentities(base, account, users) }
+      : {};
+    res.json({
+      users: users.map((u) => userJson(base, account, u)),
+      ...identities,
+      next_page: null,
+      previous_page: null,
+      count: users.length,
+    });
   });
 
   router.get('/users/search', (req, res) => {
@@ -316,8 +378,18 @@ export function usersApi(ctx: SandboxContext): Router {
       throw badRequest('Pass query or external_id');
     }
     if (query.page * query.per_page > OFFSET_RECORD_LIMIT) throw badRequest('Search returns at most 10000 records');
-    const page = offsetPage(found, query.page, query.per_page, (p) => `${base}/api/v2/users/search.json?${params}&page=${p}&per_page=${query.per_page}`);
-    res.json({ users: page.items.map((u) => userJson(base, account, u)), next_page: page.next_page, previous_page: page.previous_page, count: page.count });
+    const page = offsetPage(
+      found,
+      query.page,
+      query.per_page,
+      (p) => `${base}/api/v2/users/search.json?${params}&page=${p}&per_page=${query.per_page}`,
+    );
+    res.json({
+      users: page.items.map((u) => userJson(base, account, u)),
+      next_page: page.next_page,
+      previous_page: page.previous_page,
+      count: page.count,
+    });
   });
 
   router.post('/users/create_or_update', (req, res) => {
@@ -339,7 +411,10 @@ export function usersApi(ctx: SandboxContext): Router {
     const account = accountOf(ctx, req);
     const { user: input } = parseInput(UserBodySchema, req.body);
     const user = createUser(ctx, account, input);
-    res.status(201).location(`/api/v2/users/${user.id}.json`).json({ user: userJson(accountBaseUrl(req, account), account, user) });
+    res
+      .status(201)
+      .location(`/api/v2/users/${user.id}.json`)
+      .json({ user: userJson(accountBaseUrl(req, account), account, user) });
   });
 
   router.put('/users/:userId', (req, res) => {

@@ -37,7 +37,10 @@ function invalidWebhook(within = '') {
     webhookError(
       400,
       issues.map((issue) => ({
-        code: issue.code === 'invalid_type' && /received undefined/.test(issue.message) ? 'RequiredFieldMissing' : 'InvalidValue',
+        code:
+          issue.code === 'invalid_type' && /received undefined/.test(issue.message)
+            ? 'RequiredFieldMissing'
+            : 'InvalidValue',
         title: issue.message,
         source: { pointer: [within, ...issue.path.map(String)].join('/') || '/' },
       })),
@@ -55,7 +58,11 @@ function assertCoherent(fields: WebhookFields): void {
   const errors: WebhookApiError[] = [];
   const pointer = { pointer: '/webhook/subscriptions' };
   if (fields.subscriptions.includes(CONDITIONAL) && fields.subscriptions.length > 1) {
-    errors.push({ code: 'InvalidValue', title: `${CONDITIONAL} cannot be combined with event subscriptions`, source: pointer });
+    errors.push({
+      code: 'InvalidValue',
+      title: `${CONDITIONAL} cannot be combined with event subscriptions`,
+      source: pointer,
+    });
   }
   for (const s of fields.subscriptions) {
     if (s !== CONDITIONAL && !EVENT_TYPE_PATTERN.test(s)) {
@@ -128,9 +135,16 @@ function fieldsOf(webhook: WebhookRecord): WebhookFields {
 function replaceFields(account: ZendeskAccount, webhook: WebhookRecord, input: unknown): void {
   const fields = parseInput(WebhookFieldsSchema, input, invalidWebhook('/webhook'));
   assertCoherent(fields);
-  if (isEventSubscribed(fields.subscriptions) !== isEventSubscribed(webhook.subscriptions) && webhook.subscriptions.length > 0) {
+  if (
+    isEventSubscribed(fields.subscriptions) !== isEventSubscribed(webhook.subscriptions) &&
+    webhook.subscriptions.length > 0
+  ) {
     throw webhookError(400, [
-      { code: 'InvalidValue', title: "A webhook's connection method (events or triggers) cannot change", source: { pointer: '/webhook/subscriptions' } },
+      {
+        code: 'InvalidValue',
+        title: "A webhook's connection method (events or triggers) cannot change",
+        source: { pointer: '/webhook/subscriptions' },
+      },
     ]);
   }
   Object.assign(webhook, {
@@ -158,7 +172,9 @@ export function webhookJson(webhook: WebhookRecord): WebhookJson {
     http_method: webhook.httpMethod,
     request_format: webhook.requestFormat,
     subscriptions: webhook.subscriptions,
-    authentication: webhook.authentication ? { type: webhook.authentication.type, add_position: webhook.authentication.add_position } : null,
+    authentication: webhook.authentication
+      ? { type: webhook.authentication.type, add_position: webhook.authentication.add_position }
+      : null,
     custom_headers: webhook.customHeaders,
     created_at: isoSeconds(webhook.createdAtMs),
     created_by: webhook.createdBy,
@@ -195,14 +211,23 @@ export function webhooksApi(ctx: SandboxContext): Router {
       .filter((w) => query['filter[status]'] === undefined || w.status === query['filter[status]'])
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     const self = `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}/webhooks`;
-    const page = cursorPage(webhooks, query['page[size]'], { after: query['page[after]'], before: query['page[before]'] }, (w) => w.id, (params) => `${self}?${params}`);
+    const page = cursorPage(
+      webhooks,
+      query['page[size]'],
+      { after: query['page[after]'], before: query['page[before]'] },
+      (w) => w.id,
+      (params) => `${self}?${params}`,
+    );
     res.json({ webhooks: page.items.map(webhookJson), meta: page.meta, links: page.links });
   });
 
   router.post('/webhooks', (req, res) => {
     const account = accountOf(ctx, req);
     const webhook = registerWebhook(account, body(req.body));
-    res.status(201).location(`/api/v2/webhooks/${webhook.id}`).json({ webhook: webhookJson(webhook) });
+    res
+      .status(201)
+      .location(`/api/v2/webhooks/${webhook.id}`)
+      .json({ webhook: webhookJson(webhook) });
   });
 
   router.get('/webhooks/:webhookId', (req, res) => {

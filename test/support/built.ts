@@ -8,7 +8,13 @@ import { temporal as proto } from '@temporalio/proto';
 import { Keyring } from '../../lib/crypto';
 import { dataConverterFor } from '../../lib/data-converter';
 import { freePort } from '../../scripts/dev-server';
-import { authorizeLink, authorizeThroughSandbox, installAddon, settleAccount, type SandboxInstallation } from '../../sandbox/installation';
+import {
+  authorizeLink,
+  authorizeThroughSandbox,
+  installAddon,
+  settleAccount,
+  type SandboxInstallation,
+} from '../../sandbox/installation';
 import { startStoreganiseSandbox, type StoreganiseSandbox } from '../../sandbox/storeganise';
 import { startZendeskSandbox, type ZendeskSandbox } from '../../sandbox/zendesk';
 import { testHarness } from '../hooks';
@@ -27,7 +33,12 @@ export function buildOnce(): Promise<void> {
     if (result.status === 0) {
       console.log(`      (npm run build: ${((Date.now() - started) / 1000).toFixed(1)} s)`);
       resolve();
-    } else reject(new Error(`npm run build failed (${result.status ?? result.signal ?? 'unknown'}):\n${result.stdout}\n${result.stderr}`));
+    } else
+      reject(
+        new Error(
+          `npm run build failed (${result.status ?? result.signal ?? 'unknown'}):\n${result.stdout}\n${result.stderr}`,
+        ),
+      );
   });
   return build;
 }
@@ -45,7 +56,11 @@ export class BuiltProcess {
     readonly name: ServiceName,
     env: Record<string, string>,
   ) {
-    this.child = spawn(process.execPath, [path.join('dist', name, 'main.js')], { cwd: projectRoot, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [path.join('dist', name, 'main.js')], {
+      cwd: projectRoot,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     // Its lines are kept for the run's secret scan and for the tests, not echoed to the terminal.
     const quiet = captureTestLogs({ quiet: true });
     const collect = (stream: NodeJS.ReadableStream | null, into: string[]): void => {
@@ -83,7 +98,8 @@ export class BuiltProcess {
     return eventually(
       () => {
         const found = this.stdout.find((l) => pattern.test(l));
-        if (found === undefined) throw new Error(`${this.name} printed no line matching ${String(pattern)}:\n${this.output()}`);
+        if (found === undefined)
+          throw new Error(`${this.name} printed no line matching ${String(pattern)}:\n${this.output()}`);
         return found;
       },
       { timeoutMs, intervalMs: 100 },
@@ -116,10 +132,13 @@ class LoadBalancer {
         res.writeHead(503, { 'retry-after': '1' }).end();
         return;
       }
-      const upstream = http.request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = http.request(
+        { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       upstream.on('error', () => {
         if (!res.headersSent) res.writeHead(503, { 'retry-after': '1' });
         res.end();
@@ -186,8 +205,16 @@ export class BuiltSystem {
       ...overrides,
     };
     registerTestSecrets(env);
-    await zendesk.client.registerOAuthClient({ clientId: env.ZENDESK_CLIENT_ID ?? '', clientSecret: env.ZENDESK_CLIENT_SECRET ?? '', redirectUris: [`${env.PUBLIC_URL}/oauth/zendesk/callback`] });
-    const client = new Client({ connection: temporal.connection, namespace: server.namespace, dataConverter: dataConverterFor(Keyring.fromSpec(env.ENCRYPTION_KEY ?? '')) });
+    await zendesk.client.registerOAuthClient({
+      clientId: env.ZENDESK_CLIENT_ID ?? '',
+      clientSecret: env.ZENDESK_CLIENT_SECRET ?? '',
+      redirectUris: [`${env.PUBLIC_URL}/oauth/zendesk/callback`],
+    });
+    const client = new Client({
+      connection: temporal.connection,
+      namespace: server.namespace,
+      dataConverter: dataConverterFor(Keyring.fromSpec(env.ENCRYPTION_KEY ?? '')),
+    });
     let system: BuiltSystem | null = null;
     const balancer = new LoadBalancer(() => (system === null ? [] : system.liveApiPorts()));
     system = new BuiltSystem(zendesk, storeganise, env, client, balancer);
@@ -212,7 +239,8 @@ export class BuiltSystem {
           taskQueue: { name: this.env.TEMPORAL_TASK_QUEUE ?? '' },
           taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
         });
-        if (!pollers.some((p) => (p.identity ?? '').startsWith(`${worker.pid}@`))) throw new Error(`worker ${worker.pid} does not poll yet:\n${worker.output()}`);
+        if (!pollers.some((p) => (p.identity ?? '').startsWith(`${worker.pid}@`)))
+          throw new Error(`worker ${worker.pid} does not poll yet:\n${worker.output()}`);
       },
       { timeoutMs: 120_000, intervalMs: 250 },
     );
@@ -270,7 +298,8 @@ export class BuiltSystem {
     const endpoint = `${this.publicUrl}/addon/zendesk/${subdomain}`;
     await eventually(
       async () => {
-        if (!(await this.zendesk.client.webhooks(account.zendeskSubdomain)).some((w) => w.endpoint === endpoint)) throw new Error('webhook not registered yet');
+        if (!(await this.zendesk.client.webhooks(account.zendeskSubdomain)).some((w) => w.endpoint === endpoint))
+          throw new Error('webhook not registered yet');
       },
       { timeoutMs: 60_000, intervalMs: 250 },
     );

@@ -30,11 +30,15 @@ export class AccountView {
   }
 
   async zdUsersWithExternalId(sgId: string): Promise<SandboxZendeskUser[]> {
-    return (await this.system.zendesk.client.listUsers(this.account.zendeskSubdomain)).filter((u) => u.external_id === sgId);
+    return (await this.system.zendesk.client.listUsers(this.account.zendeskSubdomain)).filter(
+      (u) => u.external_id === sgId,
+    );
   }
 
   /** A Storeganise customer created by an admin, synced to a new Zendesk user, with every echo settled. */
-  async createLinkedCustomer(input: { firstName?: string; lastName?: string; email?: string; phone?: string } = {}): Promise<LinkedCustomer> {
+  async createLinkedCustomer(
+    input: { firstName?: string; lastName?: string; email?: string; phone?: string } = {},
+  ): Promise<LinkedCustomer> {
     const sg = await this.system.storeganise.client.createUser(this.account.subdomain, {
       firstName: input.firstName ?? 'Hanako',
       lastName: input.lastName ?? 'Suzuki',
@@ -60,7 +64,9 @@ export class AccountView {
   }
 
   async zendeskRequests(since: { zendesk: number }) {
-    return (await this.system.zendesk.client.requests({ account: this.account.zendeskSubdomain, sinceSeq: since.zendesk })).requests;
+    return (
+      await this.system.zendesk.client.requests({ account: this.account.zendeskSubdomain, sinceSeq: since.zendesk })
+    ).requests;
   }
 
   async storeganiseRequests(since: { storeganise: number }) {
@@ -69,12 +75,16 @@ export class AccountView {
 
   /** Writes to Zendesk users and identities since the mark (not webhooks, not tokens). */
   async zendeskWrites(since: { zendesk: number }) {
-    return (await this.zendeskRequests(since)).filter((r) => WRITE_METHODS.has(r.method) && /\/api\/v2\/users/.test(r.path));
+    return (await this.zendeskRequests(since)).filter(
+      (r) => WRITE_METHODS.has(r.method) && /\/api\/v2\/users/.test(r.path),
+    );
   }
 
   /** Writes to Storeganise users since the mark (admin tasks are counted separately). */
   async storeganiseWrites(since: { storeganise: number }) {
-    return (await this.storeganiseRequests(since)).filter((r) => WRITE_METHODS.has(r.method) && /\/v1\/admin\/users/.test(r.path));
+    return (await this.storeganiseRequests(since)).filter(
+      (r) => WRITE_METHODS.has(r.method) && /\/v1\/admin\/users/.test(r.path),
+    );
   }
 
   async tasks(title: string) {

@@ -4,7 +4,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * Polls `probe` until it stops throwing (an assertion) and returns its value; on timeout the last
  * assertion error is thrown, so a failing test says what it was waiting for.
  */
-export async function eventually<T>(probe: () => Promise<T> | T, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T> | T,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
   for (;;) {
     try {

@@ -34,7 +34,11 @@ export function storeganiseWebhookBody(
 }
 
 /** POSTs a raw body to `/addon/storeganise`, signed like Storeganise does with SG_WEBHOOK_SECRET. */
-export async function postStoreganiseWebhook(system: TestSystem, body: string, secret = system.config.storeganise.webhookSecret): Promise<HttpAnswer> {
+export async function postStoreganiseWebhook(
+  system: TestSystem,
+  body: string,
+  secret = system.config.storeganise.webhookSecret,
+): Promise<HttpAnswer> {
   const signature = createHmac('sha256', secret).update(body).digest('base64');
   const res = await fetch(`${system.apiUrl}/addon/storeganise`, {
     method: 'POST',
@@ -45,7 +49,12 @@ export async function postStoreganiseWebhook(system: TestSystem, body: string, s
 }
 
 /** A Zendesk user-event envelope about one Zendesk user. */
-export function zendeskEventBody(event: { type: string; zendeskUserId: number | string; externalId?: string | null; id?: string }): string {
+export function zendeskEventBody(event: {
+  type: string;
+  zendeskUserId: number | string;
+  externalId?: string | null;
+  id?: string;
+}): string {
   const now = new Date().toISOString();
   return JSON.stringify({
     type: event.type,
@@ -79,14 +88,28 @@ export async function postZendeskEvent(
   if (signing !== null) {
     const timestamp = signing.timestamp ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     headers['x-zendesk-webhook-signature-timestamp'] = timestamp;
-    headers['x-zendesk-webhook-signature'] = createHmac('sha256', signing.secret).update(timestamp + body).digest('base64');
+    headers['x-zendesk-webhook-signature'] = createHmac('sha256', signing.secret)
+      .update(timestamp + body)
+      .digest('base64');
   }
-  const res = await fetch(`${system.apiUrl}/addon/zendesk/${encodeURIComponent(subdomain)}`, { method: 'POST', headers, body });
+  const res = await fetch(`${system.apiUrl}/addon/zendesk/${encodeURIComponent(subdomain)}`, {
+    method: 'POST',
+    headers,
+    body,
+  });
   return answerOf(res);
 }
 
 /** Calls an operator endpoint with the operator token (or `token`; none when null). */
-export async function operatorCall(system: TestSystem, method: 'GET' | 'POST', path: string, token: string | null = system.env.OPERATOR_TOKEN ?? null): Promise<HttpAnswer> {
-  const res = await fetch(`${system.apiUrl}${path}`, { method, headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+export async function operatorCall(
+  system: TestSystem,
+  method: 'GET' | 'POST',
+  path: string,
+  token: string | null = system.env.OPERATOR_TOKEN ?? null,
+): Promise<HttpAnswer> {
+  const res = await fetch(`${system.apiUrl}${path}`, {
+    method,
+    headers: token === null ? {} : { authorization: `Bearer ${token}` },
+  });
   return answerOf(res);
 }

@@ -14,7 +14,13 @@ import type { SandboxJob } from '../../sandbox/storeganise/client';
 import { startZendeskSandbox, type ZendeskSandbox } from '../../sandbox/zendesk';
 import { createSyncWorker } from '../../worker/worker';
 import { testHarness } from '../hooks';
-import { authorizeLink, authorizeThroughSandbox, installAddon, settleAccount, type SandboxInstallation } from '../../sandbox/installation';
+import {
+  authorizeLink,
+  authorizeThroughSandbox,
+  installAddon,
+  settleAccount,
+  type SandboxInstallation,
+} from '../../sandbox/installation';
 import { eventually } from './eventually';
 import { registerTestSecrets, writeTestLog } from './log-capture';
 import { applyServerTimeouts } from '../../api/server';
@@ -83,8 +89,16 @@ export class TestSystem {
     };
     const config = loadConfig(env);
     registerTestSecrets(env);
-    await zendesk.client.registerOAuthClient({ clientId: config.zendesk.clientId, clientSecret: config.zendesk.clientSecret, redirectUris: [`${config.publicUrl}/oauth/zendesk/callback`] });
-    const client = new Client({ connection: temporal.connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config.keyring) });
+    await zendesk.client.registerOAuthClient({
+      clientId: config.zendesk.clientId,
+      clientSecret: config.zendesk.clientSecret,
+      redirectUris: [`${config.publicUrl}/oauth/zendesk/callback`],
+    });
+    const client = new Client({
+      connection: temporal.connection,
+      namespace: config.temporal.namespace,
+      dataConverter: dataConverterFor(config.keyring),
+    });
     const system = new TestSystem(zendesk, storeganise, env, config, client, config.publicUrl);
     await system.startWorker();
     await system.startApi();
@@ -113,7 +127,13 @@ export class TestSystem {
   async startWorker(): Promise<void> {
     const { env, workflowBundle } = testHarness();
     const logger = createLogger(this.config.logLevel, { process: 'worker' }, writeTestLog);
-    const worker = await createSyncWorker({ config: this.config, connection: env.nativeConnection, client: this.client, logger, workflowBundle });
+    const worker = await createSyncWorker({
+      config: this.config,
+      connection: env.nativeConnection,
+      client: this.client,
+      logger,
+      workflowBundle,
+    });
     this.worker = { worker, running: worker.run() };
   }
 
@@ -143,11 +163,18 @@ export class TestSystem {
         addonApiKey: this.config.storeganise.addonApiKey,
         webhookSecret: this.config.storeganise.webhookSecret,
         statusFieldKey: options.statusField === false ? null : STATUS_FIELD_KEY,
-        settings: options.statusField === false ? { zendesk_statusFieldKey: STATUS_FIELD_KEY, ...options.settings } : (options.settings ?? {}),
+        settings:
+          options.statusField === false
+            ? { zendesk_statusFieldKey: STATUS_FIELD_KEY, ...options.settings }
+            : (options.settings ?? {}),
         zendesk: {
           ...(options.rateLimitPerMinute === undefined ? {} : { rateLimitPerMinute: options.rateLimitPerMinute }),
-          ...(options.rateLimitWindowSeconds === undefined ? {} : { rateLimitWindowSeconds: options.rateLimitWindowSeconds }),
-          ...(options.accessTokenTtlSeconds === undefined ? {} : { accessTokenTtlSeconds: options.accessTokenTtlSeconds }),
+          ...(options.rateLimitWindowSeconds === undefined
+            ? {}
+            : { rateLimitWindowSeconds: options.rateLimitWindowSeconds }),
+          ...(options.accessTokenTtlSeconds === undefined
+            ? {}
+            : { accessTokenTtlSeconds: options.accessTokenTtlSeconds }),
         },
       },
     );
@@ -177,7 +204,8 @@ export class TestSystem {
     if (result.status === 200) {
       await eventually(async () => {
         const hooks = await this.zendesk.client.webhooks(account.zendeskSubdomain);
-        if (!hooks.some((w) => w.endpoint === `${this.apiUrl}/addon/zendesk/${account.subdomain}`)) throw new Error('webhook not registered yet');
+        if (!hooks.some((w) => w.endpoint === `${this.apiUrl}/addon/zendesk/${account.subdomain}`))
+          throw new Error('webhook not registered yet');
       });
     }
     return result;

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 
-export const signStoreganise = (secret: string, body: string | Buffer): string => createHmac('sha256', secret).update(body).digest('base64');
+export const signStoreganise = (secret: string, body: string | Buffer): string =>
+  createHmac('sha256', secret).update(body).digest('base64');
 
 /** Zendesk's documented signature: base64(HMAC-SHA256(secret, timestamp + body)). */
 export const signZendesk = (secret: string, timestamp: string, body: string | Buffer): string =>
@@ -8,7 +9,11 @@ export const signZendesk = (secret: string, timestamp: string, body: string | Bu
 
 export const zendeskTimestamp = (at = new Date()): string => at.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-export async function post(url: string, body: string | Buffer, headers: Record<string, string>): Promise<{ status: number; json: unknown }> {
+export async function post(
+  url: string,
+  body: string | Buffer,
+  headers: Record<string, string>,
+): Promise<{ status: number; json: unknown }> {
   const res = await fetch(url, { method: 'POST', headers, body });
   const text = await res.text();
   let json: unknown = text;

@@ -12,14 +12,30 @@ import { createSyncWorker } from '../../worker/worker';
 
 async function main(): Promise<void> {
   const bundlePath = process.env.TEST_WORKFLOW_BUNDLE;
-  if (bundlePath === undefined || bundlePath === '') throw new Error('TEST_WORKFLOW_BUNDLE: the path of a workflow bundle is required');
+  if (bundlePath === undefined || bundlePath === '')
+    throw new Error('TEST_WORKFLOW_BUNDLE: the path of a workflow bundle is required');
   const config = loadConfig(process.env);
-  const logger = createLogger(config.logLevel, { process: 'worker', pid: process.pid }, undefined, secretsFromEnv(process.env));
+  const logger = createLogger(
+    config.logLevel,
+    { process: 'worker', pid: process.pid },
+    undefined,
+    secretsFromEnv(process.env),
+  );
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const clientConnection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config.keyring) });
-  const worker = await createSyncWorker({ config, connection, client, logger, workflowBundle: { code: readFileSync(bundlePath, 'utf8') } });
+  const client = new Client({
+    connection: clientConnection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterFor(config.keyring),
+  });
+  const worker = await createSyncWorker({
+    config,
+    connection,
+    client,
+    logger,
+    workflowBundle: { code: readFileSync(bundlePath, 'utf8') },
+  });
   process.stdout.write(`worker ${process.pid} polling ${config.temporal.taskQueue}\n`);
   await worker.run();
   await connection.close();

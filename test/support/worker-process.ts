@@ -66,7 +66,8 @@ export class WorkerProcess {
           taskQueue: { name: system.config.temporal.taskQueue },
           taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
         });
-        if (!pollers.some((p) => (p.identity ?? '').startsWith(`${worker.pid}@`))) throw new Error(`worker ${worker.pid} does not poll yet`);
+        if (!pollers.some((p) => (p.identity ?? '').startsWith(`${worker.pid}@`)))
+          throw new Error(`worker ${worker.pid} does not poll yet`);
       },
       { timeoutMs: 120_000, intervalMs: 250 },
     );

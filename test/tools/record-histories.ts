@@ -23,7 +23,11 @@ describe('record workflow histories for the replay test', function () {
       const acme = new AccountView(system, await system.addAccount());
       const sg = acme.account.subdomain;
       const zd = acme.account.zendeskSubdomain;
-      const customer = await acme.createLinkedCustomer({ firstName: 'Taro', lastName: 'Yamada', phone: '090-1234-5678' });
+      const customer = await acme.createLinkedCustomer({
+        firstName: 'Taro',
+        lastName: 'Yamada',
+        phone: '090-1234-5678',
+      });
       await system.storeganise.client.updateUser(sg, customer.sgId, { firstName: 'Jiro' });
       await eventually(async () => assert.equal((await acme.zdUser(customer.zdId)).name, 'Jiro Yamada'));
       await system.zendesk.client.updateUser(zd, customer.zdId, { phone: '03 1234 5678' });
@@ -46,7 +50,11 @@ describe('record workflow histories for the replay test', function () {
       const histories: Array<{ workflowId: string; type: string; history: string }> = [];
       for await (const wf of system.client.workflow.list({ query: `SyncAccount = '${sg}'` })) {
         const history = await system.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
-        histories.push({ workflowId: wf.workflowId, type: wf.type, history: Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64') });
+        histories.push({
+          workflowId: wf.workflowId,
+          type: wf.type,
+          history: Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64'),
+        });
       }
       const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
       const out = path.join(__dirname, '..', 'fixtures', `histories-${commit}.json`);

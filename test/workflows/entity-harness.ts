@@ -16,7 +16,8 @@ export async function syncCustomer(input: SyncRunInput): Promise<SyncRunResult> 
     outcome: deferred.length > 0 ? 'deferred' : 'synced',
     storeganiseUserId: 'sg1',
     zendeskUserId: '1',
-    fields: deferred.length > 0 ? [] : [{ field: 'name', kind: 'agreed', value, at: { storeganise: 1_000, zendesk: 1_000 } }],
+    fields:
+      deferred.length > 0 ? [] : [{ field: 'name', kind: 'agreed', value, at: { storeganise: 1_000, zendesk: 1_000 } }],
     deferred: [...deferred],
     resolved: [],
     written: { storeganise: [], zendesk: [] },

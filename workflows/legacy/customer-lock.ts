@@ -53,7 +53,8 @@ const WORKFLOW_OF: Record<CustomerEvent['kind'], string> = {
   'customer-status': 'syncCustomerStatus',
 };
 
-const sideOf = (event: CustomerEvent): 'storeganise' | 'zendesk' => (event.kind === 'zendesk-user' ? 'zendesk' : 'storeganise');
+const sideOf = (event: CustomerEvent): 'storeganise' | 'zendesk' =>
+  event.kind === 'zendesk-user' ? 'zendesk' : 'storeganise';
 
 /**
  * Serialises the events of one customer: runs each as a child workflow (id derived from the event
@@ -138,11 +139,15 @@ export async function customerLock(input: CustomerLockInput): Promise<void> {
         ],
       });
       if (result.base) base = result.base;
-      if (result.wrote && (result.wrote.zendesk || result.wrote.storeganiseKeys)) writes = { ...result.wrote, by: next.workflowId, at: Date.now() };
+      if (result.wrote && (result.wrote.zendesk || result.wrote.storeganiseKeys))
+        writes = { ...result.wrote, by: next.workflowId, at: Date.now() };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
         // The event failed (or was terminated): it is visible as such; the customer's next events still run.
-        log.warn('customer event did not complete', { workflowId: next.workflowId, error: err instanceof Error ? err.message : String(err) });
+        log.warn('customer event did not complete', {
+          workflowId: next.workflowId,
+          error: err instanceof Error ? err.message : String(err),
+        });
       }
     }
     running = null;

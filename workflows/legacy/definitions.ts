@@ -54,7 +54,17 @@ export interface ZendeskUserEvent {
 }
 
 export interface SyncResult {
-  outcome: 'synced' | 'unchanged' | 'superseded' | 'echo' | 'unlinked' | 'gone' | 'conflict' | 'rejected' | 'queued' | 'handed-over';
+  outcome:
+    | 'synced'
+    | 'unchanged'
+    | 'superseded'
+    | 'echo'
+    | 'unlinked'
+    | 'gone'
+    | 'conflict'
+    | 'rejected'
+    | 'queued'
+    | 'handed-over';
   zendeskWrites: number;
   storeganiseWrites: number;
   notes: string[];
@@ -76,7 +86,8 @@ type ZendeskLookup =
   | { kind: 'none' }
   | { kind: 'deleted'; pointer: string }
   | { kind: 'email-taken'; holder: { zendeskUserId: string; storeganiseUserId: string | null } };
-type StoreganiseLookup = { kind: 'linked'; customer: StoreganiseCustomer; via: 'external-id' | 'email' } | { kind: 'none'; reason: string };
+type StoreganiseLookup =
+  { kind: 'linked'; customer: StoreganiseCustomer; via: 'external-id' | 'email' } | { kind: 'none'; reason: string };
 type InvalidSettings = { kind: 'invalid-settings'; problems: string[] };
 interface EmailConflict {
   email: string;
@@ -89,28 +100,60 @@ export interface LegacyActivities {
     account: AccountRef,
     userId: string,
     fields: readonly SyncField[],
-  ): Promise<InvalidSettings | { kind: 'gone' } | { kind: 'ready'; settings: AccountSettings; customer: StoreganiseCustomer; status: CustomerStatus | null; lookup: ZendeskLookup }>;
+  ): Promise<
+    | InvalidSettings
+    | { kind: 'gone' }
+    | {
+        kind: 'ready';
+        settings: AccountSettings;
+        customer: StoreganiseCustomer;
+        status: CustomerStatus | null;
+        lookup: ZendeskLookup;
+      }
+  >;
   readForStoreganiseSync(
     account: AccountRef,
     zendeskUserId: string,
     fields: readonly SyncField[],
-  ): Promise<InvalidSettings | { kind: 'gone'; reason: string } | { kind: 'ready'; settings: AccountSettings; user: ZendeskCustomer; contacts: ZendeskContacts | null; lookup: StoreganiseLookup }>;
+  ): Promise<
+    | InvalidSettings
+    | { kind: 'gone'; reason: string }
+    | {
+        kind: 'ready';
+        settings: AccountSettings;
+        user: ZendeskCustomer;
+        contacts: ZendeskContacts | null;
+        lookup: StoreganiseLookup;
+      }
+  >;
   createZendeskCustomer(
     account: AccountRef,
     instance: string,
     user: NewZendeskUser,
-  ): Promise<{ outcome: 'created' | 'existed'; user: ZendeskCustomer } | { outcome: 'email-taken'; conflict: EmailConflict }>;
+  ): Promise<
+    { outcome: 'created' | 'existed'; user: ZendeskCustomer } | { outcome: 'email-taken'; conflict: EmailConflict }
+  >;
   updateZendeskCustomer(
     account: AccountRef,
     instance: string,
     zendeskUserId: string,
     plan: Pick<ZendeskPlan, 'user' | 'primaryEmail'>,
-  ): Promise<{ outcome: 'written'; userWritten: boolean; emailWritten: boolean; conflict: EmailConflict | null } | { outcome: 'rejected'; reason: string }>;
+  ): Promise<
+    | { outcome: 'written'; userWritten: boolean; emailWritten: boolean; conflict: EmailConflict | null }
+    | { outcome: 'rejected'; reason: string }
+  >;
   writeStoreganiseCustomer(
     account: AccountRef,
     userId: string,
     changes: StoreganiseUserChanges,
-  ): Promise<{ outcome: 'written' } | { outcome: 'email-conflict'; email: string; holder: { storeganiseUserId: string; zendeskUserId: string | null } | null }>;
+  ): Promise<
+    | { outcome: 'written' }
+    | {
+        outcome: 'email-conflict';
+        email: string;
+        holder: { storeganiseUserId: string; zendeskUserId: string | null } | null;
+      }
+  >;
   raiseAdminTaskOnce(account: AccountRef, dedupeParts: string[], task: AdminTask): Promise<'raised' | 'already-raised'>;
   reportZendeskUnauthorized(account: AccountRef, tokenVersion: number, workflowId: string): Promise<PauseDecision>;
   waitForValidSettings(account: AccountRef, workflowId: string, problems: string[]): Promise<PauseDecision>;

@@ -10,9 +10,7 @@ import type { StoreganiseUserChanges } from './plan';
 
 /** What a Zendesk user event says changed, as far as the sync writes that field. */
 export type ZendeskChange =
-  | { field: 'created' }
-  | { field: 'name' | 'email' | 'phone' | 'external_id'; value: string }
-  | { field: 'other' };
+  { field: 'created' } | { field: 'name' | 'email' | 'phone' | 'external_id'; value: string } | { field: 'other' };
 
 /** What one event's run wrote, remembered by the customer's lock for a short while. */
 export interface OwnWrites {
@@ -20,7 +18,14 @@ export interface OwnWrites {
   by: string;
   /** Epoch ms (workflow time). */
   at: number;
-  zendesk: { userId: string; created: boolean; name?: string; phone?: string; email?: string; externalId?: string } | null;
+  zendesk: {
+    userId: string;
+    created: boolean;
+    name?: string;
+    phone?: string;
+    email?: string;
+    externalId?: string;
+  } | null;
   /** The changed keys Storeganise will report for the write, not yet matched by an event. */
   storeganiseKeys: string[] | null;
 }
@@ -29,11 +34,18 @@ export interface OwnWrites {
 export const ECHO_WINDOW_MS = 120_000;
 
 const compact = (value: string): string => value.replace(/[\s()-]/g, '');
-const sameKeys = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+const sameKeys = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 
-export function isZendeskEcho(writes: OwnWrites | null, zendeskUserId: string, change: ZendeskChange | null, now: number): boolean {
+export function isZendeskEcho(
+  writes: OwnWrites | null,
+  zendeskUserId: string,
+  change: ZendeskChange | null,
+  now: number,
+): boolean {
   const written = writes?.zendesk;
-  if (!writes || !written || written.userId !== zendeskUserId || change === null || now - writes.at > ECHO_WINDOW_MS) return false;
+  if (!writes || !written || written.userId !== zendeskUserId || change === null || now - writes.at > ECHO_WINDOW_MS)
+    return false;
   switch (change.field) {
     case 'created':
       return written.created;
@@ -50,7 +62,11 @@ export function isZendeskEcho(writes: OwnWrites | null, zendeskUserId: string, c
   }
 }
 
-export function isStoreganiseEcho(writes: OwnWrites | null, changedKeys: readonly string[] | null, now: number): boolean {
+export function isStoreganiseEcho(
+  writes: OwnWrites | null,
+  changedKeys: readonly string[] | null,
+  now: number,
+): boolean {
   const keys = writes?.storeganiseKeys;
   return !!writes && !!keys && changedKeys !== null && now - writes.at <= ECHO_WINDOW_MS && sameKeys(keys, changedKeys);
 }

@@ -9,9 +9,21 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AdminTask, TaskRequest } from '../../domain/tasks';
-import { authorizeSignal, FailureType, NON_RETRYABLE_TYPES, settingsFixedSignal, type AccountRef } from '../definitions';
+import {
+  authorizeSignal,
+  FailureType,
+  NON_RETRYABLE_TYPES,
+  settingsFixedSignal,
+  type AccountRef,
+} from '../definitions';
 import { syncStateKey, type SyncState } from '../search-attributes';
-import { HAND_OVER_PATCH, type LegacyActivities, type LegacyCustomerEvent, type LockContext, type SyncResult } from './definitions';
+import {
+  HAND_OVER_PATCH,
+  type LegacyActivities,
+  type LegacyCustomerEvent,
+  type LockContext,
+  type SyncResult,
+} from './definitions';
 import type { OwnWrites } from './echo';
 import type { SyncBase } from './plan';
 
@@ -32,7 +44,12 @@ export const acts = proxyLocalActivities<LegacyActivities>({
   startToCloseTimeout: '1 minute',
   // Longer waits (a long Retry-After, a long outage) become durable timers instead of holding the worker.
   localRetryThreshold: '5 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+  },
 });
 
 function failureOf(err: unknown, type: string): ApplicationFailure | null {
@@ -79,7 +96,10 @@ export class EventRun {
   /** Remembers a Zendesk write, for the lock to recognise the webhook it triggers. */
   wroteZendesk(write: NonNullable<OwnWrites['zendesk']>): void {
     const previous = this.wrote.zendesk;
-    this.wrote.zendesk = previous && previous.userId === write.userId ? { ...previous, ...write, created: previous.created || write.created } : write;
+    this.wrote.zendesk =
+      previous && previous.userId === write.userId
+        ? { ...previous, ...write, created: previous.created || write.created }
+        : write;
   }
 
   wroteStoreganise(changedKeys: string[]): void {
@@ -96,7 +116,9 @@ export class EventRun {
    * Runs a run's read step. While the account's settings are invalid the run waits (the account
    * raises one task) and then reads again; a 401 waits for authorization, as every Zendesk step.
    */
-  async read<T extends { kind: string }>(step: () => Promise<T | { kind: 'invalid-settings'; problems: string[] }>): Promise<T> {
+  async read<T extends { kind: string }>(
+    step: () => Promise<T | { kind: 'invalid-settings'; problems: string[] }>,
+  ): Promise<T> {
     for (;;) {
       const read = await this.zendesk(step);
       if (read.kind !== 'invalid-settings') return read as T;
@@ -123,9 +145,11 @@ export class EventRun {
         const unauthorized = failureOf(err, FailureType.zendeskUnauthorized);
         if (unauthorized === null) throw err;
         const [detail] = unauthorized.details ?? [];
-        const tokenVersion = typeof detail === 'object' && detail !== null && 'tokenVersion' in detail ? Number(detail.tokenVersion) : 0;
+        const tokenVersion =
+          typeof detail === 'object' && detail !== null && 'tokenVersion' in detail ? Number(detail.tokenVersion) : 0;
         const seen = this.authorizations;
-        if ((await acts.reportZendeskUnauthorized(this.account, tokenVersion, workflowInfo().workflowId)) === 'retry') continue;
+        if ((await acts.reportZendeskUnauthorized(this.account, tokenVersion, workflowInfo().workflowId)) === 'retry')
+          continue;
         this.note('Zendesk access missing or revoked: waiting for authorization');
         await this.pause('awaiting-authorization', () => this.authorizations > seen);
       }
@@ -143,7 +167,11 @@ export class EventRun {
    * Runs the event's work with what the customer's lock handed over. A superseded event (a later
    * one redoes the same work) and the echo of the previous run's own write have nothing to do.
    */
-  async run(lock: LockContext | undefined, work: (base: SyncBase) => Promise<SyncOutcome>, handOver: { customer: string; event: LegacyCustomerEvent }): Promise<SyncResult> {
+  async run(
+    lock: LockContext | undefined,
+    work: (base: SyncBase) => Promise<SyncOutcome>,
+    handOver: { customer: string; event: LegacyCustomerEvent },
+  ): Promise<SyncResult> {
     if (lock?.superseded) return this.result('superseded', 'a later event for this customer redoes the same work');
     if (lock?.echoOf) return this.result('echo', `the webhook of ${lock.echoOf}'s own write: nothing to read or write`);
     if (!lock) this.note('started outside the customer lock: not serialised with other events, no base');

@@ -17,7 +17,9 @@ const ZENDESK_USER_EVENTS: Readonly<Record<string, readonly SyncField[]>> = {
 };
 
 export function zendeskEventSyncFields(type: string, externalIdAtEvent: string | null): readonly SyncField[] | null {
-  const normalised = type.startsWith('zen:event-type/') ? `${ZENDESK_PREFIX}${type.slice('zen:event-type/'.length)}` : type;
+  const normalised = type.startsWith('zen:event-type/')
+    ? `${ZENDESK_PREFIX}${type.slice('zen:event-type/'.length)}`
+    : type;
   if (!normalised.startsWith(ZENDESK_PREFIX)) return null;
   const fields = ZENDESK_USER_EVENTS[normalised.slice(ZENDESK_PREFIX.length)] ?? null;
   return fields === null ? null : externalIdAtEvent === null ? [] : fields;
@@ -32,13 +34,17 @@ const STOREGANISE_KEY_FIELDS: Readonly<Record<string, readonly SyncField[]>> = {
   disabled: ['disabled'],
 };
 
-export function storeganiseUserEventFields(type: string, changedKeys: readonly string[] | null): readonly SyncField[] | null {
+export function storeganiseUserEventFields(
+  type: string,
+  changedKeys: readonly string[] | null,
+): readonly SyncField[] | null {
   if (type === 'user.disabled') return ['status', 'disabled'];
   if (type === 'user.created') return SYNC_FIELDS;
   if (type !== 'user.updated') return null;
   if (changedKeys === null) return SYNC_FIELDS;
   const fields = new Set<SyncField>();
-  for (const key of changedKeys) for (const field of STOREGANISE_KEY_FIELDS[key.split('.')[0] ?? ''] ?? []) fields.add(field);
+  for (const key of changedKeys)
+    for (const field of STOREGANISE_KEY_FIELDS[key.split('.')[0] ?? ''] ?? []) fields.add(field);
   if (fields.size === 0) return null;
   fields.add('status');
   return SYNC_FIELDS.filter((f) => fields.has(f));

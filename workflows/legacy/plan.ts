@@ -4,7 +4,12 @@ import type { StoreganiseCustomer, SyncField, ZendeskContacts, ZendeskCustomer }
 import { sameEmail } from '../../domain/records';
 import type { AccountSettings } from '../../domain/settings';
 import type { CustomerStatus } from '../../domain/status';
-import { suspensionNote, type NewZendeskUser, type StoreganiseUserChanges, type ZendeskUserChanges } from '../../domain/pair-plan';
+import {
+  suspensionNote,
+  type NewZendeskUser,
+  type StoreganiseUserChanges,
+  type ZendeskUserChanges,
+} from '../../domain/pair-plan';
 
 export type { NewZendeskUser, StoreganiseUserChanges, ZendeskUserChanges };
 
@@ -51,7 +56,6 @@ const phoneKey = (raw: string | null | undefined, callingCode: string): string =
   return phone.kind === 'e164' ? phone.e164 : phone.kind === 'invalid' ? phone.raw : '';
 };
 
-
 function appendNote(existing: string, note: string): string {
   return existing.trim() === '' ? note : `${existing.replace(/\s+$/, '')}\n\n${note}`;
 }
@@ -82,8 +86,13 @@ export function planZendeskUpdate(
   if (fields.includes('name')) {
     const name = zendeskNameFor(sg, settings);
     const unchangedInStoreganise = (known: string) => namesAgree(sg, known, settings.nameFormat) || name === known;
-    if (namesAgree(sg, zd.name, settings.nameFormat) || name === zd.name.trim()) base.name = normaliseWhitespace(zd.name);
-    else if (!(base.name !== undefined && unchangedInStoreganise(base.name)) && name !== '' && !zendeskKeeps('name', (known) => normaliseWhitespace(zd.name) !== known)) {
+    if (namesAgree(sg, zd.name, settings.nameFormat) || name === zd.name.trim())
+      base.name = normaliseWhitespace(zd.name);
+    else if (
+      !(base.name !== undefined && unchangedInStoreganise(base.name)) &&
+      name !== '' &&
+      !zendeskKeeps('name', (known) => normaliseWhitespace(zd.name) !== known)
+    ) {
       user.name = name;
       base.name = name;
     }
@@ -91,14 +100,21 @@ export function planZendeskUpdate(
   if (fields.includes('phone')) {
     const phone = phoneToWrite(sg.phone, code);
     if (samePhone(sg.phone, zd.phone, code)) base.phone = phoneKey(zd.phone, code);
-    else if (!(base.phone !== undefined && samePhone(sg.phone, base.phone, code)) && phone !== null && !zendeskKeeps('phone', (known) => !samePhone(zd.phone, known, code))) {
+    else if (
+      !(base.phone !== undefined && samePhone(sg.phone, base.phone, code)) &&
+      phone !== null &&
+      !zendeskKeeps('phone', (known) => !samePhone(zd.phone, known, code))
+    ) {
       user.phone = phone;
       base.phone = phone;
     }
   }
   if (fields.includes('email') && sg.email) {
     if (sameEmail(sg.email, zd.email)) base.email = sg.email.trim().toLowerCase();
-    else if (!(base.email !== undefined && sameEmail(sg.email, base.email)) && !zendeskKeeps('email', (known) => !sameEmail(zd.email, known))) {
+    else if (
+      !(base.email !== undefined && sameEmail(sg.email, base.email)) &&
+      !zendeskKeeps('email', (known) => !sameEmail(zd.email, known))
+    ) {
       primaryEmail = sg.email.trim();
       base.email = primaryEmail.toLowerCase();
     }
@@ -111,7 +127,8 @@ export function planZendeskUpdate(
   }
   const key = settings.statusFieldKey;
   const wanted = disabling ? 'deactivated' : status;
-  if (wanted !== null && key !== null && key in zd.userFields && zd.userFields[key] !== wanted) user.userFields = { [key]: wanted };
+  if (wanted !== null && key !== null && key in zd.userFields && zd.userFields[key] !== wanted)
+    user.userFields = { [key]: wanted };
 
   if (zd.externalId === null || zd.externalId.toLowerCase() !== sg.id.toLowerCase()) user.externalId = sg.id;
   return { user, primaryEmail, storeganisePointer: sg.zendeskUserId === zd.id ? null : zd.id, base };
@@ -127,7 +144,11 @@ export function baseOfNewZendeskUser(user: NewZendeskUser, settings: AccountSett
 }
 
 /** Storeganise → Zendesk for a customer with no counterpart: everything in the one create request. */
-export function planNewZendeskUser(sg: StoreganiseCustomer, status: CustomerStatus, context: { settings: AccountSettings; now: Date }): NewZendeskUser {
+export function planNewZendeskUser(
+  sg: StoreganiseCustomer,
+  status: CustomerStatus,
+  context: { settings: AccountSettings; now: Date },
+): NewZendeskUser {
   const { settings, now } = context;
   const key = settings.statusFieldKey;
   return {
@@ -164,20 +185,34 @@ export function planStoreganiseUpdate(
 
   if (fields.includes('email')) {
     if (zd.email && sameEmail(zd.email, sg.email)) base.email = zd.email.trim().toLowerCase();
-    else if (zd.email && !(base.email !== undefined && sameEmail(zd.email, base.email)) && !storeganiseKeeps('email', (known) => !sameEmail(sg.email, known))) {
+    else if (
+      zd.email &&
+      !(base.email !== undefined && sameEmail(zd.email, base.email)) &&
+      !storeganiseKeeps('email', (known) => !sameEmail(sg.email, known))
+    ) {
       changes.email = zd.email.trim();
       base.email = changes.email.toLowerCase();
     }
     if (contacts) {
-      const others = unique(contacts.otherEmails.map((e) => e.trim().toLowerCase()).filter((e) => e !== '' && !sameEmail(e, zd.email)));
-      if (!sameSet(others, sg.otherEmails.map((e) => e.toLowerCase()))) customFields.zendesk_otherEmails = others;
+      const others = unique(
+        contacts.otherEmails.map((e) => e.trim().toLowerCase()).filter((e) => e !== '' && !sameEmail(e, zd.email)),
+      );
+      if (
+        !sameSet(
+          others,
+          sg.otherEmails.map((e) => e.toLowerCase()),
+        )
+      )
+        customFields.zendesk_otherEmails = others;
     }
   }
   if (fields.includes('name') && zd.name.trim() !== '') {
     const zendeskName = normaliseWhitespace(zd.name);
-    const agreesWithFallback = sg.email !== null && formatZendeskName(sg, settings.nameFormat) === '' && zendeskName === sg.email.trim();
+    const agreesWithFallback =
+      sg.email !== null && formatZendeskName(sg, settings.nameFormat) === '' && zendeskName === sg.email.trim();
     const split = splitZendeskName(zd.name, settings.nameFormat);
-    const storeganiseChanged = (known: string) => !namesAgree(sg, known, settings.nameFormat) && formatZendeskName(sg, settings.nameFormat) !== known;
+    const storeganiseChanged = (known: string) =>
+      !namesAgree(sg, known, settings.nameFormat) && formatZendeskName(sg, settings.nameFormat) !== known;
     if (namesAgree(sg, zd.name, settings.nameFormat) || agreesWithFallback) base.name = zendeskName;
     else if (split && base.name !== zendeskName && !storeganiseKeeps('name', storeganiseChanged)) {
       if (split.firstName !== (sg.firstName ?? '')) changes.firstName = split.firstName;
@@ -188,7 +223,11 @@ export function planStoreganiseUpdate(
   if (fields.includes('phone')) {
     const phone = phoneToWrite(zd.phone, code);
     if (samePhone(zd.phone, sg.phone, code)) base.phone = phoneKey(zd.phone, code);
-    else if (phone !== null && !(base.phone !== undefined && samePhone(zd.phone, base.phone, code)) && !storeganiseKeeps('phone', (known) => !samePhone(sg.phone, known, code))) {
+    else if (
+      phone !== null &&
+      !(base.phone !== undefined && samePhone(zd.phone, base.phone, code)) &&
+      !storeganiseKeeps('phone', (known) => !samePhone(sg.phone, known, code))
+    ) {
       changes.phone = phone;
       base.phone = phone;
     }
@@ -223,7 +262,11 @@ function unique(values: string[]): string[] {
  * Whether the target record changed after the source record. Zendesk stamps seconds, so both are
  * compared in whole seconds; a tie is broken by `laterEventQueued`.
  */
-export function targetIsNewer(sourceUpdatedAt: string | null, targetUpdatedAt: string | null, laterEventQueued: boolean): boolean {
+export function targetIsNewer(
+  sourceUpdatedAt: string | null,
+  targetUpdatedAt: string | null,
+  laterEventQueued: boolean,
+): boolean {
   const seconds = (iso: string | null): number | null => {
     const ms = iso === null ? NaN : Date.parse(iso);
     return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;

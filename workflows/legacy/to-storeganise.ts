@@ -27,12 +27,19 @@ export async function syncCustomerToStoreganise(
   let nextBase: SyncBase = base;
   try {
     if (zd.externalId === null || zd.externalId.toLowerCase() !== sg.id.toLowerCase()) {
-      await run.zendesk(() => acts.updateZendeskCustomer(account, instance, zd.id, { user: { externalId: sg.id }, primaryEmail: null }));
+      await run.zendesk(() =>
+        acts.updateZendeskCustomer(account, instance, zd.id, { user: { externalId: sg.id }, primaryEmail: null }),
+      );
       run.zendeskWrites++;
       run.wroteZendesk({ userId: zd.id, created: false, externalId: sg.id });
       run.note('stored the Storeganise id on the Zendesk user');
     }
-    const plan = planStoreganiseUpdate(zd, contacts, sg, { settings, fields, base, targetIsNewer: targetIsNewer(zd.updatedAt, sg.updatedAt, options.otherSideQueued) });
+    const plan = planStoreganiseUpdate(zd, contacts, sg, {
+      settings,
+      fields,
+      base,
+      targetIsNewer: targetIsNewer(zd.updatedAt, sg.updatedAt, options.otherSideQueued),
+    });
     let { changes } = plan;
     nextBase = plan.base;
     if (hasStoreganiseWrites(changes)) {
@@ -40,13 +47,19 @@ export async function syncCustomerToStoreganise(
       const write = await run.step(() => acts.writeStoreganiseCustomer(account, sg.id, changes));
       if (write.outcome === 'email-conflict') {
         nextBase = { ...nextBase, email: base.email };
-        await run.raiseTask(['email-conflict', sg.id, zd.id, write.email.toLowerCase()], emailConflictTask({
-          email: write.email,
-          storeganiseUserId: sg.id,
-          zendeskUserId: zd.id,
-          holder: write.holder && { storeganiseUserId: write.holder.storeganiseUserId, zendeskUserId: write.holder.zendeskUserId },
-          refusedBy: 'Storeganise',
-        }));
+        await run.raiseTask(
+          ['email-conflict', sg.id, zd.id, write.email.toLowerCase()],
+          emailConflictTask({
+            email: write.email,
+            storeganiseUserId: sg.id,
+            zendeskUserId: zd.id,
+            holder: write.holder && {
+              storeganiseUserId: write.holder.storeganiseUserId,
+              zendeskUserId: write.holder.zendeskUserId,
+            },
+            refusedBy: 'Storeganise',
+          }),
+        );
         const { email: _refused, ...rest } = changes;
         changes = rest;
         if (hasStoreganiseWrites(changes)) await run.step(() => acts.writeStoreganiseCustomer(account, sg.id, changes));
@@ -55,14 +68,27 @@ export async function syncCustomerToStoreganise(
         run.storeganiseWrites++;
         run.wroteStoreganise(changedKeysOf(changes));
       }
-      if (write.outcome === 'email-conflict') return { result: run.result('conflict', 'the email belongs to another Storeganise customer: not overwritten'), base: nextBase };
+      if (write.outcome === 'email-conflict')
+        return {
+          result: run.result('conflict', 'the email belongs to another Storeganise customer: not overwritten'),
+          base: nextBase,
+        };
     }
   } catch (err) {
     const reason = rejectionReason(err);
     if (reason === null) throw err;
-    await run.raiseTask(['sync-error', sg.id, reason], syncErrorTask({ storeganiseUserId: sg.id, zendeskUserId: zd.id, reason }));
+    await run.raiseTask(
+      ['sync-error', sg.id, reason],
+      syncErrorTask({ storeganiseUserId: sg.id, zendeskUserId: zd.id, reason }),
+    );
     return { result: run.result('rejected', 'a write was rejected: raised a Sync error task') };
   }
   const wrote = run.zendeskWrites + run.storeganiseWrites > 0;
-  return { result: run.result(wrote ? 'synced' : 'unchanged', wrote ? undefined : 'Storeganise already matches: nothing written'), base: nextBase };
+  return {
+    result: run.result(
+      wrote ? 'synced' : 'unchanged',
+      wrote ? undefined : 'Storeganise already matches: nothing written',
+    ),
+    base: nextBase,
+  };
 }
