@@ -45,8 +45,13 @@ import type { SyncServices } from './services';
 
 /** Customers classified per chunk: one Storeganise page, or one slice of an export page. */
 export const CHUNK_SIZE = 100;
-/** Runs a job keeps queued and unfinished at most, whatever the budget allows. */
-const MAX_PENDING = 60;
+/**
+ * Runs a job keeps queued and unfinished at most, whatever the budget allows. A run is a local
+ * activity on the workers (32 slots each): a few leave the rest to live events, which would
+ * otherwise wait behind the bulk for a slot. A run takes well under a second, so a few in flight
+ * already spend more budget than Zendesk leaves a bulk job.
+ */
+const MAX_PENDING = 8;
 /** How often a step looks at the budget and the runs it waits for. */
 const TICK_MS = 25;
 /** Storeganise and Storeganise-side lookups made at once while classifying a chunk. */

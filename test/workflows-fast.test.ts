@@ -146,6 +146,31 @@ describe('the customer entity, on a time-skipping server', function () {
       assert.notEqual(await runs(edit), null);
     }));
 
+  it('Zendesk announcing the external id a run just wrote is an echo, once; the next change of it runs', () =>
+    withWorker(async () => {
+      const customer = `sg:link-${randomBytes(2).toString('hex')}`;
+      await queue(customer, event({ type: 'link' }));
+      await env.sleep('2 seconds');
+      const announced = (): CustomerEvent =>
+        event({
+          source: 'zendesk',
+          type: 'zen:event-type:user.external_id_changed',
+          at: 5_000,
+          fields: [],
+          zendeskUserId: '1',
+        });
+      const echo = announced();
+      await queue(customer, echo);
+      await env.sleep('2 seconds');
+      assert.equal((await outcomeOf(customer, echo))?.outcome, 'echo');
+      assert.equal(await runs(echo), null, 'the echo started no run');
+      const agentEdit = announced();
+      await queue(customer, agentEdit);
+      await env.sleep('2 seconds');
+      assert.equal((await outcomeOf(customer, agentEdit))?.outcome, 'synced', 'a later change is an agent’s');
+      assert.notEqual(await runs(agentEdit), null);
+    }));
+
   it('a conflict that must wait is looked at again once the settle time has passed, without a new event', () =>
     withWorker(async () => {
       const customer = `sg:defer-${randomBytes(2).toString('hex')}`;

@@ -5,6 +5,7 @@ import {
   executeChild,
   log,
   ParentClosePolicy,
+  patched,
   setHandler,
   uuid4,
   workflowInfo,
@@ -54,7 +55,12 @@ export interface CustomerState {
   recheckAt: number | null;
   /** The Zendesk user this entity's runs created: Zendesk announcing its creation is an echo. */
   createdZendeskUserId?: string | null;
+  /** The Zendesk user a run of this entity just gave the customer's external id: the announcement is an echo. */
+  linkedZendeskUserId?: string | null;
 }
+
+/** Recognising the echo of the sync's own external-id write changes which events start a run. */
+export const LINK_ECHO_PATCH = 'customer-link-echo';
 
 const SEEN_KEPT = 500;
 const OUTCOMES_KEPT = 100;
@@ -75,6 +81,7 @@ class CustomerEntity {
   deferred: TwoWayField[];
   recheckAt: number | null;
   createdZendeskUserId: string | null;
+  linkedZendeskUserId: string | null;
   running: string | null = null;
 
   constructor(state: CustomerState | undefined) {
@@ -85,6 +92,7 @@ class CustomerEntity {
     this.deferred = [...(state?.deferred ?? [])];
     this.recheckAt = state?.recheckAt ?? null;
     this.createdZendeskUserId = state?.createdZendeskUserId ?? null;
+    this.linkedZendeskUserId = state?.linkedZendeskUserId ?? null;
   }
 
   /** An accepted event: its edits are facts from the moment it arrives, whenever it runs. */
@@ -117,6 +125,16 @@ class CustomerEntity {
       event.zendeskUserId === this.createdZendeskUserId
     )
       return true;
+    if (
+      event.type.endsWith('user.external_id_changed') &&
+      event.zendeskUserId !== null &&
+      event.zendeskUserId === this.linkedZendeskUserId &&
+      patched(LINK_ECHO_PATCH)
+    ) {
+      // Once: a later change of the external id is an agent's, and gets its run.
+      this.linkedZendeskUserId = null;
+      return true;
+    }
     const reported = new Set<SyncField>(event.edits.map((e) => e.field));
     return (
       !event.contactsChanged &&
@@ -168,6 +186,7 @@ class CustomerEntity {
   apply(result: SyncRunResult, evaluated: readonly SyncField[], now: number, settleMs: number): void {
     this.facts = applyOutcomes(this.facts, result.zendeskUserId, result.fields);
     if (result.written.zendesk.includes('user')) this.createdZendeskUserId = result.zendeskUserId;
+    if (result.written.zendesk.includes('externalId')) this.linkedZendeskUserId = result.zendeskUserId;
     const stillWaiting = this.deferred.filter((f) => !evaluated.includes(f));
     this.deferred = TWO_WAY_FIELDS.filter((f) => stillWaiting.includes(f) || result.deferred.includes(f));
     this.recheckAt = this.deferred.length === 0 ? null : (this.recheckAt ?? now + settleMs);
@@ -183,6 +202,7 @@ class CustomerEntity {
       deferred: this.deferred,
       recheckAt: this.recheckAt,
       createdZendeskUserId: this.createdZendeskUserId,
+      linkedZendeskUserId: this.linkedZendeskUserId,
     };
   }
 }

@@ -6,7 +6,7 @@ import type { SyncRunInput, SyncRunResult } from '../../workflows/definitions';
 // entity's ordering, echo drop, coalescing, waits and continue-as-new with it.
 export { customerWorkflow } from '../../workflows/customer';
 
-/** Stands in for `syncCustomer`: agrees on the name it is told, or waits, or defers. */
+/** Stands in for `syncCustomer`: agrees on the name it is told, or waits, or defers, or links the pair. */
 export async function syncCustomer(input: SyncRunInput): Promise<SyncRunResult> {
   const [behaviour, value = 'Agreed'] = input.lead.type.split(':');
   if (behaviour === 'slow') await sleep('5 seconds');
@@ -20,7 +20,10 @@ export async function syncCustomer(input: SyncRunInput): Promise<SyncRunResult> 
       deferred.length > 0 ? [] : [{ field: 'name', kind: 'agreed', value, at: { storeganise: 1_000, zendesk: 1_000 } }],
     deferred: [...deferred],
     resolved: [],
-    written: { storeganise: [], zendesk: [] },
+    written:
+      behaviour === 'link'
+        ? { storeganise: ['zendesk_userId'], zendesk: ['externalId'] }
+        : { storeganise: [], zendesk: [] },
     notes: [`base ${base}`, `covers ${input.covers.join(',')}`, `fields ${input.fields.join(',')}`],
   };
 }
