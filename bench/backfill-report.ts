@@ -57,8 +57,11 @@ export interface BackfillReport {
   workerPeakBytes: number | null;
   /** The worker's resident memory when the sync started (start-up and the idle phase left it there). */
   workerResidentAtStartBytes: number | null;
-  /** CPU of the benchmark's processes (and the host) during the idle phase and during the sync. */
-  cpu: { idle: CpuUse; during: CpuUse };
+  /**
+   * CPU of the benchmark's processes (and the host) during the idle phase, during the sync, and
+   * with nothing happening once it is over (every customer linked, their entities idle).
+   */
+  cpu: { idle: CpuUse; during: CpuUse; quiet: { customers: number; use: CpuUse } | null };
   /** Records that do not look as the sync should have left them. */
   problems: string[];
 }
@@ -141,7 +144,7 @@ export function buildBackfillReport(input: {
   latency: { idle: LatencyFigures; during: LatencyFigures };
   workerPeakBytes: number | null;
   workerResidentAtStartBytes: number | null;
-  cpu: { idle: CpuUse; during: CpuUse };
+  cpu: BackfillReport['cpu'];
   problems: string[];
 }): BackfillReport {
   const { sync, setup } = input;
@@ -242,6 +245,12 @@ export function formatBackfillReport(r: BackfillReport): string {
     ],
     ['CPU, idle (cores busy)', cpuLine(r.cpu.idle)],
     ['CPU, during the sync', cpuLine(r.cpu.during)],
+    [
+      'CPU, nothing happening afterwards',
+      r.cpu.quiet === null
+        ? 'n/a'
+        : `${cpuLine(r.cpu.quiet.use)} over ${Math.round(r.cpu.quiet.use.wallSeconds)} s with ${count(r.cpu.quiet.customers)} idle customers`,
+    ],
     [
       'worker peak memory',
       `${mib(r.workerPeakBytes)} resident during the sync (${mib(r.workerResidentAtStartBytes)} when it started)`,

@@ -46,6 +46,8 @@ const SEED_CONCURRENCY = 16;
 const FIRST_NAMES = ['Akira', 'Beth', 'Chika', 'Dan', 'Eri', 'Fumi', 'Gen', 'Hana'];
 /** However long the sync takes, live edits stop after this (the report then shows a sync that did not complete). */
 const MAX_SYNC_MS = 4 * 60 * 60_000;
+/** How long the idle cost of the synced account is measured once everything has landed. */
+const QUIET_SECONDS = 30;
 
 interface SeededPair {
   storeganiseId: string;
@@ -310,6 +312,12 @@ export async function runBackfill(options: BenchOptions, log: (line: string) => 
       log(err instanceof Error ? err.message : String(err)),
     );
     const peak = peakReset ? (system.worker.memory()?.peakBytes ?? null) : sampledPeak || null;
+    // What thousands of idle customers cost when nothing happens: their entities' timers, the pollers, the caches.
+    log(`measuring ${QUIET_SECONDS} s with nothing happening ...`);
+    const quietCpu = meter();
+    quietCpu.start();
+    await sleep(QUIET_SECONDS * 1000);
+    const quiet = { customers: seeded.pairs.length + live.length, use: quietCpu.stop() };
 
     const [zendesk, storeganise] = await Promise.all([
       system.zendesk.client.requests({ account: account.zendeskSubdomain, sinceSeq: zendeskSince }),
@@ -368,7 +376,7 @@ export async function runBackfill(options: BenchOptions, log: (line: string) => 
       latency: { idle, during },
       workerPeakBytes: peak,
       workerResidentAtStartBytes: residentAtStart,
-      cpu: { idle: idleCpuUse, during: duringCpuUse },
+      cpu: { idle: idleCpuUse, during: duringCpuUse, quiet },
       problems,
     });
     process.stdout.write(`${options.json ? JSON.stringify(report, null, 2) : formatBackfillReport(report)}\n`);

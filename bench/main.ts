@@ -1,3 +1,4 @@
+import { temporalCostBetween } from './actions';
 import { runBackfill } from './backfill';
 import { CpuMeter, cpuOfPid, cpuOfThisProcess, findProcess } from './cpu';
 import { measure, type ApiRequest } from './measure';
@@ -108,6 +109,11 @@ async function run(options: BenchOptions): Promise<number> {
       phaseStartMs,
       phaseEndMs,
     });
+    log('reading back what the phase cost in Temporal (history events, Cloud actions) ...');
+    const temporalCost = await temporalCostBetween(system.client, phaseStartMs, phaseEndMs).catch((err: unknown) => {
+      log(`could not read the histories: ${err instanceof Error ? err.message : String(err)}`);
+      return null;
+    });
     log('judging the run: every edit, every write, both final states ...');
     const correctness = await judgePhase(system, account, users, baseline);
     for (const line of [...correctness.problems, ...correctness.raced]) log(line);
@@ -125,6 +131,7 @@ async function run(options: BenchOptions): Promise<number> {
       memory,
       cpu: cpuUse,
       workerWorkPerEdit: workerWorkPerEdit(metricsBefore, metricsAfter, changes.length),
+      temporal: temporalCost,
       unsettled,
       profile,
       isolated,

@@ -1,3 +1,4 @@
+import type { TemporalCost } from './actions';
 import type { CpuUse } from './cpu';
 import { isWrite, percentile, type ChangeOutcome, type Measurement } from './measure';
 import type { BenchOptions } from './options';
@@ -71,6 +72,13 @@ export interface Report {
   cpu: CpuUse;
   /** Workflow tasks, activities and local activities the worker ran per edit (its Temporal metrics). */
   workerWorkPerEdit: Record<string, number> | null;
+  /** History events and Temporal Cloud actions every workflow wrote from the first edit until settled. */
+  temporal: TemporalCost | null;
+  /**
+   * The latency floor: the fewest sequential API round trips an edit needs (one read of both sides
+   * at once, then one write) times the simulated latency; null at 0 ms.
+   */
+  latencyFloorMs: number | null;
   /** Why the sync did not settle in time, when it did not. */
   unsettled: string | null;
   profile: Profile | null;
@@ -85,10 +93,14 @@ export interface ReportInput {
   memory: Memory;
   cpu: CpuUse;
   workerWorkPerEdit: Record<string, number> | null;
+  temporal: TemporalCost | null;
   unsettled: string | null;
   profile: Profile | null;
   isolated: IsolatedEdit[];
 }
+
+/** Round trips an edit needs at the least: both sides read at once, then the write on the other side. */
+export const FLOOR_ROUND_TRIPS = 2;
 
 export function buildReport(input: ReportInput): Report {
   const { options, measurement: m, correctness, memory, cpu, profile, isolated } = input;
@@ -203,6 +215,8 @@ export function buildReport(input: ReportInput): Report {
     cpu,
     unsettled: input.unsettled,
     workerWorkPerEdit: input.workerWorkPerEdit,
+    temporal: input.temporal,
+    latencyFloorMs: options.latencyMs > 0 ? FLOOR_ROUND_TRIPS * options.latencyMs : null,
     profile,
   };
 }
@@ -228,6 +242,9 @@ export function failures(report: Report): string[] {
 
 export function targets(report: Report): Array<{ name: string; met: boolean; detail: string }> {
   const zeroLatencyAt20 = report.options.latencyMs === 0 && report.options.rate === 20;
+  const cpuPerEditMs =
+    perEditMs(report, report.cpu.seconds.worker) + perEditMs(report, report.cpu.seconds.temporalServer);
+  const floorRatio = floorRatioOf(report);
   const isolatedMax = report.isolatedStoreganiseEdits.length
     ? Math.max(...report.isolatedStoreganiseEdits.map((e) => e.ownCalls))
     : null;
@@ -247,6 +264,45 @@ export function targets(report: Report): Array<{ name: string; met: boolean; det
       met: report.endToEndMs.p99 !== null && report.endToEndMs.p99 < 1000,
       detail: `${ms(report.endToEndMs.p99)} ms`,
     },
+    {
+      name: 'p50 ≤ 1.3 × the latency floor (set for --latency-ms 80)',
+      met: floorRatio !== null && floorRatio <= 1.3,
+      detail: floorRatio === null ? 'no floor at 0 ms simulated latency' : `${floorRatio.toFixed(2)} ×`,
+    },
+    {
+      name: 'CPU per edit, worker + Temporal server ≤ 40 ms (set for 10/s)',
+      met: Number.isFinite(cpuPerEditMs) && cpuPerEditMs <= 40,
+      detail: `${Number.isFinite(cpuPerEditMs) ? cpuPerEditMs.toFixed(0) : '-'} ms`,
+    },
+    {
+      name: 'worker peak memory ≤ 300 MiB (measured phase)',
+      met: report.memory.phasePeakBytes !== null && report.memory.phasePeakBytes <= 300 * 1024 * 1024,
+      detail: mib(report.memory.phasePeakBytes),
+    },
+  ];
+}
+
+function perEditMs(report: Report, seconds: number | null | undefined): number {
+  return seconds === null || seconds === undefined ? NaN : (seconds * 1000) / report.edits.total;
+}
+
+function floorRatioOf(report: Report): number | null {
+  const { latencyFloorMs } = report;
+  const p50 = report.endToEndMs.p50;
+  return latencyFloorMs === null || p50 === null ? null : p50 / latencyFloorMs;
+}
+
+function temporalPerEdit(report: Report): Array<[string, string]> {
+  const t = report.temporal;
+  if (t === null) return [['Temporal history events / Cloud actions per edit', '-']];
+  const per = (n: number): string => (n / report.edits.total).toFixed(1);
+  const kinds = Object.entries(t.actionsByKind)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, n]) => `${kind} ${per(n)}`)
+    .join(', ');
+  return [
+    ['Temporal history events per edit (every workflow)', `${per(t.historyEvents)}  (${t.workflows} workflows)`],
+    ['Temporal Cloud actions per edit (from the histories)', `${per(t.actions)}  (${kinds}; queries not counted)`],
   ];
 }
 
@@ -300,6 +356,12 @@ export function formatReport(report: Report): string {
     ['end-to-end latency, webhook sent → write answered on the other side (ms)', ''],
     ['p50 / p95 / p99 / max', `${ms(e2e.p50)} / ${ms(e2e.p95)} / ${ms(e2e.p99)} / ${ms(e2e.max)}`],
     [
+      `latency floor (${FLOOR_ROUND_TRIPS} round trips × ${o.latencyMs} ms simulated) and p50 ÷ floor`,
+      report.latencyFloorMs === null
+        ? '- (no simulated latency)'
+        : `${report.latencyFloorMs} ms; ${floorRatioOf(report)?.toFixed(2) ?? '-'} ×`,
+    ],
+    [
       'Storeganise → Zendesk p50 / p99',
       `${ms(report.endToEndBySideMs.storeganise.p50)} / ${ms(report.endToEndBySideMs.storeganise.p99)}`,
     ],
@@ -336,6 +398,7 @@ export function formatReport(report: Report): string {
     ['CPU, first edit until settled', ''],
     ['CPU ms per edit: worker / Temporal server / this process', cpuPerEdit(report)],
     ['worker work per edit (its Temporal metrics)', workerWork(report)],
+    ...temporalPerEdit(report),
     ["host busy (all processes, other people's too)", hostBusy(report)],
     ['correctness', ''],
     [

@@ -27,3 +27,19 @@ export async function listen(handler: http.RequestListener, port = 0, host = '12
       }),
   };
 }
+
+/**
+ * `fetch` for the sandboxes' clients, where a read the server reset is read once more: a pooled
+ * keep-alive socket can be closed by the server just as it is reused (its event loop was busy past
+ * the idle timeout), and only an idempotent read may safely go again.
+ */
+export async function fetchReadOnce(url: string | URL, init: RequestInit & { method: string }): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const code =
+      err instanceof TypeError && err.cause instanceof Error ? (err.cause as NodeJS.ErrnoException).code : null;
+    if (init.method !== 'GET' || code !== 'ECONNRESET') throw err;
+    return fetch(url, init);
+  }
+}

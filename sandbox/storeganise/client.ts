@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FaultSettingsSchema, type FaultSettings, type FaultSettingsInput } from '../common/faults';
+import { fetchReadOnce } from '../common/http-server';
 import { LoggedRequestSchema, type LoggedRequest, type RequestFilter } from '../common/request-log';
 import {
   SandboxCustomFieldSchema,
@@ -312,7 +313,7 @@ export class StoreganiseSandboxClient {
   private async request(method: string, path: string, body?: unknown, query: Query = {}): Promise<string> {
     const url = new URL(this.base + path);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
-    const res = await fetch(url, {
+    const res = await fetchReadOnce(url, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? null : JSON.stringify(body),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FaultSettingsSchema, type FaultSettings, type FaultSettingsInput } from '../common/faults';
+import { fetchReadOnce } from '../common/http-server';
 import {
   AccountInfoSchema,
   DeliveryRecordSchema,
@@ -291,7 +292,7 @@ export class ZendeskSandboxClient {
   }
 
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(`${this.controlUrl}${path}`, {
+    const res = await fetchReadOnce(`${this.controlUrl}${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
