@@ -63,19 +63,21 @@ export class WorkerProcess {
 
   /**
    * `node --import tsx worker/main.ts`: one process (the `tsx` launcher would put a second one in
-   * between). BENCH_WORKER_NODE_ARGS adds Node options, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+   * between); with BENCH_WORKER=dist, the production build instead (`node dist/worker/main.js` with
+   * its prebuilt workflow bundle; run `npm run build` first). BENCH_WORKER_NODE_ARGS adds Node
+   * options, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
    */
   static start(env: Record<string, string>): WorkerProcess {
     const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
-    const child = spawn(
-      process.execPath,
-      [...nodeArgs, '--import', 'tsx', path.join(projectRoot, 'worker', 'main.ts')],
-      {
-        cwd: projectRoot,
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const entry =
+      process.env.BENCH_WORKER === 'dist'
+        ? [path.join(projectRoot, 'dist', 'worker', 'main.js')]
+        : ['--import', 'tsx', path.join(projectRoot, 'worker', 'main.ts')];
+    const child = spawn(process.execPath, [...nodeArgs, ...entry], {
+      cwd: projectRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return new WorkerProcess(child);
   }
 
