@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
-import { temporal, type google } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
+import { inBatches, toMs } from './profile';
 
 const { EventType } = temporal.api.enums.v1;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -11,13 +12,6 @@ export interface TemporalCost {
   actions: number;
   /** Actions by kind, the way Temporal Cloud names them. */
   actionsByKind: Record<string, number>;
-}
-
-function toMs(ts: google.protobuf.ITimestamp | null | undefined): number {
-  if (!ts) return NaN;
-  const seconds = ts.seconds;
-  const whole = typeof seconds === 'number' ? seconds : seconds ? Number(seconds.toString()) : 0;
-  return whole * 1000 + (ts.nanos ?? 0) / 1e6;
 }
 
 /**
@@ -91,22 +85,16 @@ export async function temporalCostBetween(client: Client, fromMs: number, untilM
     return at >= fromMs && at <= untilMs;
   };
   const cost: TemporalCost = { workflows: 0, historyEvents: 0, actions: 0, actionsByKind: {} };
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < executions.length) {
-        const { workflowId, runId } = executions[next++] as { workflowId: string; runId: string };
-        const events = (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
-        const counted = events.filter(inWindow).length;
-        if (counted === 0) continue;
-        cost.workflows++;
-        cost.historyEvents += counted;
-        for (const [kind, n] of Object.entries(actionsOf(events, inWindow))) {
-          cost.actionsByKind[kind] = (cost.actionsByKind[kind] ?? 0) + n;
-          cost.actions += n;
-        }
-      }
-    }),
-  );
+  await inBatches(executions, 8, async ({ workflowId, runId }) => {
+    const events = (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+    const counted = events.filter(inWindow).length;
+    if (counted === 0) return;
+    cost.workflows++;
+    cost.historyEvents += counted;
+    for (const [kind, n] of Object.entries(actionsOf(events, inWindow))) {
+      cost.actionsByKind[kind] = (cost.actionsByKind[kind] ?? 0) + n;
+      cost.actions += n;
+    }
+  });
   return cost;
 }

@@ -35,7 +35,7 @@ export interface Profile {
   workflowTasksPerWorkflow: number;
 }
 
-function toMs(ts: google.protobuf.ITimestamp | null | undefined): number {
+export function toMs(ts: google.protobuf.ITimestamp | null | undefined): number {
   if (!ts) return NaN;
   const seconds = ts.seconds;
   const whole = typeof seconds === 'number' ? seconds : seconds ? Number(seconds.toString()) : 0;
@@ -134,7 +134,7 @@ function timeline(outcome: ChangeOutcome, history: temporal.api.history.v1.IHist
   return { segments, wftQueued, activityQueued, events, workflowTasks };
 }
 
-async function inBatches<T, R>(items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
+export async function inBatches<T, R>(items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
   let next = 0;
   await Promise.all(

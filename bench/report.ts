@@ -326,8 +326,10 @@ function workerWork(report: Report): string {
 }
 
 function cpuPerEdit(report: Report): string {
-  const per = (v: number | null | undefined): string =>
-    v === null || v === undefined ? '-' : ((v * 1000) / report.edits.total).toFixed(0);
+  const per = (v: number | null | undefined): string => {
+    const perEdit = perEditMs(report, v);
+    return Number.isNaN(perEdit) ? '-' : perEdit.toFixed(0);
+  };
   const { worker, temporalServer, apiSandboxesAndGenerator } = report.cpu.seconds;
   return `${per(worker)} / ${per(temporalServer)} / ${per(apiSandboxesAndGenerator)}  (this process: API, both sandboxes, edit generator)`;
 }

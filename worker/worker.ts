@@ -46,8 +46,8 @@ export async function createSyncWorker(options: {
     // gap short under load (waiting happens before the read, where it costs no correctness).
     maxConcurrentLocalActivityExecutions: 32,
     maxConcurrentWorkflowTaskExecutions: 100,
-    // After a full sync thousands of entities sit idle: caching them all grows the heap (and its GC
-    // pauses, which live events feel); an entity evicted replays its short history when it wakes.
+    // After a full sync thousands of entities sit idle: the cache keeps the busy ones, and an
+    // entity evicted replays its short history when it wakes.
     maxCachedWorkflows: 500,
   });
 }
