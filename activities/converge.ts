@@ -1,9 +1,18 @@
 import { StoreganiseConflict, StoreganiseRejected, type StoreganiseClient } from '../adapters/storeganise';
 import { ZendeskDuplicateValue, ZendeskRejected, type ZendeskClient, type ZendeskIdentity } from '../adapters/zendesk';
 import { contactsOf } from '../adapters/zendesk';
-import { emptyFacts, type FieldOutcome, type PairFacts, type Side, type TwoWayField } from '../domain/convergence';
+import { Context } from '@temporalio/activity';
+import {
+  applyOutcomes,
+  emptyFacts,
+  type FieldOutcome,
+  type PairFacts,
+  type Side,
+  type TwoWayField,
+} from '../domain/convergence';
 import {
   hasWrites,
+  landedWrites,
   outcomesOf,
   outcomesOfNewUser,
   planNewZendeskUser,
@@ -11,6 +20,8 @@ import {
   type PairPlan,
   type PairRead,
   type StoreganiseUserChanges,
+  unconfirmedWrites,
+  type UnconfirmedWrite,
   type WriteReceipt,
 } from '../domain/pair-plan';
 import type { StoreganiseCustomer, SyncField, ZendeskCustomer } from '../domain/records';
@@ -156,6 +167,31 @@ interface Sides {
 const MAX_READ_AGE_MS = 500;
 const FRESH_READS_TRIED = 3;
 
+/**
+ * Per run and customer, the copies its failed attempts sent without an answer. The next attempt
+ * (the activity's retries run in this process) folds those that landed into the facts before it
+ * decides. Lost only if the worker dies between attempts; see docs/convergence.md.
+ */
+const unconfirmed = new Map<string, { writes: UnconfirmedWrite[]; at: number }>();
+const UNCONFIRMED_KEPT_MS = 30 * 60_000;
+
+function remember(attempt: string, writes: UnconfirmedWrite[]): void {
+  const now = Date.now();
+  for (const [key, entry] of unconfirmed) if (now - entry.at > UNCONFIRMED_KEPT_MS) unconfirmed.delete(key);
+  unconfirmed.set(attempt, { writes, at: now });
+}
+
+/** The run's identity across the activity's attempts, or null outside an activity (a script, a test). */
+function attemptKey(customer: string): string | null {
+  let run: { workflowId: string; runId: string } | undefined;
+  try {
+    run = Context.current().info.workflowExecution;
+  } catch {
+    return null;
+  }
+  return run === undefined ? null : `${run.workflowId}/${run.runId}/${customer}`;
+}
+
 /** First contact with a Zendesk user no customer is linked to: link by primary email, copy nothing. */
 async function linkZendeskUser(sides: Sides, zendeskUserId: string): Promise<ConvergeResult> {
   const { zendesk, storeganise, story } = sides;
@@ -254,19 +290,31 @@ async function convergeStoreganiseCustomer(
         status,
       };
       // Facts about another Zendesk user say nothing about this one.
-      const facts =
+      const known =
         input.facts.zendeskUserId === null || input.facts.zendeskUserId === zd.id ? input.facts : emptyFacts(zd.id);
+      const attempt = attemptKey(input.customer);
+      const earlier = attempt === null ? [] : (unconfirmed.get(attempt)?.writes ?? []);
+      const landed = landedWrites(read, known, settings, earlier);
+      if (landed.length > 0) story.note(`an earlier attempt's copy landed: ${landed.map((o) => o.field).join(', ')}`);
       const plan = planPair(read, {
         settings,
         fields,
-        facts,
+        facts: applyOutcomes(known, zd.id, landed),
         now: input.now,
         linkOnly: input.linkOnly,
         ...(input.settleMs === undefined ? {} : { settleMs: input.settleMs }),
       });
       describePlan(story, plan);
-      const receipt = await write(sides, plan, sg, zd, identities);
-      story.fields = outcomesOf(plan, read, receipt);
+      let receipt: WriteReceipt;
+      try {
+        receipt = await write(sides, plan, sg, zd, identities);
+      } catch (err) {
+        if (attempt !== null && !(err instanceof StaleRead))
+          remember(attempt, [...earlier, ...unconfirmedWrites(plan, read)]);
+        throw err;
+      }
+      if (attempt !== null) unconfirmed.delete(attempt);
+      story.fields = [...landed, ...outcomesOf(plan, read, receipt)];
       const wrote = story.written.storeganise.length + story.written.zendesk.length > 0;
       return story.result(
         input.repair === true && wrote && !story.rejected && !story.conflict ? 'repaired' : undefined,

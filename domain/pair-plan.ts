@@ -317,6 +317,50 @@ export function outcomesOf(plan: PairPlan, read: PairRead, receipt: WriteReceipt
   });
 }
 
+/** A copy an attempt sent whose answer never came (lost, or the attempt failed beside it): it may have landed. */
+export interface UnconfirmedWrite {
+  field: TwoWayField;
+  /** The side written to. */
+  side: Side;
+  /** The value copied, in the form the base keeps. */
+  value: string;
+  /** The source side's change time in the read the value was copied from. */
+  sourceAt: number | null;
+}
+
+const otherSide = (side: Side): Side => (side === 'zendesk' ? 'storeganise' : 'zendesk');
+
+export function unconfirmedWrites(plan: PairPlan, read: PairRead): UnconfirmedWrite[] {
+  return plan.fields.flatMap(({ field, decision, writes }): UnconfirmedWrite[] =>
+    decision.kind === 'copy' && writes !== null
+      ? [{ field, side: writes, value: decision.value, sourceAt: epochMs(read[otherSide(writes)].updatedAt) }]
+      : [],
+  );
+}
+
+/**
+ * The agreements that unconfirmed copies made, where the written side holds the copied value
+ * now. Without them the copy's echo would count as a person's edit made when it landed, and win
+ * over an edit the source side made after the copy was read.
+ */
+export function landedWrites(
+  read: PairRead,
+  facts: PairFacts,
+  settings: AccountSettings,
+  writes: readonly UnconfirmedWrite[],
+): FieldOutcome[] {
+  return writes.flatMap(({ field, side, value, sourceAt }): FieldOutcome[] => {
+    const { sides } = sidesOf(field, read, { ...facts, base: { ...facts.base, [field]: value } }, settings);
+    const written = sides[side];
+    if (!written.equalsBase) return [];
+    const at: Record<Side, number | null> =
+      side === 'storeganise'
+        ? { storeganise: written.updatedAt, zendesk: sourceAt }
+        : { storeganise: sourceAt, zendesk: written.updatedAt };
+    return [{ field, kind: 'agreed', value, at }];
+  });
+}
+
 /** Storeganise → Zendesk for a customer with no counterpart: everything in the one create request. */
 export function planNewZendeskUser(
   sg: StoreganiseCustomer,

@@ -114,6 +114,40 @@ describe('convergence: the causes found under backlog, restarts and faults', fun
     );
   });
 
+  it('3b. a copy whose answer was lost never comes back over a newer edit its source made in the same second', async () => {
+    const { subdomain } = acme.account;
+    // Zendesk stamps whole seconds, so the landed copy's echo looks newer than a Zendesk edit made
+    // in its second. Start early in a second, and try again the rare time the second turns over.
+    let sameSecond = 0;
+    for (let tries = 0; tries < 3 && sameSecond === 0; tries++) {
+      const customer = await acme.createLinkedCustomer({ firstName: 'Emi' });
+      await system.settle(acme.account);
+      while (Date.now() % 1000 > 50) await sleep(5);
+      await system.storeganise.client.setFaults(subdomain, { loseNextResponses: 1 });
+      try {
+        await zdEdit(customer.zdId, { name: 'Copied Suzuki' });
+        await eventually(
+          async () => {
+            const lost = (await system.storeganise.client.requests({ account: subdomain, method: 'PUT' })).filter(
+              (r) => r.lost && r.path.includes(customer.sgId),
+            );
+            assert.equal(lost.length, 1, 'the copy whose answer is lost has not landed yet');
+          },
+          { timeoutMs: 20_000, intervalMs: 10 },
+        );
+        const newer = await zdEdit(customer.zdId, { name: 'Newer Suzuki' });
+        const landedAt = Date.parse((await acme.sgUser(customer.sgId)).updated);
+        if (Math.floor(landedAt / 1000) === Math.floor(Date.parse(newer.updated_at) / 1000)) sameSecond++;
+      } finally {
+        await system.storeganise.client.setFaults(subdomain, {});
+      }
+      await system.settle(acme.account, 60_000);
+      assert.equal((await acme.zdUser(customer.zdId)).name, 'Newer Suzuki', 'Zendesk keeps its newer edit');
+      assert.equal((await acme.sgUser(customer.sgId)).firstName, 'Newer', 'and Storeganise gets it');
+    }
+    assert.ok(sameSecond > 0, 'the copy landed in the second of the newer edit at least once');
+  });
+
   it("4. a person's edit right after the sync's own write of the same field is never taken for the echo of that write", async () => {
     const customer = await acme.createLinkedCustomer({ firstName: 'Daichi' });
     const { subdomain } = acme.account;

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
-import { emptyFacts, type PairFacts } from '../domain/convergence';
-import { outcomesOf, planNewZendeskUser, planPair, suspensionNote, type PairRead } from '../domain/pair-plan';
+import { applyOutcomes, emptyFacts, type PairFacts } from '../domain/convergence';
+import {
+  landedWrites,
+  outcomesOf,
+  planNewZendeskUser,
+  planPair,
+  suspensionNote,
+  unconfirmedWrites,
+  type PairRead,
+} from '../domain/pair-plan';
 import type { StoreganiseCustomer, SyncField, ZendeskContacts, ZendeskCustomer } from '../domain/records';
 import type { AccountSettings } from '../domain/settings';
 
@@ -306,6 +314,54 @@ describe('planning the writes of a linked pair', () => {
       refused.find((o) => o.field === 'name'),
       { field: 'name', kind: 'unchanged' },
     );
+  });
+});
+
+describe('a copy whose answer was lost', () => {
+  // Zendesk's name went Taro → Jiro at 1 min; the run copied Jiro to Storeganise and lost the answer.
+  // Zendesk's name went on to Saburo at 2 min (stamped in whole seconds); the copy landed 400 ms later.
+  const first: PairRead = {
+    storeganise: sg(),
+    zendesk: zd({ name: 'Jiro Yamada', updatedAt: isoSeconds(at(1)) }),
+    contacts: null,
+    status: null,
+  };
+  const firstFacts = agreed();
+  firstFacts.edited.zendesk.name = { at: at(1), value: 'Jiro Yamada' };
+  const context = { settings, fields: new Set<SyncField>(['name']), now: at(2) + 5_000, linkOnly: false };
+  const copy = planPair(first, { ...context, facts: firstFacts });
+  const landedAt = at(2) + 400;
+  const retry: PairRead = {
+    storeganise: sg({ firstName: 'Jiro', updatedAt: iso(landedAt) }),
+    zendesk: zd({ name: 'Saburo Yamada', updatedAt: isoSeconds(at(2)) }),
+    contacts: null,
+    status: null,
+  };
+  // What the entity knows by the next run: the copy's echo, and Zendesk's later edit.
+  const laterFacts = agreed();
+  laterFacts.edited.storeganise.name = { at: landedAt };
+  laterFacts.edited.zendesk.name = { at: at(2), value: 'Saburo Yamada' };
+
+  it("the copy's echo, taken for a person's edit, would win over the newer Zendesk edit", () => {
+    assert.deepEqual(copy.storeganise, { firstName: 'Jiro' });
+    assert.deepEqual(planPair(retry, { ...context, facts: laterFacts }).zendesk, { name: 'Jiro Yamada' });
+  });
+
+  it('once the copy is known to have landed, the newer Zendesk edit wins', () => {
+    const sent = unconfirmedWrites(copy, first);
+    assert.deepEqual(sent, [{ field: 'name', side: 'storeganise', value: 'Jiro Yamada', sourceAt: at(1) }]);
+    const landed = landedWrites(retry, laterFacts, settings, sent);
+    assert.deepEqual(landed, [
+      { field: 'name', kind: 'agreed', value: 'Jiro Yamada', at: { storeganise: landedAt, zendesk: at(1) } },
+    ]);
+    const planned = planPair(retry, { ...context, facts: applyOutcomes(laterFacts, ZD_ID, landed) });
+    assert.deepEqual(planned.storeganise, { firstName: 'Saburo' });
+    assert.deepEqual(planned.zendesk, {});
+  });
+
+  it('a copy that did not land changes nothing', () => {
+    const notLanded: PairRead = { ...retry, storeganise: sg({ updatedAt: iso(at(0)) }) };
+    assert.deepEqual(landedWrites(notLanded, laterFacts, settings, unconfirmedWrites(copy, first)), []);
   });
 });
 
