@@ -39,6 +39,17 @@ describe('convergence: the causes found under backlog, restarts and faults', fun
         .query(customerStatusQuery)
     ).outcomes;
 
+  /** Waits until Storeganise has applied the sync's write to the customer whose answer it dropped. */
+  const lostWriteLanded = (sgId: string) =>
+    eventually(
+      async () => {
+        const puts = await system.storeganise.client.requests({ account: acme.account.subdomain, method: 'PUT' });
+        const lost = puts.filter((r) => r.lost && r.path.includes(sgId));
+        assert.equal(lost.length, 1, 'the write whose answer is lost has not landed yet');
+      },
+      { timeoutMs: 20_000, intervalMs: 10 },
+    );
+
   /** Runs `edits` while no worker runs, so their events wait in a backlog, then lets the worker work it off. */
   async function withBacklog(edits: () => Promise<void>): Promise<void> {
     await system.stopWorker();
@@ -87,15 +98,7 @@ describe('convergence: the causes found under backlog, restarts and faults', fun
     try {
       await zdEdit(customer.zdId, { name: 'Lost Suzuki' });
       // The sync's write lands, its answer is lost: a retry is on its way.
-      await eventually(
-        async () => {
-          const lost = (await system.storeganise.client.requests({ account: subdomain, method: 'PUT' })).filter(
-            (r) => r.lost,
-          );
-          assert.equal(lost.length, 1, 'the write whose answer is lost has not happened yet');
-        },
-        { timeoutMs: 20_000, intervalMs: 20 },
-      );
+      await lostWriteLanded(customer.sgId);
       await system.storeganise.client.setFaults(subdomain, { latencyMs: 1_500 });
       await sgEdit(customer.sgId, { firstName: 'Meanwhile' });
     } finally {
@@ -126,15 +129,7 @@ describe('convergence: the causes found under backlog, restarts and faults', fun
       await system.storeganise.client.setFaults(subdomain, { loseNextResponses: 1 });
       try {
         await zdEdit(customer.zdId, { name: 'Copied Suzuki' });
-        await eventually(
-          async () => {
-            const lost = (await system.storeganise.client.requests({ account: subdomain, method: 'PUT' })).filter(
-              (r) => r.lost && r.path.includes(customer.sgId),
-            );
-            assert.equal(lost.length, 1, 'the copy whose answer is lost has not landed yet');
-          },
-          { timeoutMs: 20_000, intervalMs: 10 },
-        );
+        await lostWriteLanded(customer.sgId);
         const newer = await zdEdit(customer.zdId, { name: 'Newer Suzuki' });
         const landedAt = Date.parse((await acme.sgUser(customer.sgId)).updated);
         if (Math.floor(landedAt / 1000) === Math.floor(Date.parse(newer.updated_at) / 1000)) sameSecond++;
