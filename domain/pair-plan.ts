@@ -278,8 +278,10 @@ function writeDecision(
       } else {
         const split = splitZendeskName(zd.name, settings.nameFormat);
         if (split === null) return keep('an empty name never erases one');
-        if (split.firstName !== (sg.firstName ?? '')) plan.storeganise.firstName = split.firstName;
-        if (split.lastName !== (sg.lastName ?? '')) plan.storeganise.lastName = split.lastName;
+        // Both parts, always: a person's edit of the other part landing between the read and this
+        // write would otherwise leave a name neither side holds, which the sync believes agreed.
+        plan.storeganise.firstName = split.firstName;
+        plan.storeganise.lastName = split.lastName;
       }
       break;
     }

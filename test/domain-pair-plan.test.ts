@@ -143,7 +143,14 @@ describe('planning the writes of a linked pair', () => {
         zd: { name: '山田 花子' },
         facts: { ...agreed(), base: { ...agreed().base, name: '山田 太郎' } },
       },
-      storeganise: { firstName: '花子' },
+      storeganise: { firstName: '花子', lastName: '山田' },
+    },
+    {
+      // A person's edit of the unchanged part, landing between the read and the write, would
+      // otherwise leave a name neither side holds.
+      name: 'a name goes to Storeganise whole, the part that did not change included',
+      input: { zd: { name: 'Jiro Yamada' } },
+      storeganise: { firstName: 'Jiro', lastName: 'Yamada' },
     },
     {
       name: 'a name that came from Storeganise is stable',
@@ -343,7 +350,7 @@ describe('a copy whose answer was lost', () => {
   laterFacts.edited.zendesk.name = { at: at(2), value: 'Saburo Yamada' };
 
   it("the copy's echo, taken for a person's edit, would win over the newer Zendesk edit", () => {
-    assert.deepEqual(copy.storeganise, { firstName: 'Jiro' });
+    assert.deepEqual(copy.storeganise, { firstName: 'Jiro', lastName: 'Yamada' });
     assert.deepEqual(planPair(retry, { ...context, facts: laterFacts }).zendesk, { name: 'Jiro Yamada' });
   });
 
@@ -355,7 +362,7 @@ describe('a copy whose answer was lost', () => {
       { field: 'name', kind: 'agreed', value: 'Jiro Yamada', at: { storeganise: landedAt, zendesk: at(1) } },
     ]);
     const planned = planPair(retry, { ...context, facts: applyOutcomes(laterFacts, ZD_ID, landed) });
-    assert.deepEqual(planned.storeganise, { firstName: 'Saburo' });
+    assert.deepEqual(planned.storeganise, { firstName: 'Saburo', lastName: 'Yamada' });
     assert.deepEqual(planned.zendesk, {});
   });
 
