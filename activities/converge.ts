@@ -225,6 +225,9 @@ async function convergeStoreganiseCustomer(
   const { zendesk, storeganise, settings, story } = sides;
   const fields = new Set(input.fields);
   const withContacts = input.readContacts && (fields.has('email') || fields.has('phone'));
+  // A primary email written to Zendesk goes through its identities: read them beside the records
+  // rather than one round trip after them.
+  const withIdentities = withContacts || fields.has('email');
   const withStatus =
     settings.statusFieldKey !== null && (fields.has('status') || fields.has('disabled') || input.mayCreate);
   const hint = input.zendeskUserId;
@@ -232,7 +235,7 @@ async function convergeStoreganiseCustomer(
   const [sg, hinted, hintedIdentities, rentals] = await Promise.all([
     storeganise.getUser(userId),
     hint === null ? null : zendesk.getUser(hint),
-    hint === null || !withContacts ? null : zendesk.identitiesOf(hint),
+    hint === null || !withIdentities ? null : zendesk.identitiesOf(hint),
     withStatus ? storeganise.listRentalsOf(userId) : null,
   ]);
   story.storeganiseUserId = userId;
@@ -286,7 +289,7 @@ async function convergeStoreganiseCustomer(
       const read: PairRead = {
         storeganise: sg,
         zendesk: zd,
-        contacts: identities === null ? null : contactsOf(identities),
+        contacts: identities === null || !withContacts ? null : contactsOf(identities),
         status,
       };
       // Facts about another Zendesk user say nothing about this one.
