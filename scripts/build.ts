@@ -2,8 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { failureConverterPath } from '../lib/data-converter';
-import { WORKFLOW_BUNDLE_FILE, workflowsPath } from '../worker/worker';
+import { WORKFLOW_BUNDLE_FILE, workflowBundleOptions } from '../worker/worker';
 
 const projectRoot = path.resolve(__dirname, '..');
 const outDir = path.join(projectRoot, 'dist');
@@ -28,7 +27,7 @@ function compile(): void {
  * of running webpack: it starts in seconds and with a fraction of the memory.
  */
 async function bundleWorkflows(): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({ ...workflowBundleOptions, logger: new DefaultLogger('WARN') });
   const file = path.join(outDir, WORKFLOW_BUNDLE_FILE);
   writeFileSync(file, code);
   return file;

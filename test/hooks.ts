@@ -1,10 +1,9 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
-import { failureConverterPath } from '../lib/data-converter';
 import { ensureSearchAttributes } from '../lib/temporal';
 import { startDevServer, type DevServer } from '../scripts/dev-server';
 import { resolveTemporalCli } from '../scripts/temporal-cli';
-import { workflowsPath } from '../worker/worker';
+import { workflowBundleOptions } from '../worker/worker';
 import { secretsInLogs } from './support/log-capture';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 
@@ -37,8 +36,7 @@ export const mochaHooks = {
       });
       await ensureSearchAttributes(env.connection, server.namespace, SEARCH_ATTRIBUTE_KEYS);
       const workflowBundle = await bundleWorkflowCode({
-        workflowsPath,
-        failureConverterPath,
+        ...workflowBundleOptions,
         logger: new DefaultLogger('ERROR'),
       });
       harness = { server, env, workflowBundle };
