@@ -23,8 +23,10 @@ RUN npm ci --omit=dev --no-audit && npm cache clean --force
 # --- runtime: compiled JavaScript and the prebuilt workflow bundle, run by node as a non-root user -
 FROM node:20-slim
 WORKDIR /app
-ENV NODE_ENV=production \
-    NODE_OPTIONS=--enable-source-maps
+ENV NODE_ENV=production
+# scripts/runtime-image.ts says why (worker memory) and keeps the benchmark on the same settings.
+ENV NODE_OPTIONS="--enable-source-maps --max-semi-space-size=2"
+ENV MALLOC_ARENA_MAX=2
 COPY --from=dependencies --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
 COPY --chown=root:root package.json ./

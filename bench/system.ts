@@ -10,6 +10,7 @@ import { createApiApp } from '../api/app';
 import { loadConfig, type Config } from '../lib/config';
 import { Keyring } from '../lib/crypto';
 import { dataConverterFor } from '../lib/data-converter';
+import { RUNTIME_IMAGE_ENV } from '../scripts/runtime-image';
 import { createLogger } from '../lib/logger';
 import { ensureSearchAttributes } from '../lib/temporal';
 import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
@@ -64,7 +65,7 @@ export class WorkerProcess {
   /**
    * `node --import tsx worker/main.ts`: one process (the `tsx` launcher would put a second one in
    * between); with BENCH_WORKER=dist, the production build instead (`node dist/worker/main.js` with
-   * its prebuilt workflow bundle; run `npm run build` first). BENCH_WORKER_NODE_ARGS adds Node
+   * its prebuilt workflow bundle and the runtime image's environment; run `npm run build` first). BENCH_WORKER_NODE_ARGS adds Node
    * options, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
    */
   static start(env: Record<string, string>): WorkerProcess {
@@ -75,7 +76,7 @@ export class WorkerProcess {
         : ['--import', 'tsx', path.join(projectRoot, 'worker', 'main.ts')];
     const child = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: projectRoot,
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...(process.env.BENCH_WORKER === 'dist' ? RUNTIME_IMAGE_ENV : {}), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new WorkerProcess(child);

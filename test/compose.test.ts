@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { SECRET_VARIABLES } from '../lib/logger';
+import { RUNTIME_IMAGE_ENV } from '../scripts/runtime-image';
 
 // No Docker engine runs the tests, so the production topology is checked as written: the compose
 // file, the Dockerfile and .dockerignore, against what the processes need and what must stay secret.
@@ -209,6 +210,12 @@ describe('the production topology (docker-compose.yml, Dockerfile), checked stat
       'the runtime takes dist/ from the build stage',
     );
     assert.ok(!runtime.some((line) => /\btsx\b/.test(line)), 'no tsx at run time');
+    // The benchmark and the built-process tests run the built code with these; so must the image.
+    for (const [name, value] of Object.entries(RUNTIME_IMAGE_ENV))
+      assert.ok(
+        runtime.some((line) => line === `ENV ${name}=${/\s/.test(value) ? `"${value}"` : value}`),
+        `the runtime image sets ${name}=${value} (scripts/runtime-image.ts)`,
+      );
     assert.match(dockerfile, /RUN npm run build/);
     for (const secret of SECRETS)
       assert.ok(

@@ -8,6 +8,7 @@ import { temporal as proto } from '@temporalio/proto';
 import { Keyring } from '../../lib/crypto';
 import { dataConverterFor } from '../../lib/data-converter';
 import { freePort } from '../../scripts/dev-server';
+import { RUNTIME_IMAGE_ENV } from '../../scripts/runtime-image';
 import {
   authorizeLink,
   authorizeThroughSandbox,
@@ -58,7 +59,7 @@ export class BuiltProcess {
   ) {
     this.child = spawn(process.execPath, [path.join('dist', name, 'main.js')], {
       cwd: projectRoot,
-      env: { PATH: process.env.PATH ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', ...RUNTIME_IMAGE_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // Its lines are kept for the run's secret scan and for the tests, not echoed to the terminal.
