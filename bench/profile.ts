@@ -43,9 +43,11 @@ export function toMs(ts: google.protobuf.ITimestamp | null | undefined): number 
 }
 
 /**
- * The edit's timeline from its event history: ingress until the execution starts, then for each
- * activity the workflow task that scheduled it, its wait in the task queue and its run, and the
- * wait for the customer lock; cut at the moment the write became visible on the other side.
+ * The edit's timeline from its run's event history and its customer entity's: ingress until the
+ * event is queued on the entity, the entity until the run starts, the run's first workflow task in
+ * the task queue, then the task with its local activity (or, for activities, the task that
+ * scheduled each, its wait in the task queue and its run); cut at the moment the write became
+ * visible on the other side.
  */
 interface Timeline {
   segments: Segment[];
@@ -55,7 +57,38 @@ interface Timeline {
   workflowTasks: number;
 }
 
-function timeline(outcome: ChangeOutcome, history: temporal.api.history.v1.IHistory): Timeline {
+/**
+ * When the edit's event reached its customer entity (the signal) and when the entity started the
+ * run for it, from the entity's history; null when the run was not started by an entity.
+ */
+function entitySteps(
+  runWorkflowId: string,
+  sentAtMs: number,
+  entity: temporal.api.history.v1.IHistory,
+): { queuedAt: number; runStartedAt: number } | null {
+  const events = entity.events ?? [];
+  const initiated = events.findIndex(
+    (e) =>
+      e.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED &&
+      e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId === runWorkflowId,
+  );
+  if (initiated < 0) return null;
+  const signal = events
+    .slice(0, initiated)
+    .filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED && toMs(e.eventTime) >= sentAtMs)
+    .at(0);
+  const started = events
+    .slice(initiated)
+    .find((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED);
+  if (signal === undefined || started === undefined) return null;
+  return { queuedAt: toMs(signal.eventTime), runStartedAt: toMs(started.eventTime) };
+}
+
+function timeline(
+  outcome: ChangeOutcome,
+  history: temporal.api.history.v1.IHistory,
+  entity: temporal.api.history.v1.IHistory | null,
+): Timeline {
   const segments: Segment[] = [];
   const wftQueued: number[] = [];
   const activityQueued: number[] = [];
@@ -72,6 +105,7 @@ function timeline(outcome: ChangeOutcome, history: temporal.api.history.v1.IHist
   const wftScheduled = new Map<string, number>();
   let cursor = webhook.sentAtMs;
   let done = false;
+  let firstTask = true;
   const add = (label: string, until: number): void => {
     if (done) return;
     const end = Math.min(until, visibleAt);
@@ -79,6 +113,13 @@ function timeline(outcome: ChangeOutcome, history: temporal.api.history.v1.IHist
     cursor = end;
     if (until >= visibleAt) done = true;
   };
+  const [first] = history.events ?? [];
+  const runWorkflowId = first?.workflowExecutionStartedEventAttributes?.workflowId ?? null;
+  const steps = entity === null || runWorkflowId === null ? null : entitySteps(runWorkflowId, cursor, entity);
+  if (steps !== null) {
+    add('ingress: webhook sent → queued on the customer entity', steps.queuedAt);
+    add('entity: its workflow task (and any run before) → run started', steps.runStartedAt);
+  }
   for (const event of history.events ?? []) {
     const at = toMs(event.eventTime);
     const id = String(event.eventId ?? '');
@@ -92,6 +133,8 @@ function timeline(outcome: ChangeOutcome, history: temporal.api.history.v1.IHist
       case EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED: {
         const from = wftScheduled.get(String(event.workflowTaskStartedEventAttributes?.scheduledEventId ?? ''));
         if (from !== undefined) wftQueued.push(at - from);
+        if (firstTask) add('run: its first workflow task waits for a worker', at);
+        firstTask = false;
         break;
       }
       case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
@@ -130,7 +173,8 @@ function timeline(outcome: ChangeOutcome, history: temporal.api.history.v1.IHist
         break;
     }
   }
-  if (!done) add('after the workflow (write visible later)', visibleAt);
+  // A run's read-decide-write is a local activity inside its workflow task: no event until it is done.
+  if (!done) add('run: workflow task and local activity until the write is answered', visibleAt);
   return { segments, wftQueued, activityQueued, events, workflowTasks };
 }
 
@@ -165,7 +209,17 @@ export async function profileEdits(
       outcome.change.side === 'storeganise'
         ? storeganiseEventWorkflowId(subdomain, eventId)
         : zendeskEventWorkflowId(subdomain, eventId);
-    return timeline(outcome, await client.workflow.getHandle(workflowId).fetchHistory());
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const parent =
+      history.events?.[0]?.workflowExecutionStartedEventAttributes?.parentWorkflowExecution?.workflowId ?? null;
+    const entity =
+      parent === null
+        ? null
+        : await client.workflow
+            .getHandle(parent)
+            .fetchHistory()
+            .catch(() => null);
+    return timeline(outcome, history, entity);
   });
   const byLabel = new Map<string, number[]>();
   for (const { segments } of timelines) {
