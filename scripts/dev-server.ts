@@ -23,6 +23,17 @@ export interface DevServerOptions {
   retentionDays?: number;
 }
 
+/**
+ * Server settings for a sync that answers in milliseconds, given to every dev server started here
+ * and, through scripts/temporal-dynamicconfig.yaml, to the compose Temporal (test/compose.test.ts
+ * checks both agree). The history service reads new tasks (a new run's first workflow task, a
+ * child to start) at most `transferProcessorMaxPollRPS` times a second per shard: at the default
+ * 20, each waited up to 50 ms, about 100 ms of an edit's way (`npm run bench -- --profile`).
+ */
+export const TEMPORAL_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {
+  'history.transferProcessorMaxPollRPS': 200,
+};
+
 /** The sync log's retention the embedded server gets unless told otherwise (SYNC_LOG_RETENTION_DAYS, README). */
 export function retentionDaysFrom(env: NodeJS.ProcessEnv): number {
   const raw = env.SYNC_LOG_RETENTION_DAYS?.trim();
@@ -80,6 +91,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     namespace,
     '--log-level',
     'warn',
+    ...Object.entries(TEMPORAL_DYNAMIC_CONFIG).flatMap(([key, value]) => [
+      '--dynamic-config-value',
+      `${key}=${JSON.stringify(value)}`,
+    ]),
   ];
   if (options.uiPort === undefined) args.push('--headless');
   else {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { SECRET_VARIABLES } from '../lib/logger';
+import { TEMPORAL_DYNAMIC_CONFIG } from '../scripts/dev-server';
 import { RUNTIME_IMAGE_ENV } from '../scripts/runtime-image';
 
 // No Docker engine runs the tests, so the production topology is checked as written: the compose
@@ -28,6 +29,7 @@ const Service = z.looseObject({
   depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
   ports: z.array(z.string()).optional(),
   healthcheck: Healthcheck.optional(),
+  volumes: z.array(z.string()).optional(),
 });
 const Compose = z.looseObject({ services: z.record(z.string(), Service) });
 type ServiceSpec = z.infer<typeof Service>;
@@ -78,6 +80,20 @@ describe('the production topology (docker-compose.yml, Dockerfile), checked stat
           assert.ok(service(dependency).healthcheck, `${dependency}, which ${name} waits for, has a healthcheck`);
       }
     }
+  });
+
+  it('Temporal gets the dynamic config the dev servers get (new tasks read without the default 50 ms wait)', () => {
+    const temporal = service('temporal');
+    const path = String(temporal.environment?.DYNAMIC_CONFIG_FILE_PATH);
+    assert.ok(
+      (temporal.volumes ?? []).includes(`./scripts/temporal-dynamicconfig.yaml:${path}:ro`),
+      'the file is mounted, read-only, where DYNAMIC_CONFIG_FILE_PATH points',
+    );
+    const file = z
+      .record(z.string(), z.array(z.object({ value: z.unknown(), constraints: z.object({}) })))
+      .parse(parse(read('scripts/temporal-dynamicconfig.yaml')));
+    for (const [key, value] of Object.entries(TEMPORAL_DYNAMIC_CONFIG))
+      assert.deepEqual(file[key], [{ value, constraints: {} }], `${key} as scripts/dev-server.ts sets it`);
   });
 
   it("Temporal's healthcheck dials an address the server listens on and waits for the namespace", () => {
