@@ -125,7 +125,7 @@ function timeline(
     const id = String(event.eventId ?? '');
     switch (event.eventType) {
       case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-        add('ingress: webhook sent → execution started', at);
+        if (steps === null) add('ingress: webhook sent → execution started', at);
         break;
       case EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
         wftScheduled.set(id, at);
