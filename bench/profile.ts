@@ -75,8 +75,7 @@ function entitySteps(
   if (initiated < 0) return null;
   const signal = events
     .slice(0, initiated)
-    .filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED && toMs(e.eventTime) >= sentAtMs)
-    .at(0);
+    .find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED && toMs(e.eventTime) >= sentAtMs);
   const started = events
     .slice(initiated)
     .find((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED);
@@ -203,6 +202,19 @@ export async function profileEdits(
   const slowest = [...landed].sort((a, b) => (b.endToEndMs ?? 0) - (a.endToEndMs ?? 0)).slice(0, 20);
   const step = Math.max(1, Math.ceil(landed.length / sampleSize));
   const sample = [...new Set([...slowest, ...landed.filter((_, i) => i % step === 0)])];
+  // Sampled edits of one customer share its entity's history: read it once.
+  const entities = new Map<string, Promise<temporal.api.history.v1.IHistory | null>>();
+  const entityHistory = (workflowId: string): Promise<temporal.api.history.v1.IHistory | null> => {
+    let history = entities.get(workflowId);
+    if (history === undefined) {
+      history = client.workflow
+        .getHandle(workflowId)
+        .fetchHistory()
+        .catch(() => null);
+      entities.set(workflowId, history);
+    }
+    return history;
+  };
   const timelines = await inBatches(sample, 10, async (outcome) => {
     const eventId = outcome.webhook?.eventId ?? '';
     const workflowId =
@@ -212,14 +224,7 @@ export async function profileEdits(
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
     const parent =
       history.events?.[0]?.workflowExecutionStartedEventAttributes?.parentWorkflowExecution?.workflowId ?? null;
-    const entity =
-      parent === null
-        ? null
-        : await client.workflow
-            .getHandle(parent)
-            .fetchHistory()
-            .catch(() => null);
-    return timeline(outcome, history, entity);
+    return timeline(outcome, history, parent === null ? null : await entityHistory(parent));
   });
   const byLabel = new Map<string, number[]>();
   for (const { segments } of timelines) {

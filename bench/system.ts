@@ -65,18 +65,18 @@ export class WorkerProcess {
   /**
    * `node --import tsx worker/main.ts`: one process (the `tsx` launcher would put a second one in
    * between); with BENCH_WORKER=dist, the production build instead (`node dist/worker/main.js` with
-   * its prebuilt workflow bundle and the runtime image's environment; run `npm run build` first). BENCH_WORKER_NODE_ARGS adds Node
-   * options, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+   * its prebuilt workflow bundle and the runtime image's environment; run `npm run build` first).
+   * BENCH_WORKER_NODE_ARGS adds Node options, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
    */
   static start(env: Record<string, string>): WorkerProcess {
     const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
-    const entry =
-      process.env.BENCH_WORKER === 'dist'
-        ? [path.join(projectRoot, 'dist', 'worker', 'main.js')]
-        : ['--import', 'tsx', path.join(projectRoot, 'worker', 'main.ts')];
+    const dist = process.env.BENCH_WORKER === 'dist';
+    const entry = dist
+      ? [path.join(projectRoot, 'dist', 'worker', 'main.js')]
+      : ['--import', 'tsx', path.join(projectRoot, 'worker', 'main.ts')];
     const child = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: projectRoot,
-      env: { ...process.env, ...(process.env.BENCH_WORKER === 'dist' ? RUNTIME_IMAGE_ENV : {}), ...env },
+      env: { ...process.env, ...(dist ? RUNTIME_IMAGE_ENV : {}), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new WorkerProcess(child);
