@@ -26,6 +26,12 @@ export interface BenchOptions {
    * linked pairs (defaults for it: 2/s, 50 pairs, a 700 requests/minute Zendesk budget).
    */
   backfill: boolean;
+  /**
+   * Temporal's own cost per event instead (bench/temporal-floor.ts): workflows of each shape an
+   * event could take, doing no work, `changes` events at `rate` per second over `users` customers
+   * (defaults for it: 300 events at 10/s over 20 customers).
+   */
+  temporalFloor: boolean;
   /** Backfill: Storeganise customers and Zendesk users seeded (each), half of them sharing an email. */
   customers: number;
   /** Backfill: seconds of live edits on the idle system first, the latency baseline. */
@@ -72,6 +78,12 @@ const SPECS: OptionSpec[] = [
     help: 'run the backfill benchmark: a full sync of a large account under live edits',
   },
   {
+    key: 'temporalFloor',
+    flag: '--temporal-floor',
+    env: 'BENCH_TEMPORAL_FLOOR',
+    help: "measure Temporal's own CPU per event for workflows that do no work, one shape after another",
+  },
+  {
     key: 'customers',
     flag: '--customers',
     env: 'BENCH_CUSTOMERS',
@@ -88,7 +100,10 @@ const SPECS: OptionSpec[] = [
 /** What `--backfill` changes when the option is not given: live edits at 2/s on 50 pairs, Zendesk's 700/min budget. */
 const BACKFILL_DEFAULTS: Partial<BenchOptions> = { rate: 2, users: 50, zendeskRateLimit: 700 };
 
-const BOOLEAN_KEYS = new Set<keyof BenchOptions>(['json', 'profile', 'backfill']);
+/** What `--temporal-floor` changes when the option is not given: the issue's 10/s, 300 events, 20 customers. */
+const TEMPORAL_FLOOR_DEFAULTS: Partial<BenchOptions> = { rate: 10, changes: 300, users: 20 };
+
+const BOOLEAN_KEYS = new Set<keyof BenchOptions>(['json', 'profile', 'backfill', 'temporalFloor']);
 
 export const DEFAULT_OPTIONS: BenchOptions = {
   changes: 1000,
@@ -102,6 +117,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   profile: false,
   logLevel: 'error',
   backfill: false,
+  temporalFloor: false,
   customers: 10_000,
   idleSeconds: 90,
 };
@@ -130,6 +146,7 @@ function parseValue(spec: OptionSpec, raw: string): BenchOptions[keyof BenchOpti
     case 'json':
     case 'profile':
     case 'backfill':
+    case 'temporalFloor':
       if (['', '1', 'true', 'yes'].includes(raw)) return true;
       if (['0', 'false', 'no'].includes(raw)) return false;
       return fail('expected true or false');
@@ -178,6 +195,12 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
   }
   if (options.backfill === true) {
     for (const [key, value] of Object.entries(BACKFILL_DEFAULTS))
+      if (!given.has(key as keyof BenchOptions)) options[key] = value;
+  }
+  if (options.temporalFloor === true) {
+    if (options.backfill === true)
+      throw new UsageError('--temporal-floor and --backfill are separate benchmarks: give one');
+    for (const [key, value] of Object.entries(TEMPORAL_FLOOR_DEFAULTS))
       if (!given.has(key as keyof BenchOptions)) options[key] = value;
   }
   const parsed = options as unknown as BenchOptions;
