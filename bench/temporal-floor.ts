@@ -36,6 +36,9 @@ export interface FloorRow {
   serverMs: number | null;
   workflowTasks: number;
   historyEvents: number;
+  /** Milliseconds from an event's send until its work started, p50 and p95. */
+  toWorkP50: number;
+  toWorkP95: number;
 }
 
 export interface FloorOptions {
@@ -64,21 +67,25 @@ function startWorker(address: string): Promise<ChildProcess> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function fire(client: Client, shape: FloorShape, options: FloorOptions, tag: string): Promise<void> {
+/** Fires the events of one shape and returns, per event, how long from its send until its work started. */
+async function fire(client: Client, shape: FloorShape, options: FloorOptions, tag: string): Promise<number[]> {
   const started = Date.now();
-  const endings: Promise<unknown>[] = [];
+  const sentAt: number[] = [];
+  const reached: Array<Promise<Record<number, number>>> = [];
   const perCustomer = (c: number): number =>
     Math.floor(options.events / options.customers) + (c < options.events % options.customers ? 1 : 0);
   for (let event = 0; event < options.events; event++) {
     const wait = started + (event * 1000) / options.rate - Date.now();
     if (wait > 0) await sleep(wait);
+    sentAt[event] = Date.now();
     if (shape === 'per-event run') {
       const handle = await client.workflow.start('floorRun', {
         taskQueue: FLOOR_TASK_QUEUE,
         workflowId: `${tag}-event-${event}`,
         args: [event],
       });
-      endings.push(handle.result());
+      const at = event;
+      reached.push(handle.result().then((workStarted: number) => ({ [at]: workStarted })));
     } else {
       const customer = event % options.customers;
       const handle = await client.workflow.signalWithStart('floorEntity', {
@@ -88,10 +95,13 @@ async function fire(client: Client, shape: FloorShape, options: FloorOptions, ta
         signal: 'floorEvent',
         signalArgs: [event],
       });
-      if (event < options.customers) endings.push(handle.result());
+      if (event < options.customers) reached.push(handle.result() as Promise<Record<number, number>>);
     }
   }
-  await Promise.all(endings);
+  const workStarted = new Map<number, number>();
+  for (const part of await Promise.all(reached))
+    for (const [event, at] of Object.entries(part)) workStarted.set(Number(event), at);
+  return sentAt.map((at, event) => (workStarted.get(event) ?? Number.NaN) - at);
 }
 
 /** Workflow tasks and history events of every execution whose id starts with `tag`. */
@@ -128,7 +138,9 @@ export async function measureTemporalFloor(options: FloorOptions): Promise<Floor
       const tag = `${run}-${i}`;
       const meter = new CpuMeter({ worker: workerCpu, server: serverCpu });
       meter.start();
-      await fire(client, shape, options, tag);
+      const toWork = (await fire(client, shape, options, tag)).sort((a, b) => a - b);
+      if (toWork.some((ms) => Number.isNaN(ms))) throw new Error(`${shape}: an event's work never reported its start`);
+      const quantile = (q: number): number => toWork[Math.min(toWork.length - 1, Math.floor(q * toWork.length))] ?? 0;
       // What a finished event still sets off (a completed child's task on its entity) lands within this.
       await sleep(1_000);
       const cpu = meter.stop();
@@ -142,6 +154,8 @@ export async function measureTemporalFloor(options: FloorOptions): Promise<Floor
         serverMs: perEvent(cpu.seconds.server),
         workflowTasks: cost.workflowTasks / options.events,
         historyEvents: cost.historyEvents / options.events,
+        toWorkP50: quantile(0.5),
+        toWorkP95: quantile(0.95),
       });
     }
     return rows;
@@ -154,13 +168,14 @@ export async function measureTemporalFloor(options: FloorOptions): Promise<Floor
 export function formatFloor(rows: readonly FloorRow[], options: Pick<FloorOptions, 'rate'>): string {
   const ms = (v: number | null): string => (v === null ? 'n/a' : v.toFixed(1));
   const lines = [
-    `Temporal's own cost per event, workflows doing no work, ${options.rate} events/s (CPU ms per event)`,
+    `Temporal's own cost per event, workflows doing no work, ${options.rate} events/s`,
+    '(CPU ms per event; send to work started: from the start or signal-with-start call until the work began)',
     '',
-    '| shape | worker | Temporal server | worker + server | workflow tasks | history events |',
-    '|---|---|---|---|---|---|',
+    '| shape | worker CPU | Temporal server CPU | worker + server CPU | workflow tasks | history events | send to work started, p50 / p95 (ms) |',
+    '|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.shape} | ${ms(r.workerMs)} | ${ms(r.serverMs)} | ${ms(r.workerMs === null || r.serverMs === null ? null : r.workerMs + r.serverMs)} | ${r.workflowTasks.toFixed(2)} | ${r.historyEvents.toFixed(1)} |`,
+        `| ${r.shape} | ${ms(r.workerMs)} | ${ms(r.serverMs)} | ${ms(r.workerMs === null || r.serverMs === null ? null : r.workerMs + r.serverMs)} | ${r.workflowTasks.toFixed(2)} | ${r.historyEvents.toFixed(1)} | ${r.toWorkP50} / ${r.toWorkP95} |`,
     ),
   ];
   return lines.join('\n');

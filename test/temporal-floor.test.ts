@@ -28,9 +28,19 @@ describe('the Temporal floor benchmark (npm run bench -- --temporal-floor)', () 
     assert.ok(tasks('entity, work inline') > 0.5 && tasks('entity, work inline') <= 1, all);
     assert.ok(tasks('entity + run started by activity') > 2 && tasks('entity + run started by activity') <= 3, all);
     assert.ok(tasks('entity + child run') > 3 && tasks('entity + child run') <= 4, all);
-    for (const row of rows) assert.ok(row.workerMs !== null && row.workerMs > 0, `${row.shape}: worker CPU read`);
+    for (const row of rows) {
+      assert.ok(row.workerMs !== null && row.workerMs > 0, `${row.shape}: worker CPU read`);
+      // Every event's work reported when it started, after it was sent.
+      assert.ok(
+        row.toWorkP50 > 0 && row.toWorkP95 >= row.toWorkP50,
+        `${row.shape}: ${row.toWorkP50} / ${row.toWorkP95}`,
+      );
+    }
     assert.ok(rows.every((r) => r.serverMs === null));
-    assert.match(formatFloor(rows, { rate: 30 }), /\| entity \+ child run \| [\d.]+ \| n\/a \| n\/a \| [34]\.\d\d \|/);
+    assert.match(
+      formatFloor(rows, { rate: 30 }),
+      /\| entity \+ child run \| [\d.]+ \| n\/a \| n\/a \| [34]\.\d\d \| [\d.]+ \| \d+ \/ \d+ \|/,
+    );
   });
 
   it('measures 300 events at 10/s over 20 customers unless told otherwise, and is not combined with --backfill', () => {
