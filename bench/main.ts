@@ -1,15 +1,15 @@
+import { startDevServer } from '../scripts/dev-server';
+import { resolveTemporalCli } from '../scripts/temporal-cli';
 import { temporalCostBetween } from './actions';
 import { runBackfill } from './backfill';
-import { formatFloor, measureTemporalFloor } from './temporal-floor';
 import { CpuMeter, cpuOfPid, cpuOfThisProcess, findProcess } from './cpu';
 import { measure, type ApiRequest } from './measure';
 import { parseOptions, usage, UsageError, type BenchOptions } from './options';
 import { probeStoreganiseEdits } from './probe';
 import { profileEdits } from './profile';
 import { buildReport, failures, formatReport, type Memory } from './report';
-import { startDevServer } from '../scripts/dev-server';
-import { resolveTemporalCli } from '../scripts/temporal-cli';
 import { BenchSystem } from './system';
+import { formatFloor, measureTemporalFloor } from './temporal-floor';
 import { judgePhase, takeBaseline } from './verify';
 import { readWorkerMetrics, workerWorkPerEdit } from './worker-metrics';
 import { fireEdits, planEdits, seedLinkedUsers } from './workload';
@@ -18,29 +18,9 @@ import { fireEdits, planEdits, seedLinkedUsers } from './workload';
  * `npm run bench`: seeds linked users, fires single-field edits on both sides at a fixed rate and
  * reports latency, webhook answer time, throughput, API calls, writes and worker memory, then
  * judges the run with the convergence oracle (bench/oracle.ts). `--backfill` runs the full-sync
- * benchmark instead (bench/backfill.ts). Progress goes to stderr, the report to stdout.
+ * benchmark instead (bench/backfill.ts), and `--temporal-floor` measures Temporal's own cost per
+ * event (bench/temporal-floor.ts). Progress goes to stderr, the report to stdout.
  */
-/** `--temporal-floor`: a dev server of its own with the project's settings, and the floor worker. */
-async function runTemporalFloor(options: BenchOptions, log: (line: string) => void): Promise<number> {
-  const server = await startDevServer({ cli: await resolveTemporalCli(log), readyTimeoutSeconds: 120 });
-  try {
-    const port = server.address.split(':').at(-1) ?? '';
-    const rows = await measureTemporalFloor({
-      address: server.address,
-      namespace: server.namespace,
-      serverPid: findProcess(['start-dev', `--port ${port} `]),
-      events: options.changes,
-      rate: options.rate,
-      customers: options.users,
-      log,
-    });
-    process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatFloor(rows, options)}\n`);
-    return 0;
-  } finally {
-    await server.stop();
-  }
-}
-
 async function run(options: BenchOptions): Promise<number> {
   const began = Date.now();
   const log = (line: string): void => {
@@ -173,6 +153,27 @@ async function run(options: BenchOptions): Promise<number> {
     }
     log('stopping ...');
     await system.close();
+  }
+}
+
+/** `--temporal-floor`: a dev server of its own with the project's settings, and the floor worker. */
+async function runTemporalFloor(options: BenchOptions, log: (line: string) => void): Promise<number> {
+  const server = await startDevServer({ cli: await resolveTemporalCli(log), readyTimeoutSeconds: 120 });
+  try {
+    const port = server.address.split(':').at(-1) ?? '';
+    const rows = await measureTemporalFloor({
+      address: server.address,
+      namespace: server.namespace,
+      serverPid: findProcess(['start-dev', `--port ${port} `]),
+      events: options.changes,
+      rate: options.rate,
+      customers: options.users,
+      log,
+    });
+    process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatFloor(rows, options)}\n`);
+    return 0;
+  } finally {
+    await server.stop();
   }
 }
 

@@ -84,8 +84,7 @@ async function fire(client: Client, shape: FloorShape, options: FloorOptions, ta
         workflowId: `${tag}-event-${event}`,
         args: [event],
       });
-      const at = event;
-      reached.push(handle.result().then((workStarted: number) => ({ [at]: workStarted })));
+      reached.push(handle.result().then((workStarted: number) => ({ [event]: workStarted })));
     } else {
       const customer = event % options.customers;
       const handle = await client.workflow.signalWithStart('floorEntity', {

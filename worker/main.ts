@@ -66,17 +66,17 @@ function installRuntime(config: Config, logger: Logger): void {
   });
 }
 
-/** Production entry point: `npm run worker`. Scales horizontally: run as many as the load needs. */
 /**
  * V8 lets the old generation grow to several times what survived the last full collection before
  * it collects again; the worker's garbage is mostly short-lived payloads promoted under load, so
  * its resident memory grew with the backlog. At 1.25 times, `npm run bench` (saturated) measured a
- * peak of 274 MiB instead of 537, for 3 ms more worker CPU per edit. A growth factor is not a cap:
- * a large account's full sync still gets the heap it needs. Set here because NODE_OPTIONS refuses
- * this flag; V8 reads it at each collection, the workflow threads' isolates included.
+ * peak of 274 MiB instead of 537, for 2 to 6 ms more worker CPU per edit. A growth factor is not a
+ * cap: a large account's full sync still gets the heap it needs. Set here because NODE_OPTIONS
+ * refuses this flag; V8 reads it whenever it sizes the heap after a full collection.
  */
 export const WORKER_V8_FLAGS = '--heap-growing-percent=25';
 
+/** Production entry point: `npm run worker`. Scales horizontally: run as many as the load needs. */
 async function main(): Promise<void> {
   v8.setFlagsFromString(WORKER_V8_FLAGS);
   const config = loadConfigOrExit();
